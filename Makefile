@@ -1,0 +1,49 @@
+# trackerd: the two commands of the README, and their helpers.
+#   make run   the whole local system on a recorded drive
+#   make test  every test
+# Both install the Debian packages they need first (apt-get, only what is missing).
+
+SHELL := /bin/bash
+SHARED ?= $(abspath ../shared)
+SWIFT_DIR ?= /opt/swift/usr/bin
+export PATH := $(SWIFT_DIR):$(PATH)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Build and test dependencies from Debian bookworm.
+APT_PACKAGES := pkg-config libgps-dev gpsd
+
+RUN_SPEED ?= 10
+
+.PHONY: deps build release test run check-config clean
+
+deps:
+	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release -Xswiftc -static-stdlib
+
+test: deps
+	swift build --build-tests
+	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
+
+run: build
+	@echo "== trackerd: replaying $(SHARED)/testdata/tracks/seed-drive.nmea at $(RUN_SPEED)x (Ctrl-C stops) =="
+	.build/debug/trackerd run --config etc/trackerd.toml --log-level debug \
+	  --replay $(SHARED)/testdata/tracks/seed-drive.nmea --replay-speed $(RUN_SPEED)
+
+check-config: build
+	.build/debug/trackerd check-config --config etc/trackerd.toml
+
+clean:
+	rm -rf .build

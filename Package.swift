@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "trackerd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trackerd", targets: ["trackerd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+    ],
+    targets: [
+        // Pure Swift: no I/O, no C imports. Everything a tracker decides lives here.
+        .target(name: "TrackerCore"),
+
+        // libgps from Debian's libgps-dev; version differences are hidden in shim.h.
+        .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps",
+                       providers: [.apt(["libgps-dev"])]),
+
+        // Adapters that turn a receiver (gpsd, a UART, a recorded file) into fixes.
+        .target(name: "GPSSources", dependencies: [
+            "TrackerCore", "TrackerSystem", "CGPS",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // OS services: the journal-aware log handler.
+        .target(name: "TrackerSystem", dependencies: [
+            "TrackerCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "trackerd", dependencies: [
+            "TrackerCore", "GPSSources", "TrackerSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+        ]),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
+        .testTarget(name: "GPSSourcesTests", dependencies: [
+            "GPSSources", "TrackerCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CGPS
+import Logging
+import TrackerCore
+
+/// Fixes from gpsd, through libgps: gps_open, gps_stream(WATCH_ENABLE|WATCH_JSON), gps_read.
+///
+/// gpsd sends several cumulative TPVs per receiver cycle (after GGA, after RMC, ...), all with
+/// the same time; they are merged into one fix, handed out when the next cycle starts or when
+/// gpsd goes quiet for `idleFlush`. When gpsd goes away it is reconnected with backoff.
+public struct GPSDFixSource: FixSource {
+    public let host: String
+    public let port: Int
+    private let logger: Logger
+    private let backoff: Backoff
+    private let idleFlush: Duration
+
+    public init(host: String, port: Int, logger: Logger,
+                backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(10)),
+                idleFlush: Duration = .milliseconds(300)) {
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.backoff = backoff
+        self.idleFlush = idleFlush
+    }
+
+    public var description: String { "gpsd at \(host):\(port)" }
+
+    public func fixes() -> AsyncStream<Fix> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
+        let stop = StopFlag()
+        continuation.onTermination = { _ in stop.set() }
+        let reader = self
+        if !ReaderThread.start({ reader.readLoop(stop: stop, continuation: continuation) }) {
+            logger.error("cannot start a reader thread for \(description)")
+            continuation.finish()
+        }
+        return stream
+    }
+
+    private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
+        // gps_data_t is large (tens of kilobytes): keep it off the thread's stack.
+        guard let raw = calloc(1, MemoryLayout<gps_data_t>.size) else {
+            logger.error("out of memory for the gpsd client")
+            continuation.finish()
+            return
+        }
+        let data = raw.bindMemory(to: gps_data_t.self, capacity: 1)
+        defer {
+            free(raw)
+            continuation.finish()
+        }
+        var backoff = self.backoff
+        var everConnected = false
+        var down = false
+
+        while !stop.isSet {
+            memset(raw, 0, MemoryLayout<gps_data_t>.size)
+            if gps_open(host, String(port), data) != 0 {
+                let reason = gps_errstr(errno).map { String(cString: $0) } ?? "errno \(errno)"
+                if !down {
+                    down = true
+                    logger.warning("gpsd unavailable at \(host):\(port): \(reason)")
+                }
+                let delay = backoff.nextDelay()
+                logger.debug("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                if !stop.sleep(delay) { return }
+                continue
+            }
+            _ = cgps_watch(data)
+            logger.info(everConnected ? "gpsd back at \(host):\(port)" : "reading fixes from \(description)")
+            everConnected = true
+            down = false
+
+            let reason = pump(data, &backoff, stop, continuation)
+            gps_close(data)
+            guard let reason else { return }
+            down = true
+            logger.warning("gpsd connection lost: \(reason)", metadata: ["gpsd": "\(host):\(port)"])
+            let delay = backoff.nextDelay()
+            logger.debug("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
+            if !stop.sleep(delay) { return }
+        }
+    }
+
+    private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ backoff: inout Backoff, _ stop: StopFlag,
+                      _ continuation: AsyncStream<Fix>.Continuation) -> String? {
+        var pending: Fix?
+        var idle = Duration.zero
+        let waitMicroseconds: Int32 = 100_000
+        defer { if let pending { continuation.yield(pending) } }
+        while !stop.isSet {
+            if !gps_waiting(data, waitMicroseconds) {
+                if errno != 0 && errno != EINTR && errno != EAGAIN {
+                    return "wait failed: \(String(cString: strerror(errno)))"
+                }
+                idle += .microseconds(Int64(waitMicroseconds))
+                if idle >= idleFlush, let fix = pending {
+                    continuation.yield(fix)
+                    pending = nil
+                }
+                continue
+            }
+            idle = .zero
+            let count = cgps_read(data)
+            if count < 0 { return "gpsd closed the connection" }
+            guard count > 0, cgps_set(data) & cgps_mode_set() != 0 else { continue }
+            backoff.reset()
+            let fix = Self.fix(from: data)
+            if let held = pending, held.time != fix.time || fix.time == nil {
+                continuation.yield(held)
+            }
+            pending = fix
+        }
+        return nil
+    }
+
+    /// A TPV as a `Fix`. gpsd's `fix.status` may stay 0 on a good fix (DESIGN.md), so the
+    /// mode and LATLON_SET decide; every number is checked for NaN.
+    static func fix(from data: UnsafePointer<gps_data_t>) -> Fix {
+        let g = data.pointee
+        func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+        let nanoseconds = cgps_fix_time_ns(data)
+        var fix = Fix(time: nanoseconds > 0 ? UTCTimestamp(millisecondsSinceEpoch: (nanoseconds + 500_000) / 1_000_000) : nil,
+                      mode: .noFix)
+        guard g.fix.mode >= 2, cgps_set(data) & cgps_latlon_set() != 0,
+              let lat = finite(g.fix.latitude), let lon = finite(g.fix.longitude) else { return fix }
+        fix.mode = g.fix.mode >= 3 ? .threeD : .twoD
+        fix.latitude = lat
+        fix.longitude = lon
+        if fix.mode == .threeD { fix.altitudeMSL = finite(cgps_fix_alt_msl(data)) }
+        fix.speed = finite(g.fix.speed)
+        fix.track = finite(g.fix.track)
+        fix.horizontalError = finite(g.fix.eph)
+        fix.hdop = finite(g.dop.hdop)
+        fix.pdop = finite(g.dop.pdop)
+        fix.vdop = finite(g.dop.vdop)
+        if g.satellites_used > 0 { fix.satellitesUsed = Int(g.satellites_used) }
+        fix.quality = switch cgps_fix_status(data) {
+        case 2: .dgps
+        case 3: .rtkFixed
+        case 4: .rtkFloat
+        case 5, 6: .estimated
+        case 7: .manual
+        case 8: .simulated
+        case 9: .pps
+        default: .gps
+        }
+        return fix
+    }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import TrackerCore
+
+/// Fixes from a receiver on a UART or USB serial port, decoded by our own NMEA decoder.
+///
+/// When the device goes away (USB unplugged: EOF, EIO, ENXIO, ENODEV) the port is closed and
+/// reopened with backoff until it returns; the loss and the return are each logged once.
+public struct SerialFixSource: FixSource {
+    public let path: String
+    public let baud: Int
+    private let logger: Logger
+    private let backoff: Backoff
+    private let idleFlush: Duration
+
+    /// `backoff`: delays between reopen attempts. A local device has no thundering herd to
+    /// avoid, so the default cap is short: a replugged receiver is back within seconds.
+    public init(path: String, baud: Int, logger: Logger,
+                backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(10)),
+                idleFlush: Duration = .milliseconds(300)) {
+        self.path = path
+        self.baud = baud
+        self.logger = logger
+        self.backoff = backoff
+        self.idleFlush = idleFlush
+    }
+
+    public var description: String { "serial \(path) at \(baud) baud" }
+
+    public func fixes() -> AsyncStream<Fix> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
+        let stop = StopFlag()
+        continuation.onTermination = { _ in stop.set() }
+        let reader = self
+        if !ReaderThread.start({ reader.readLoop(stop: stop, continuation: continuation) }) {
+            logger.error("cannot start a reader thread for \(description)")
+            continuation.finish()
+        }
+        return stream
+    }
+
+    private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
+        var backoff = self.backoff
+        var decoder = NMEADecoder()
+        var everOpened = false
+        var downSince: String?
+        let emit: (Fix) -> Void = { continuation.yield($0) }
+        defer {
+            logger.info("serial source stopped", metadata: ["device": "\(path)", "nmea": "\(decoder.statistics.summary)"])
+            continuation.finish()
+        }
+
+        while !stop.isSet {
+            let port: SerialPort
+            do {
+                port = try SerialPort(path: path, baud: baud)
+            } catch {
+                if case .unsupportedBaud = error {
+                    logger.error("\(error)")
+                    return
+                }
+                if downSince == nil {
+                    downSince = "\(error)"
+                    logger.warning("GPS receiver unavailable: \(error)", metadata: ["device": "\(path)"])
+                }
+                let delay = backoff.nextDelay()
+                logger.debug("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                if !stop.sleep(delay) { return }
+                continue
+            }
+            if everOpened {
+                logger.info("GPS receiver back", metadata: ["device": "\(path)"])
+            } else {
+                logger.info("reading NMEA from \(description)")
+            }
+            everOpened = true
+            downSince = nil
+
+            let reason = pump(port, &decoder, &backoff, stop, emit)
+            decoder.flush(emit)
+            guard let reason else { return }
+            logger.warning("GPS receiver lost: \(reason)", metadata: ["device": "\(path)"])
+            downSince = reason
+            let delay = backoff.nextDelay()
+            logger.debug("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+            if !stop.sleep(delay) { return }
+        }
+    }
+
+    /// Reads until the device goes away (returns why) or the source is stopped (returns nil).
+    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ backoff: inout Backoff,
+                      _ stop: StopFlag, _ emit: (Fix) -> Void) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var idle = Duration.zero
+        let pollInterval = 100
+        while !stop.isSet {
+            var descriptor = pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(pollInterval))
+            if ready < 0 {
+                if errno == EINTR { continue }
+                return "poll failed: \(String(cString: strerror(errno)))"
+            }
+            if ready == 0 {
+                idle += .milliseconds(pollInterval)
+                if idle >= idleFlush { decoder.flush(emit) }
+                continue
+            }
+            let count = buffer.withUnsafeMutableBytes { read(port.fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                idle = .zero
+                backoff.reset()
+                decoder.push(buffer[0..<count], emit)
+            } else if count == 0 {
+                return "end of file"
+            } else {
+                let code = errno
+                if code == EAGAIN || code == EINTR { continue }
+                return String(cString: strerror(code)) + " (errno \(code))"
+            }
+        }
+        return nil
+    }
+}

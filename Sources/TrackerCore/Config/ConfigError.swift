@@ -1,0 +1,31 @@
+/// One problem in a configuration file, located so an operator can go straight to it:
+/// `/etc/trackerd/trackerd.toml:14: gps.baud: 1234 is not a standard baud rate (4800, 9600, ...)`.
+public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    /// The dotted key (`gps.baud`) or the section (`[mqtt]`); `nil` for a syntax error.
+    public let key: String?
+    public let message: String
+
+    public init(file: String, line: Int, key: String?, message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        "\(file):\(line): " + (key.map { "\($0): " } ?? "") + message
+    }
+}
+
+/// Every problem found in one file; the file is read to the end so all of them are reported at once.
+public struct ConfigErrors: Error, Equatable, Sendable, CustomStringConvertible {
+    public let errors: [ConfigError]
+
+    public init(_ errors: [ConfigError]) {
+        self.errors = errors
+    }
+
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,464 @@
+/// A TOML 1.0 reader that remembers the line of every value.
+///
+/// We read our own rather than wrap a C++ library because every configuration error must name
+/// the file, the line and the key, and the libraries at hand report positions only for syntax
+/// errors. Supported: comments, `[tables]`, `[[arrays of tables]]`, dotted and quoted keys,
+/// basic/literal/multi-line strings, integers (with `_`, hex, octal, binary), floats (with
+/// `inf`/`nan`), booleans, arrays and inline tables. Dates and times are rejected with a clear
+/// message: no tracker setting is a date.
+public struct TOMLParser {
+    private let bytes: [UInt8]
+    private var index = 0
+    private var line = 1
+
+    /// Parse-time tables are references so `[a.b]` and `[[c]]` can reach into the tree.
+    private final class Node {
+        enum Entry {
+            case value(TOMLValue)
+            case table(Node)
+            case tables([Node], line: Int)
+        }
+        var keys: [String] = []
+        var entries: [String: Entry] = [:]
+        let line: Int
+        var headerDefined = false
+        var sealed = false
+
+        init(line: Int) { self.line = line }
+
+        func set(_ key: String, _ entry: Entry) {
+            if entries.updateValue(entry, forKey: key) == nil { keys.append(key) }
+        }
+
+        func freeze() -> TOMLTable {
+            var table = TOMLTable(line: line)
+            for key in keys {
+                switch entries[key]! {
+                case .value(let value): table.set(key, value)
+                case .table(let node): table.set(key, TOMLValue(.table(node.freeze()), line: node.line))
+                case .tables(let nodes, let line):
+                    table.set(key, TOMLValue(.array(nodes.map { TOMLValue(.table($0.freeze()), line: $0.line) }), line: line))
+                }
+            }
+            return table
+        }
+    }
+
+    public static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLTable {
+        var parser = TOMLParser(bytes: Array(text.utf8))
+        return try parser.parseDocument()
+    }
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    // MARK: document
+
+    private mutating func parseDocument() throws(TOMLSyntaxError) -> TOMLTable {
+        let root = Node(line: 1)
+        var current = root
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
+        while true {
+            skipWhitespace()
+            guard let byte = peek() else { break }
+            switch byte {
+            case UInt8(ascii: "#"), UInt8(ascii: "\n"), UInt8(ascii: "\r"):
+                try endOfLine()
+            case UInt8(ascii: "["):
+                current = try parseHeader(root)
+                try endOfLine()
+            default:
+                try parseKeyValue(into: current)
+                try endOfLine()
+            }
+        }
+        return root.freeze()
+    }
+
+    private mutating func parseHeader(_ root: Node) throws(TOMLSyntaxError) -> Node {
+        let headerLine = line
+        index += 1
+        let isArray = peek() == UInt8(ascii: "[")
+        if isArray { index += 1 }
+        skipWhitespace()
+        let path = try parseKey()
+        skipWhitespace()
+        try expect("]", "to close the table header")
+        if isArray { try expect("]", "to close the array-of-tables header") }
+        let name = path.joined(separator: ".")
+
+        var node = root
+        for key in path.dropLast() {
+            node = try descend(node, key, headerLine, name)
+        }
+        let last = path.last!
+        if isArray {
+            let element = Node(line: headerLine)
+            element.headerDefined = true
+            switch node.entries[last] {
+            case nil: node.set(last, .tables([element], line: headerLine))
+            case .tables(var nodes, let line)?:
+                nodes.append(element)
+                node.entries[last] = .tables(nodes, line: line)
+            default: throw error(at: headerLine, "[[\(name)]] redefines '\(name)', which is not an array of tables")
+            }
+            return element
+        }
+        switch node.entries[last] {
+        case nil:
+            let table = Node(line: headerLine)
+            table.headerDefined = true
+            node.set(last, .table(table))
+            return table
+        case .table(let table)?:
+            if table.headerDefined || table.sealed { throw error(at: headerLine, "table [\(name)] is defined twice") }
+            table.headerDefined = true
+            return table
+        default:
+            throw error(at: headerLine, "[\(name)] redefines the key '\(name)'")
+        }
+    }
+
+    private func descend(_ node: Node, _ key: String, _ line: Int, _ name: String) throws(TOMLSyntaxError) -> Node {
+        switch node.entries[key] {
+        case nil:
+            let table = Node(line: line)
+            node.set(key, .table(table))
+            return table
+        case .table(let table)?:
+            if table.sealed { throw error(at: line, "'\(key)' is an inline table and cannot be extended") }
+            return table
+        case .tables(let nodes, _)?:
+            return nodes[nodes.count - 1]
+        case .value?:
+            throw error(at: line, "'\(name)' extends '\(key)', which is not a table")
+        }
+    }
+
+    private mutating func parseKeyValue(into node: Node) throws(TOMLSyntaxError) {
+        let keyLine = line
+        let path = try parseKey()
+        skipWhitespace()
+        try expect("=", "after the key '\(path.joined(separator: "."))'")
+        skipWhitespace()
+        let value = try parseValue()
+        var target = node
+        for key in path.dropLast() {
+            target = try descend(target, key, keyLine, path.joined(separator: "."))
+        }
+        let last = path.last!
+        if target.entries[last] != nil {
+            throw error(at: keyLine, "the key '\(path.joined(separator: "."))' is defined twice")
+        }
+        if case .table(let table) = value.kind {
+            let sealed = Node(line: value.line)
+            sealed.sealed = true
+            for key in table.keys { sealed.set(key, .value(table[key]!)) }
+            target.set(last, .table(sealed))
+        } else {
+            target.set(last, .value(value))
+        }
+    }
+
+    // MARK: keys
+
+    private mutating func parseKey() throws(TOMLSyntaxError) -> [String] {
+        var path: [String] = []
+        while true {
+            skipWhitespace()
+            guard let byte = peek() else { throw error("expected a key, found the end of the file") }
+            if byte == UInt8(ascii: "\"") {
+                path.append(try parseBasicString())
+            } else if byte == UInt8(ascii: "'") {
+                path.append(try parseLiteralString())
+            } else {
+                let start = index
+                while let b = peek(), Self.isBareKeyByte(b) { index += 1 }
+                if start == index { throw error("expected a key, found \(describe(byte))") }
+                path.append(String(decoding: bytes[start..<index], as: UTF8.self))
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ".") { index += 1 } else { return path }
+        }
+    }
+
+    private static func isBareKeyByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+    }
+
+    // MARK: values
+
+    private mutating func parseValue() throws(TOMLSyntaxError) -> TOMLValue {
+        let valueLine = line
+        guard let byte = peek() else { throw error("expected a value, found the end of the file") }
+        switch byte {
+        case UInt8(ascii: "\""):
+            if lookingAt("\"\"\"") { return TOMLValue(.string(try parseMultilineBasicString()), line: valueLine) }
+            return TOMLValue(.string(try parseBasicString()), line: valueLine)
+        case UInt8(ascii: "'"):
+            if lookingAt("'''") { return TOMLValue(.string(try parseMultilineLiteralString()), line: valueLine) }
+            return TOMLValue(.string(try parseLiteralString()), line: valueLine)
+        case UInt8(ascii: "["):
+            return try parseArray()
+        case UInt8(ascii: "{"):
+            return try parseInlineTable()
+        default:
+            let start = index
+            while let b = peek(), !Self.endsScalar(b) { index += 1 }
+            let token = String(decoding: bytes[start..<index], as: UTF8.self)
+            if token.isEmpty { throw error("expected a value, found \(describe(byte))") }
+            return TOMLValue(try scalar(token), line: valueLine)
+        }
+    }
+
+    private static func endsScalar(_ b: UInt8) -> Bool {
+        b == UInt8(ascii: ",") || b == UInt8(ascii: "]") || b == UInt8(ascii: "}") || b == UInt8(ascii: "#")
+            || b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") || b == UInt8(ascii: "\r")
+    }
+
+    private func scalar(_ token: String) throws(TOMLSyntaxError) -> TOMLValue.Kind {
+        switch token {
+        case "true": return .boolean(true)
+        case "false": return .boolean(false)
+        case "inf", "+inf": return .float(.infinity)
+        case "-inf": return .float(-.infinity)
+        case "nan", "+nan", "-nan": return .float(.nan)
+        default: break
+        }
+        let utf8 = Array(token.utf8)
+        if utf8.count >= 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") {
+            throw error("dates are not supported in trackerd's configuration: \(token)")
+        }
+        if utf8.count >= 5, utf8[2] == UInt8(ascii: ":") {
+            throw error("times are not supported in trackerd's configuration: \(token)")
+        }
+        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where token.hasPrefix(prefix) {
+            let digits = try underscored(String(token.dropFirst(2)), token)
+            guard let value = Int64(digits, radix: radix) else { throw error("'\(token)' is not a valid integer") }
+            return .integer(value)
+        }
+        let plain = try underscored(token, token)
+        if plain.allSatisfy({ $0.isNumber || $0 == "+" || $0 == "-" }) {
+            let digits = plain.drop(while: { $0 == "+" || $0 == "-" })
+            guard let value = Int64(plain), digits.count == 1 || !digits.hasPrefix("0") else {
+                throw error("'\(token)' is not a valid integer")
+            }
+            return .integer(value)
+        }
+        let mantissa = plain.split(whereSeparator: { $0 == "e" || $0 == "E" }).first.map(String.init) ?? plain
+        guard let value = Double(plain), !plain.hasSuffix("."), !plain.hasPrefix("."),
+              !mantissa.hasSuffix("."), !plain.contains(".e"), !plain.contains(".E") else {
+            throw error("'\(token)' is not a valid value (strings need quotes)")
+        }
+        return .float(value)
+    }
+
+    private func underscored(_ digits: String, _ token: String) throws(TOMLSyntaxError) -> String {
+        if digits.hasPrefix("_") || digits.hasSuffix("_") || digits.contains("__") {
+            throw error("'\(token)' has a misplaced underscore")
+        }
+        return digits.replacingUnderscores()
+    }
+
+    private mutating func parseArray() throws(TOMLSyntaxError) -> TOMLValue {
+        let arrayLine = line
+        index += 1
+        var elements: [TOMLValue] = []
+        while true {
+            try skipWhitespaceCommentsAndNewlines()
+            guard let byte = peek() else { throw error(at: arrayLine, "the array opened here is never closed") }
+            if byte == UInt8(ascii: "]") { index += 1; break }
+            elements.append(try parseValue())
+            try skipWhitespaceCommentsAndNewlines()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect("]", "or ',' between array elements")
+            break
+        }
+        return TOMLValue(.array(elements), line: arrayLine)
+    }
+
+    private mutating func parseInlineTable() throws(TOMLSyntaxError) -> TOMLValue {
+        let tableLine = line
+        index += 1
+        let node = Node(line: tableLine)
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") {
+            index += 1
+            return TOMLValue(.table(node.freeze()), line: tableLine)
+        }
+        while true {
+            skipWhitespace()
+            try parseKeyValue(into: node)
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { index += 1; continue }
+            try expect("}", "or ',' in the inline table")
+            break
+        }
+        return TOMLValue(.table(node.freeze()), line: tableLine)
+    }
+
+    // MARK: strings
+
+    private mutating func parseBasicString() throws(TOMLSyntaxError) -> String {
+        index += 1
+        var out: [UInt8] = []
+        while true {
+            guard let byte = peek(), byte != UInt8(ascii: "\n") else { throw error("a string is not closed on its line") }
+            index += 1
+            if byte == UInt8(ascii: "\"") { break }
+            if byte == UInt8(ascii: "\\") { try escape(into: &out) } else { out.append(byte) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func parseMultilineBasicString() throws(TOMLSyntaxError) -> String {
+        let startLine = line
+        index += 3
+        if peek() == UInt8(ascii: "\r") { index += 1 }
+        if peek() == UInt8(ascii: "\n") { index += 1; line += 1 }
+        var out: [UInt8] = []
+        while true {
+            guard let byte = peek() else { throw error(at: startLine, "the multi-line string opened here is never closed") }
+            if lookingAt("\"\"\"") {
+                index += 3
+                while peek() == UInt8(ascii: "\"") && out.count < Int.max { out.append(UInt8(ascii: "\"")); index += 1 }
+                break
+            }
+            index += 1
+            if byte == UInt8(ascii: "\n") { line += 1 }
+            if byte == UInt8(ascii: "\\") {
+                var probe = index
+                while probe < bytes.count, bytes[probe] == 0x20 || bytes[probe] == 0x09 || bytes[probe] == 0x0D { probe += 1 }
+                if probe < bytes.count, bytes[probe] == 0x0A {
+                    index = probe
+                    while let b = peek(), b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
+                        if b == 0x0A { line += 1 }
+                        index += 1
+                    }
+                } else {
+                    try escape(into: &out)
+                }
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func parseLiteralString() throws(TOMLSyntaxError) -> String {
+        index += 1
+        let start = index
+        while let byte = peek(), byte != UInt8(ascii: "'") {
+            if byte == UInt8(ascii: "\n") { throw error("a string is not closed on its line") }
+            index += 1
+        }
+        guard peek() != nil else { throw error("a string is not closed on its line") }
+        defer { index += 1 }
+        return String(decoding: bytes[start..<index], as: UTF8.self)
+    }
+
+    private mutating func parseMultilineLiteralString() throws(TOMLSyntaxError) -> String {
+        let startLine = line
+        index += 3
+        if peek() == UInt8(ascii: "\r") { index += 1 }
+        if peek() == UInt8(ascii: "\n") { index += 1; line += 1 }
+        let start = index
+        while !lookingAt("'''") {
+            guard let byte = peek() else { throw error(at: startLine, "the multi-line string opened here is never closed") }
+            if byte == UInt8(ascii: "\n") { line += 1 }
+            index += 1
+        }
+        var end = index
+        index += 3
+        while peek() == UInt8(ascii: "'") { index += 1; end += 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    private mutating func escape(into out: inout [UInt8]) throws(TOMLSyntaxError) {
+        guard let code = peek() else { throw error("a string ends inside an escape") }
+        index += 1
+        switch code {
+        case UInt8(ascii: "b"): out.append(0x08)
+        case UInt8(ascii: "t"): out.append(0x09)
+        case UInt8(ascii: "n"): out.append(0x0A)
+        case UInt8(ascii: "f"): out.append(0x0C)
+        case UInt8(ascii: "r"): out.append(0x0D)
+        case UInt8(ascii: "\""): out.append(0x22)
+        case UInt8(ascii: "\\"): out.append(0x5C)
+        case UInt8(ascii: "u"), UInt8(ascii: "U"):
+            let count = code == UInt8(ascii: "u") ? 4 : 8
+            guard index + count <= bytes.count,
+                  let scalarValue = UInt32(String(decoding: bytes[index..<(index + count)], as: UTF8.self), radix: 16),
+                  let scalar = Unicode.Scalar(scalarValue) else { throw error("invalid unicode escape in a string") }
+            index += count
+            out.append(contentsOf: Array(String(Character(scalar)).utf8))
+        default:
+            throw error("unknown escape '\\\(Character(Unicode.Scalar(code)))' in a string")
+        }
+    }
+
+    // MARK: lexing
+
+    private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private func lookingAt(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard index + count <= bytes.count else { return false }
+        return text.withUTF8Buffer { Array($0) == Array(bytes[index..<(index + count)]) }
+    }
+
+    private mutating func skipWhitespace() {
+        while let b = peek(), b == 0x20 || b == 0x09 { index += 1 }
+    }
+
+    private mutating func skipComment() throws(TOMLSyntaxError) {
+        guard peek() == UInt8(ascii: "#") else { return }
+        while let b = peek(), b != 0x0A {
+            if b < 0x20 && b != 0x09 && b != 0x0D { throw error("control character in a comment") }
+            index += 1
+        }
+    }
+
+    private mutating func skipWhitespaceCommentsAndNewlines() throws(TOMLSyntaxError) {
+        while true {
+            skipWhitespace()
+            try skipComment()
+            if peek() == 0x0D { index += 1 }
+            if peek() == 0x0A { index += 1; line += 1 } else { return }
+        }
+    }
+
+    /// After a key/value or header only a comment may follow on the same line.
+    private mutating func endOfLine() throws(TOMLSyntaxError) {
+        skipWhitespace()
+        try skipComment()
+        if peek() == 0x0D { index += 1 }
+        guard let byte = peek() else { return }
+        guard byte == 0x0A else { throw error("unexpected \(describe(byte)) after a value (one key per line)") }
+        index += 1
+        line += 1
+    }
+
+    private mutating func expect(_ character: Character, _ context: String) throws(TOMLSyntaxError) {
+        guard let byte = peek() else { throw error("expected '\(character)' \(context), found the end of the file") }
+        guard byte == character.asciiValue else { throw error("expected '\(character)' \(context), found \(describe(byte))") }
+        index += 1
+    }
+
+    private func describe(_ byte: UInt8) -> String {
+        switch byte {
+        case 0x0A, 0x0D: "the end of the line"
+        case 0x20...0x7E: "'\(Character(Unicode.Scalar(byte)))'"
+        default: "byte 0x\(String(byte, radix: 16))"
+        }
+    }
+
+    private func error(_ message: String) -> TOMLSyntaxError { TOMLSyntaxError(line: line, message: message) }
+    private func error(at line: Int, _ message: String) -> TOMLSyntaxError { TOMLSyntaxError(line: line, message: message) }
+}
+
+private extension String {
+    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}

@@ -1,0 +1,33 @@
+/// trackerd's configuration, read from TOML and validated as a whole.
+public struct TrackerConfig: Sendable, Equatable {
+    public static let defaultPath = "/etc/trackerd/trackerd.toml"
+
+    public var device = DeviceConfig()
+    public var gps = GPSConfig()
+
+    public init() {}
+
+    static let sections = ["device", "gps"]
+
+    /// Every key this version understands, as `section.key`: the example file must document each.
+    public static var knownKeys: [String] {
+        DeviceConfig.keys.map { "device.\($0)" } + GPSConfig.keys.map { "gps.\($0)" }
+    }
+
+    /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> TrackerConfig {
+        let root: TOMLTable
+        do {
+            root = try TOMLParser.parse(text)
+        } catch {
+            throw ConfigErrors([ConfigError(file: file, line: error.line, key: nil, message: error.message)])
+        }
+        let reader = ConfigReader(file: file)
+        var config = TrackerConfig()
+        config.device = DeviceConfig(reader.section(root, "device"), reader)
+        config.gps = GPSConfig(reader.section(root, "gps"), reader)
+        reader.unknownKeys(in: root, section: nil, known: sections)
+        if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
+        return config
+    }
+}

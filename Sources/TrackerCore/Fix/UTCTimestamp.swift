@@ -1,0 +1,73 @@
+/// A UTC instant with millisecond resolution, the resolution receivers report.
+/// GPS time carries no leap-second smearing, so plain milliseconds since 1970 are exact.
+public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public init(date: CivilDate, millisecondOfDay: Int) {
+        millisecondsSinceEpoch = Int64(date.daysSinceEpoch) * 86_400_000 + Int64(millisecondOfDay)
+    }
+
+    public var date: CivilDate {
+        CivilDate(daysSinceEpoch: Int(millisecondsSinceEpoch.floorDiv(86_400_000)))
+    }
+
+    public var millisecondOfDay: Int {
+        Int(millisecondsSinceEpoch - Int64(date.daysSinceEpoch) * 86_400_000)
+    }
+
+    /// `2020-03-02T08:03:20.200Z`
+    public var iso8601: String {
+        let d = date, ms = millisecondOfDay
+        return "\(pad(d.year, 4))-\(pad(d.month, 2))-\(pad(d.day, 2))T"
+            + "\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+    }
+
+    /// Reads the `iso8601` form back (`...T08:03:20Z` or with 1 to 9 fraction digits).
+    public init?(iso8601 text: String) {
+        let u = Array(text.utf8)
+        guard u.count >= 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u.last == 90 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var n = 0
+            for i in range { guard u[i] >= 48 && u[i] <= 57 else { return nil }; n = n * 10 + Int(u[i] - 48) }
+            return n
+        }
+        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
+              let mi = number(14..<16), let s = number(17..<19), let date = CivilDate(year: y, month: mo, day: d),
+              h < 24, mi < 60, s < 61 else { return nil }
+        var ms = 0
+        if u.count > 20 {
+            guard u[19] == 46, u.count <= 30, let frac = number(20..<(u.count - 1)) else { return nil }
+            let digits = u.count - 21
+            var scaled = Double(frac)
+            for _ in 0..<digits { scaled /= 10 }
+            ms = Int((scaled * 1000).rounded())
+        } else if u.count != 20 { return nil }
+        self.init(date: date, millisecondOfDay: ((h * 60 + mi) * 60 + s) * 1000 + ms)
+    }
+
+    public var description: String { iso8601 }
+
+    public static func < (lhs: UTCTimestamp, rhs: UTCTimestamp) -> Bool {
+        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
+    }
+
+    public func adding(milliseconds: Int64) -> UTCTimestamp {
+        UTCTimestamp(millisecondsSinceEpoch: millisecondsSinceEpoch + milliseconds)
+    }
+}
+
+func pad(_ value: Int, _ width: Int) -> String {
+    let digits = String(value)
+    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+extension Int64 {
+    func floorDiv(_ divisor: Int64) -> Int64 {
+        let q = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
+    }
+}

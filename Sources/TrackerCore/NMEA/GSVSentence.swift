@@ -1,0 +1,20 @@
+/// GSV: satellites in view, sent as a numbered sequence of messages.
+public struct GSVSentence: Sendable, Equatable {
+    public var messageCount: Int
+    public var messageNumber: Int
+    public var satellitesInView: Int?
+
+    public init(_ s: NMEASentence) throws(NMEAFieldError) {
+        guard let count = try NMEAField.int(s[0], "GSV message count"), count >= 1 else {
+            throw NMEAFieldError(field: "GSV message count", value: s[0])
+        }
+        guard let number = try NMEAField.int(s[1], "GSV message number"), (1...count).contains(number) else {
+            throw NMEAFieldError(field: "GSV message number", value: s[1])
+        }
+        messageCount = count
+        messageNumber = number
+        satellitesInView = try NMEAField.int(s[2], "satellites in view")
+    }
+
+    public var isLastOfSequence: Bool { messageNumber == messageCount }
+}

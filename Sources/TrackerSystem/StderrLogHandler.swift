@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import TrackerCore
+
+/// Writes each log event as one line on stderr.
+///
+/// Under systemd, when stderr is the journal (`$JOURNAL_STREAM` names the device and inode of
+/// fd 2), each line starts with its syslog priority (`<6>`) and carries no timestamp: journald
+/// stamps it. Otherwise the line starts with a UTC timestamp and the level name.
+/// Each line goes out in one write(2), so lines from different threads never interleave.
+public struct StderrLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let journal: Bool
+
+    public init(label: String, level: Logger.Level = .info, journal: Bool = StderrLogHandler.stderrIsJournal()) {
+        self.logLevel = level
+        self.journal = journal
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let line = Self.format(level: event.level, message: event.message.description, metadata: merged,
+                               journal: journal, now: journal ? nil : Self.now())
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+    }
+
+    /// The text of one line, newline included. A message's own newlines are folded so one event
+    /// stays one journal entry.
+    public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata,
+                              journal: Bool, now: UTCTimestamp?) -> String {
+        var text = journal ? "<\(priority(level))>" : ""
+        if let now { text += now.iso8601 + " " }
+        if !journal { text += level.rawValue + ": " }
+        text += message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        for key in metadata.keys.sorted() {
+            text += " \(key)=\(metadata[key]!)"
+        }
+        return text + "\n"
+    }
+
+    /// syslog priorities as journald reads them from a `<N>` prefix.
+    public static func priority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
+        }
+    }
+
+    /// True when `$JOURNAL_STREAM` ("device:inode") is the file on fd 2, as systemd documents.
+    public static func stderrIsJournal(environment value: String? = getenv("JOURNAL_STREAM").map { String(cString: $0) }) -> Bool {
+        guard let value else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    static func now() -> UTCTimestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UTCTimestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}

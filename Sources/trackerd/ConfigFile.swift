@@ -1,0 +1,36 @@
+import TrackerCore
+import TrackerSystem
+
+/// Loads the configuration file named on the command line, or the default one.
+enum ConfigFile {
+    enum LoadError: Error, CustomStringConvertible {
+        case unreadable(FileReader.ReadError)
+        case invalid(ConfigErrors)
+
+        var description: String {
+            switch self {
+            case .unreadable(let error): "\(error)"
+            case .invalid(let errors): "\(errors)"
+            }
+        }
+    }
+
+    /// `path == nil` means the default file; a device without one runs on the defaults (a
+    /// freshly flashed tracker must still come up and say so), while a file named explicitly
+    /// must exist.
+    static func load(_ path: String?) throws(LoadError) -> (TrackerConfig, source: String) {
+        let file = path ?? TrackerConfig.defaultPath
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.readAll(file)
+        } catch {
+            if path == nil && error.isMissing { return (TrackerConfig(), "built-in defaults (\(file) does not exist)") }
+            throw .unreadable(error)
+        }
+        do {
+            return (try TrackerConfig.parse(String(decoding: bytes, as: UTF8.self), file: file), file)
+        } catch {
+            throw .invalid(error)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// Exit codes with a meaning for systemd and for scripts. The sysexits.h values mark the
+/// failures an operator must fix before a restart can help.
+enum ExitStatus {
+    /// check-config found errors; decode could not read its input.
+    static let invalid = ExitCode(1)
+    /// EX_NOINPUT: a file named on the command line does not exist or cannot be read.
+    static let noInput = ExitCode(66)
+    /// EX_CONFIG: the configuration is invalid; restarting will not help.
+    static let configuration = ExitCode(78)
+}

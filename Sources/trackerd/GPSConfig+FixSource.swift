@@ -1,0 +1,14 @@
+import GPSSources
+import Logging
+import TrackerCore
+
+extension GPSConfig {
+    /// The source this section describes.
+    func makeFixSource(logger: Logger) -> any FixSource {
+        switch source {
+        case .gpsd: GPSDFixSource(host: gpsdHost, port: gpsdPort, logger: logger)
+        case .serial: SerialFixSource(path: device, baud: baud, logger: logger)
+        case .replay: ReplayFixSource(path: replayFile ?? "", speed: replaySpeed, logger: logger)
+        }
+    }
+}

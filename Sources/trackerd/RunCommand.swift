@@ -1,0 +1,65 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TrackerCore
+import TrackerSystem
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the tracker: read fixes from the configured source and report them.",
+        discussion: "SIGTERM or SIGINT stops it cleanly. Logs go to stderr (with journald priorities under systemd)."
+    )
+
+    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
+    var config: String?
+
+    @Option(name: .long, help: "Replay this NMEA file instead of the configured source.")
+    var replay: String?
+
+    @Option(name: .long, help: "Replay speed factor: 1 real time, 10 ten times faster, 0 as fast as possible.")
+    var replaySpeed: Double?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let replaySpeed, !(0...10_000).contains(replaySpeed) {
+            throw ValidationError("--replay-speed must be between 0 and 10000")
+        }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "trackerd")
+
+        var settings: TrackerConfig
+        do {
+            let (loaded, origin) = try ConfigFile.load(config)
+            settings = loaded
+            logger.info("trackerd \(TrackerCore.version) starting with \(origin)")
+        } catch {
+            for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }
+            throw ExitStatus.configuration
+        }
+        if let replay {
+            settings.gps.source = .replay
+            settings.gps.replayFile = replay
+        }
+        if let replaySpeed { settings.gps.replaySpeed = replaySpeed }
+
+        let service = FixLogService(source: settings.gps.makeFixSource(logger: logger),
+                                    staleAfter: settings.gps.staleAfter, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        logger.info("trackerd stopped")
+    }
+}
