@@ -20,11 +20,14 @@ public struct Backoff: Sendable, Equatable {
         return min(cap, scaled)
     }
 
-    /// The next delay, drawn uniformly from [0, window], and one more attempt counted.
+    /// The next delay, drawn uniformly from [0, window), and one more attempt counted.
+    /// One draw, scaled (not rejection-sampled), so an injected source fixes the delay exactly:
+    /// a draw of 2^63 is half the window.
     public mutating func nextDelay(using random: inout some RandomNumberGenerator) -> Duration {
         let limit = window.nanoseconds
         attempt += 1
-        return .nanoseconds(limit > 0 ? Int64.random(in: 0...limit, using: &random) : 0)
+        let fraction = Double(random.next() >> 11) * 0x1p-53
+        return .nanoseconds(Int64((Double(limit) * fraction).rounded(.down)))
     }
 
     public mutating func nextDelay() -> Duration {

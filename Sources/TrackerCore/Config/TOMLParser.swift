@@ -205,12 +205,18 @@ public struct TOMLParser {
         case UInt8(ascii: "{"):
             return try parseInlineTable()
         default:
+            guard Self.startsScalar(byte) else { throw error("expected a value, found \(describe(byte))") }
             let start = index
             while let b = peek(), !Self.endsScalar(b) { index += 1 }
             let token = String(decoding: bytes[start..<index], as: UTF8.self)
             if token.isEmpty { throw error("expected a value, found \(describe(byte))") }
             return TOMLValue(try scalar(token), line: valueLine)
         }
+    }
+
+    private static func startsScalar(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+            || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
 
     private static func endsScalar(_ b: UInt8) -> Bool {
@@ -272,6 +278,7 @@ public struct TOMLParser {
             if byte == UInt8(ascii: "]") { index += 1; break }
             elements.append(try parseValue())
             try skipWhitespaceCommentsAndNewlines()
+            if peek() == nil { throw error(at: arrayLine, "the array opened here is never closed") }
             if peek() == UInt8(ascii: ",") { index += 1; continue }
             try expect("]", "or ',' between array elements")
             break
@@ -323,7 +330,7 @@ public struct TOMLParser {
             guard let byte = peek() else { throw error(at: startLine, "the multi-line string opened here is never closed") }
             if lookingAt("\"\"\"") {
                 index += 3
-                while peek() == UInt8(ascii: "\"") && out.count < Int.max { out.append(UInt8(ascii: "\"")); index += 1 }
+                while peek() == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")); index += 1 }
                 break
             }
             index += 1

@@ -1,0 +1,31 @@
+/// A deterministic random source (SplitMix64) so a failing randomized test fails the same way again.
+public struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// A generator that replays fixed values, for exact expectations of "random" choices.
+public struct ScriptedGenerator: RandomNumberGenerator {
+    private var values: [UInt64]
+    private var index = 0
+
+    public init(_ values: [UInt64]) {
+        self.values = values
+    }
+
+    public mutating func next() -> UInt64 {
+        defer { index += 1 }
+        return values[index % values.count]
+    }
+}

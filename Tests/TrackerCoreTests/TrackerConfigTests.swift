@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import TrackerCore
+
+@Suite struct TrackerConfigTests {
+    func errors(_ text: String) -> [ConfigError] {
+        do {
+            _ = try TrackerConfig.parse(text, file: "t.toml")
+            return []
+        } catch {
+            return error.errors
+        }
+    }
+
+    @Test func anEmptyFileGivesTheDefaults() throws {
+        let config = try TrackerConfig.parse("", file: "t.toml")
+        #expect(config == TrackerConfig())
+        #expect(config.gps.source == .gpsd && config.gps.gpsdPort == 2947 && config.gps.baud == 9600)
+        #expect(config.gps.staleAfter == .seconds(5))
+    }
+
+    @Test func readsEveryKey() throws {
+        let config = try TrackerConfig.parse("""
+        [device]
+        id = "truck-7"
+        [gps]
+        source = "serial"
+        gpsd_host = "10.0.0.2"
+        gpsd_port = 2948
+        device = "/dev/ttyACM0"
+        baud = 115200
+        replay_file = "/tmp/x.nmea"
+        replay_speed = 4
+        stale_after_s = 2.5
+        """, file: "t.toml")
+        #expect(config.device.id == "truck-7")
+        #expect(config.gps.source == .serial)
+        #expect(config.gps.gpsdHost == "10.0.0.2" && config.gps.gpsdPort == 2948)
+        #expect(config.gps.device == "/dev/ttyACM0" && config.gps.baud == 115200)
+        #expect(config.gps.replayFile == "/tmp/x.nmea" && config.gps.replaySpeed == 4)
+        #expect(config.gps.staleAfter == .milliseconds(2500))
+    }
+
+    @Test func everyErrorNamesFileLineAndKey() {
+        let found = errors("""
+        [gps]
+        source = "usb"
+        baud = 1234
+        gpsd_port = "2947"
+        stale_after_s = 0
+        colour = "red"
+        [device]
+        id = "bad id!"
+        [mqtt]
+        endpoint = "x"
+        """)
+        #expect(found.map(\.description) == [
+            "t.toml:2: gps.source: \"usb\" is not a source; use \"gpsd\", \"serial\" or \"replay\"",
+            "t.toml:3: gps.baud: 1234 is not a supported baud rate (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
+            "t.toml:4: gps.gpsd_port: expected an integer, found a string",
+            "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
+            "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s",
+            "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
+            "t.toml:9: [mqtt]: unknown section; known sections: [device], [gps]",
+        ])
+    }
+
+    @Test func replayNeedsAFile() {
+        let found = errors("[gps]\n\nsource = \"replay\"\n")
+        #expect(found.map(\.description) == ["t.toml:3: gps.replay_file: is required when gps.source = \"replay\""])
+    }
+
+    @Test func outOfRangeAndWrongTypes() {
+        #expect(errors("[gps]\ngpsd_port = 0").first?.description == "t.toml:2: gps.gpsd_port: 0 is out of range (1 to 65535)")
+        #expect(errors("[gps]\ndevice = \"ttyUSB0\"").first?.key == "gps.device")
+        #expect(errors("gps = 3").first?.description == "t.toml:1: gps: must be a [gps] section, found an integer")
+        #expect(errors("[gps]\nreplay_speed = true").first?.message == "expected a number, found a boolean")
+    }
+
+    @Test func aSyntaxErrorHasItsLine() {
+        #expect(errors("[gps]\nbaud = = 9600").map(\.description) == ["t.toml:2: expected a value, found '='"])
+    }
+
+    /// The example file in the repository documents every key and is itself valid.
+    @Test func theExampleFileIsValidAndDocumentsEveryKey() throws {
+        let url = SharedTestData.repositoryRoot.appendingPathComponent("etc/trackerd.toml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        _ = try TrackerConfig.parse(text, file: url.path)
+        var section = ""
+        var documented: Set<String> = []
+        for raw in text.split(separator: "\n") {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") { section = line.trimmingCharacters(in: CharacterSet(charactersIn: "[]")); continue }
+            if line.hasPrefix("# ") { line = String(line.dropFirst(2)) }
+            if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+                if !key.contains(" ") { documented.insert("\(section).\(key)") }
+            }
+        }
+        #expect(Set(TrackerConfig.knownKeys).subtracting(documented).isEmpty,
+                "undocumented: \(Set(TrackerConfig.knownKeys).subtracting(documented).sorted())")
+    }
+}
