@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import Testing
+import TestSupport
+import TrackerCore
+@testable import GPSSources
+
+/// The serial source over a real pty pair, reached through a symlink the way udev's /dev/gps0
+/// reaches the real tty, so that an unplug and replug can swap the tty behind the name.
+@Suite struct SerialFixSourceTests {
+    static func seedDrive() throws -> (bytes: [UInt8], fixes: [Fix]) {
+        let bytes = [UInt8](try Data(contentsOf: SharedTestData.tracks.appendingPathComponent("seed-drive.nmea")))
+        return (bytes, NMEADecoder.decode(bytes).fixes)
+    }
+
+    /// Lines `range` of the drive (one cycle is four lines).
+    static func cycles(_ bytes: [UInt8], _ range: Range<Int>) -> [UInt8] {
+        let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+        return lines[(range.lowerBound * 4)..<(range.upperBound * 4)].flatMap { Array($0) + [0x0A] }
+    }
+
+    @Test func readsFixesAndSurvivesAnUnplug() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let (drive, expected) = try Self.seedDrive()
+        let byTime = Dictionary(expected.map { ($0.time!, $0) }, uniquingKeysWith: { a, _ in a })
+
+        var pty = try PseudoTerminal()
+        let link = dir.file("gps0").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
+
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let source = SerialFixSource(path: link, baud: 9600, logger: CapturingLogHandler.logger(logs),
+                                     backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(200)))
+        let received = EventLog<Fix>()
+        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        defer { consumer.cancel() }
+
+        #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
+        let first = pty
+        Thread.detachNewThread { first.write(Self.cycles(drive, 0..<200)) }
+        #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 200 }, "fixes before the unplug: \(received.items.count)")
+
+        // Unplug: the tty disappears (EIO on the slave) and the name dangles.
+        pty.close()
+        #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("GPS receiver lost") } })
+
+        // Replug: a new tty behind the same name.
+        pty = try PseudoTerminal()
+        try FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
+        #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("GPS receiver back") } })
+        let second = pty
+        Thread.detachNewThread { second.write(Self.cycles(drive, 200..<400)) }
+        #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 400 }, "fixes after the replug: \(received.items.count)")
+        pty.close()
+
+        let fixes = received.items
+        #expect(fixes.count == 400)
+        for fix in fixes {
+            let truth = try #require(byTime[fix.time!])
+            #expect(fix == truth, "a fix over the pty differs from the file's decoding")
+        }
+        #expect(fixes.map(\.time) == expected[0..<400].map(\.time), "in order, none lost, none repeated")
+        let messages = logs.items.map(\.message)
+        #expect(messages.filter { $0.hasPrefix("GPS receiver lost") }.count == 1, "each loss logged once")
+        #expect(messages.filter { $0.hasPrefix("GPS receiver back") }.count == 1, "each return logged once")
+        #expect(messages.filter { $0.hasPrefix("GPS receiver unavailable") }.count <= 1)
+    }
+
+    @Test func aMissingDeviceIsRetriedUntilItAppears() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let link = dir.file("gps0").path
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let source = SerialFixSource(path: link, baud: 4800, logger: CapturingLogHandler.logger(logs),
+                                     backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)))
+        let received = EventLog<Fix>()
+        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        defer { consumer.cancel() }
+
+        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.contains("No such file or directory") } })
+        #expect(await logs.wait(timeout: .seconds(5)) { entries in entries.filter { $0.message.hasPrefix("reopening") }.count >= 3 })
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
+        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
+        let (drive, _) = try Self.seedDrive()
+        pty.write(Self.cycles(drive, 0..<5))
+        #expect(await received.wait(timeout: .seconds(5)) { $0.count == 5 })
+        #expect(logs.items.filter { $0.message.hasPrefix("GPS receiver unavailable") }.count == 1)
+    }
+
+    @Test func stoppingTheConsumerStopsTheReader() async throws {
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let source = SerialFixSource(path: pty.slavePath, baud: 115200, logger: CapturingLogHandler.logger(logs))
+        let consumer = Task { for await _ in source.fixes() {} }
+        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
+        consumer.cancel()
+        #expect(await logs.wait(timeout: .seconds(2)) { $0.contains { $0.message.hasPrefix("serial source stopped") } })
+    }
+}

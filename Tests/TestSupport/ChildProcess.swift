@@ -1,0 +1,135 @@
+import CTestSupport
+import Foundation
+
+/// A process a test starts, with its output as events and cleanup by PID: whatever happens in
+/// the test, `stop()` (called from `deinit` too) kills the process and reaps it.
+///
+/// Built on posix_spawn, a reader thread per pipe and a waitpid thread, so exit and output are
+/// events a test can wait on with a deadline.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let stdoutLines = EventLog<String>()
+    public let stderrLines = EventLog<String>()
+    private let finished = EventLog<String>()
+    private let status = EventLog<Int32>()
+    private let exited = DispatchSemaphore(value: 0)
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public let executable: String
+        public let errno: Int32
+        public var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
+    }
+
+    /// `stdinPath`: a file to read as standard input (default /dev/null).
+    /// `stderrPath`: a file to write standard error to instead of capturing it.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                stdinPath: String = "/dev/null", stderrPath: String? = nil) throws {
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard trackerd_test_pipe_cloexec(&outPipe) == 0, trackerd_test_pipe_cloexec(&errPipe) == 0 else {
+            throw SpawnError(executable: executable, errno: errno)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        if let stderrPath {
+            posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        }
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        // The spawning thread may be one of Swift's pool threads, which block signals; a child
+        // inherits that mask, and a gpsd that cannot see SIGTERM never stops. Start it clean.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard result == 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            throw SpawnError(executable: executable, errno: result)
+        }
+        pid = child
+        let spawned = child
+        print("started pid \(child): \(executable) \(arguments.joined(separator: " "))")
+        Self.readLines(outPipe[0], into: stdoutLines, finished, "stdout")
+        if stderrPath == nil {
+            Self.readLines(errPipe[0], into: stderrLines, finished, "stderr")
+        } else {
+            close(errPipe[0])
+            finished.append("stderr")
+        }
+        let status = self.status, finished = self.finished, exited = self.exited
+        Thread.detachNewThread {
+            var code: Int32 = 0
+            while waitpid(spawned, &code, 0) < 0 && errno == EINTR {}
+            status.append(code)
+            finished.append("exit")
+            exited.signal()
+        }
+    }
+
+    private static func readLines(_ fd: Int32, into lines: EventLog<String>, _ finished: EventLog<String>, _ name: String) {
+        Thread.detachNewThread {
+            var buffer: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                buffer += chunk[0..<n]
+                while let newline = buffer.firstIndex(of: 0x0A) {
+                    lines.append(String(decoding: buffer[..<newline], as: UTF8.self))
+                    buffer.removeSubrange(...newline)
+                }
+            }
+            if !buffer.isEmpty { lines.append(String(decoding: buffer, as: UTF8.self)) }
+            close(fd)
+            finished.append(name)
+        }
+    }
+
+    public var isRunning: Bool { status.items.isEmpty }
+
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// The exit status (or 128 + signal) once the process has exited and its output is read to
+    /// the end; nil if that did not happen before the deadline.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let done = await finished.wait(timeout: timeout) { events in
+            events.contains("exit") && events.contains("stdout") && events.contains("stderr")
+        }
+        guard done, let code = status.items.first else { return nil }
+        let signal = code & 0x7F
+        return signal == 0 ? (code >> 8) & 0xFF : 128 + signal
+    }
+
+    /// Kills the process if it still runs (SIGKILL) and waits for it to be reaped.
+    public func stop() {
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        if exited.wait(timeout: .now() + 10) == .success { exited.signal() }
+    }
+
+    deinit { stop() }
+}

@@ -1,0 +1,33 @@
+import CTestSupport
+import Foundation
+
+/// A real pty pair: the test writes a receiver's bytes into the master, the code under test
+/// opens the slave as it would open /dev/ttyUSB0.
+public final class PseudoTerminal: Sendable {
+    public let master: Int32
+    public let slavePath: String
+
+    public struct PTYError: Error { public let call: String; public let errno: Int32 }
+
+    public init() throws {
+        var name = [CChar](repeating: 0, count: 128)
+        let fd = trackerd_test_open_pty(&name, name.count)
+        guard fd >= 0 else { throw PTYError(call: "posix_openpt", errno: errno) }
+        master = fd
+        slavePath = String(cString: name)
+    }
+
+    /// Writes everything (blocking while the slave's input queue is full).
+    public func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(master, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    /// Unplugs the "receiver": the slave side sees EIO/hang-up.
+    public func close() { Glibc.close(master) }
+}
