@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct CheckConfigCommandTests {
+    @Test func theExampleConfigIsValid() async throws {
+        let example = SharedTestData.repositoryRoot.appendingPathComponent("etc/trackerd.toml").path
+        let run = try TrackerdBinary.start(["check-config", "--config", example])
+        #expect(await run.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(run.stdoutLines.items == ["\(example): valid"])
+    }
+
+    @Test func everyErrorIsListedWithFileLineAndKey() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let file = dir.file("bad.toml")
+        try "[gps]\nsource = \"serial\"\nbaud = 1200\nspeed = 3\n".write(to: file, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["check-config", "--config", file.path])
+        #expect(await run.waitForExit(timeout: .seconds(10)) == 1)
+        #expect(run.stderrLines.items == [
+            "\(file.path):3: gps.baud: 1200 is not a supported baud rate (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
+            "\(file.path):4: gps.speed: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s",
+        ])
+    }
+
+    @Test func aMissingFileFails() async throws {
+        let run = try TrackerdBinary.start(["check-config", "--config", "/nonexistent/trackerd.toml"])
+        #expect(await run.waitForExit(timeout: .seconds(10)) == 1)
+        #expect(run.stderrLines.items == ["cannot read /nonexistent/trackerd.toml: No such file or directory"])
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Testing
+import TestSupport
+@testable import TrackerSystem
+
+@Suite struct JournalLoggingTests {
+    @Test func linesCarryPriorityPrefixesForTheJournal() {
+        #expect(StderrLogHandler.format(level: .info, message: "first fix", metadata: [:], journal: true, now: nil) == "<6>first fix\n")
+        #expect(StderrLogHandler.format(level: .warning, message: "a\nb", metadata: ["device": "/dev/gps0"], journal: true, now: nil)
+                == "<4>a b device=/dev/gps0\n")
+        #expect([Logger.Level.trace, .debug, .info, .notice, .warning, .error, .critical].map(StderrLogHandler.priority)
+                == [7, 7, 6, 5, 4, 3, 2])
+        #expect(StderrLogHandler.format(level: .error, message: "x", metadata: [:], journal: false,
+                                        now: .init(millisecondsSinceEpoch: 0)) == "1970-01-01T00:00:00.000Z error: x\n")
+    }
+
+    @Test func journalStreamMustNameStderr() {
+        #expect(!StderrLogHandler.stderrIsJournal(environment: nil))
+        #expect(!StderrLogHandler.stderrIsJournal(environment: "garbage"))
+        #expect(!StderrLogHandler.stderrIsJournal(environment: "1:1"))
+    }
+
+    /// trackerd with stderr on a file, once with $JOURNAL_STREAM naming that file (as systemd
+    /// sets it when stderr is the journal) and once without.
+    @Test(arguments: [true, false])
+    func trackerdUsesPrefixesOnlyWhenStderrIsTheJournal(journal: Bool) async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let stderrFile = dir.file("stderr.log")
+        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        var info = stat()
+        #expect(stat(stderrFile.path, &info) == 0)
+        let drive = dir.file("short.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080330, into: drive)
+        let environment = journal ? ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)"] : ["JOURNAL_STREAM": ""]
+        let run = try TrackerdBinary.start(["run", "--replay", drive.path, "--replay-speed", "0"], environment: environment,
+                                           stderrPath: stderrFile.path)
+        #expect(await run.waitForExit(timeout: .seconds(20)) == 0)
+        let lines = try String(contentsOf: stderrFile, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 4)
+        if journal {
+            #expect(lines.allSatisfy { $0.hasPrefix("<6>") || $0.hasPrefix("<5>") || $0.hasPrefix("<4>") })
+            #expect(lines.contains { $0.hasPrefix("<6>first fix: 3D") })
+        } else {
+            #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.contains("Z info: ") })
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct RunCommandTests {
+    func config(_ dir: TemporaryDirectory, _ text: String) throws -> String {
+        let file = dir.file("trackerd.toml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    /// Through the drive's 60 s without fix (08:15:00 to 08:15:59), replayed 20 times faster.
+    @Test func reportsFirstFixLossAndReturn() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let drive = dir.file("gap.nmea")
+        try TrackerdBinary.seedDriveCut(081450...081610, into: drive)
+        let path = try config(dir, "[gps]\nsource = \"replay\"\nreplay_file = \"\(drive.path)\"\nreplay_speed = 20\nstale_after_s = 1\n")
+        let run = try TrackerdBinary.start(["run", "--config", path, "--log-level", "debug"])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        let log = run.stderrLines.items
+        defer { if log.count < 30 { print(log.joined(separator: "\n")) } }
+        func count(_ text: String) -> Int { log.filter { $0.contains(text) }.count }
+        #expect(count("info: first fix: 3D 10.") == 1)
+        #expect(count("warning: fix lost: no new fix for 1 s (the receiver reports no fix); last: 3D") == 1)
+        #expect(count("info: fix regained after") == 1)
+        #expect(count("debug: fix: 3D") == 10 + 11, "every fix at debug level: 08:14:50 to :59 and 08:16:00 to :10")
+        #expect(count("info: fix source ended") == 1)
+        #expect(log.last?.hasSuffix("info: trackerd stopped") == true)
+        let lost = try #require(log.firstIndex { $0.contains("fix lost") })
+        let regained = try #require(log.firstIndex { $0.contains("fix regained") })
+        #expect(lost < regained)
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func stopsCleanlyOnASignalWithinTwoSeconds(signal: Int32) async throws {
+        let run = try TrackerdBinary.start(["run", "--replay", TrackerdBinary.seedDrive.path])
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("first fix") } })
+        run.signal(signal)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let status = await run.waitForExit(timeout: .seconds(2))
+        #expect(status == 0, "exit status \(String(describing: status)) after signal \(signal)")
+        #expect(start.duration(to: clock.now) < .seconds(2))
+        #expect(run.stderrLines.items.last?.hasSuffix("trackerd stopped") == true)
+    }
+
+    @Test func anInvalidConfigStopsWithExitCode78AndSaysWhere() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = try config(dir, "[gps]\nsource = \"serial\"\nbaud = 12\n")
+        let run = try TrackerdBinary.start(["run", "--config", path])
+        #expect(await run.waitForExit(timeout: .seconds(10)) == 78)
+        #expect(run.stderrLines.items.contains { $0.hasSuffix("error: configuration: \(path):3: gps.baud: 12 is not a supported baud rate (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)") })
+    }
+
+    @Test func readsASerialReceiverNamedInTheConfig() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let path = try config(dir, "[gps]\nsource = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 4800\n")
+        let run = try TrackerdBinary.start(["run", "--config", path])
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("reading NMEA from serial \(pty.slavePath) at 4800 baud") } })
+        let drive = try Data(contentsOf: TrackerdBinary.seedDrive).prefix(2000)
+        pty.write(Array(drive))
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("first fix: 3D 10.150023,10.150027") } })
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(2)) == 0)
+    }
+}
