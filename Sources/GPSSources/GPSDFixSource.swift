@@ -32,29 +32,18 @@ public struct GPSDFixSource: FixSource {
     public var description: String { "gpsd at \(host):\(port)" }
 
     public func fixes() -> AsyncStream<Fix> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
-        let stop = StopFlag()
-        continuation.onTermination = { _ in stop.set() }
         let reader = self
-        if !ReaderThread.start({ reader.readLoop(stop: stop, continuation: continuation) }) {
-            logger.error("cannot start a reader thread for \(description)")
-            continuation.finish()
-        }
-        return stream
+        return ReaderThread.fixStream(for: description, logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
     }
 
     private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
         // gps_data_t is large (tens of kilobytes): keep it off the thread's stack.
         guard let raw = calloc(1, MemoryLayout<gps_data_t>.size) else {
             logger.error("out of memory for the gpsd client")
-            continuation.finish()
             return
         }
         let data = raw.bindMemory(to: gps_data_t.self, capacity: 1)
-        defer {
-            free(raw)
-            continuation.finish()
-        }
+        defer { free(raw) }
         var backoff = self.backoff
         var everConnected = false
         var down = false

@@ -1,3 +1,5 @@
+import Logging
+import TrackerCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,5 +28,23 @@ enum ReaderThread {
         }
         pthread_detach(thread)
         return true
+    }
+
+    /// A stream of fixes fed by `loop` on a thread of its own. Ending the stream's iteration
+    /// sets the `StopFlag` the loop watches; the loop finishes the stream when it returns.
+    static func fixStream(for source: String, logger: Logger,
+                          _ loop: @escaping @Sendable (StopFlag, AsyncStream<Fix>.Continuation) -> Void) -> AsyncStream<Fix> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
+        let stop = StopFlag()
+        continuation.onTermination = { _ in stop.set() }
+        let started = start {
+            loop(stop, continuation)
+            continuation.finish()
+        }
+        if !started {
+            logger.error("cannot start a reader thread for \(source)")
+            continuation.finish()
+        }
+        return stream
     }
 }

@@ -32,15 +32,8 @@ public struct SerialFixSource: FixSource {
     public var description: String { "serial \(path) at \(baud) baud" }
 
     public func fixes() -> AsyncStream<Fix> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
-        let stop = StopFlag()
-        continuation.onTermination = { _ in stop.set() }
         let reader = self
-        if !ReaderThread.start({ reader.readLoop(stop: stop, continuation: continuation) }) {
-            logger.error("cannot start a reader thread for \(description)")
-            continuation.finish()
-        }
-        return stream
+        return ReaderThread.fixStream(for: description, logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
     }
 
     private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
@@ -51,7 +44,6 @@ public struct SerialFixSource: FixSource {
         let emit: (Fix) -> Void = { continuation.yield($0) }
         defer {
             logger.info("serial source stopped", metadata: ["device": "\(path)", "nmea": "\(decoder.statistics.summary)"])
-            continuation.finish()
         }
 
         while !stop.isSet {

@@ -51,6 +51,10 @@ struct RunCommand: AsyncParsableCommand {
             settings.gps.replayFile = replay
         }
         if let replaySpeed { settings.gps.replaySpeed = replaySpeed }
+        if settings.device.id == nil {
+            settings.device.id = BoardSerialNumber.read()
+        }
+        logger.info("device id \(settings.device.id ?? "unknown: set [device] id (no board serial number or machine id found)")")
 
         let service = FixLogService(source: settings.gps.makeFixSource(logger: logger),
                                     staleAfter: settings.gps.staleAfter, logger: logger)

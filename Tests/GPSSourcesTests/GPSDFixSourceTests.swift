@@ -15,6 +15,16 @@ import TrackerCore
         return try ChildProcess(gpsd, ["-N", "-S", String(port), "tcp://127.0.0.1:\(feed)"])
     }
 
+    /// Our source on gpsd's port, its log lines and fixes collected as events.
+    static func consume(port: Int) -> (EventLog<CapturingLogHandler.Entry>, EventLog<Fix>, Task<Void, Never>) {
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let source = GPSDFixSource(host: "127.0.0.1", port: port, logger: CapturingLogHandler.logger(logs),
+                                   backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(200)))
+        let received = EventLog<Fix>()
+        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        return (logs, received, consumer)
+    }
+
     /// nmea-rtk.log: a Trimble RTK receiver at 10 Hz, dated 2020 (no 3.22 week-rollover shift).
     static let capture = SharedTestData.gpsdCaptures.appendingPathComponent("nmea-rtk.log")
 
@@ -27,11 +37,7 @@ import TrackerCore
         let daemon = try Self.startGPSD(port: port, feed: feed.port)
         defer { daemon.stop() }
 
-        let logs = EventLog<CapturingLogHandler.Entry>()
-        let source = GPSDFixSource(host: "127.0.0.1", port: port, logger: CapturingLogHandler.logger(logs),
-                                   backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(200)))
-        let received = EventLog<Fix>()
-        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        let (_, received, consumer) = Self.consume(port: port)
         defer { consumer.cancel() }
 
         let enough = await received.wait(timeout: .seconds(30)) { $0.count >= expected.count - 1 }
@@ -62,11 +68,7 @@ import TrackerCore
         var daemon = try Self.startGPSD(port: port, feed: feed.port)
         defer { daemon.stop() }
 
-        let logs = EventLog<CapturingLogHandler.Entry>()
-        let source = GPSDFixSource(host: "127.0.0.1", port: port, logger: CapturingLogHandler.logger(logs),
-                                   backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(200)))
-        let received = EventLog<Fix>()
-        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        let (logs, received, consumer) = Self.consume(port: port)
         defer { consumer.cancel() }
 
         #expect(await received.wait(timeout: .seconds(30)) { $0.count >= 10 })

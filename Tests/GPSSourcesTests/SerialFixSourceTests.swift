@@ -53,6 +53,7 @@ import TrackerCore
         let second = pty
         Thread.detachNewThread { second.write(Self.cycles(drive, 200..<400)) }
         #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 400 }, "fixes after the replug: \(received.items.count)")
+        let messages = logs.items.map(\.message)
         pty.close()
 
         let fixes = received.items
@@ -62,7 +63,6 @@ import TrackerCore
             #expect(fix == truth, "a fix over the pty differs from the file's decoding")
         }
         #expect(fixes.map(\.time) == expected[0..<400].map(\.time), "in order, none lost, none repeated")
-        let messages = logs.items.map(\.message)
         #expect(messages.filter { $0.hasPrefix("GPS receiver lost") }.count == 1, "each loss logged once")
         #expect(messages.filter { $0.hasPrefix("GPS receiver back") }.count == 1, "each return logged once")
         #expect(messages.filter { $0.hasPrefix("GPS receiver unavailable") }.count <= 1)

@@ -28,7 +28,7 @@ import TestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let stderrFile = dir.file("stderr.log")
-        FileManager.default.createFile(atPath: stderrFile.path, contents: nil)
+        #expect(FileManager.default.createFile(atPath: stderrFile.path, contents: nil))
         var info = stat()
         #expect(stat(stderrFile.path, &info) == 0)
         let drive = dir.file("short.nmea")
