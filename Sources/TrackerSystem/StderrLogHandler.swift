@@ -34,16 +34,7 @@ public struct StderrLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let line = Self.format(level: event.level, message: event.message.description, metadata: merged,
                                journal: journal, now: journal ? nil : Self.now())
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+        StandardError.write(line)
     }
 
     /// The text of one line, newline included. A message's own newlines are folded so one event

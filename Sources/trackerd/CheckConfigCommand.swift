@@ -1,5 +1,6 @@
 import ArgumentParser
 import TrackerCore
+import TrackerSystem
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct CheckConfigCommand: ParsableCommand {
             _ = try ConfigFile.load(file)
             print("\(file): valid")
         } catch {
-            Standard.error("\(error)")
+            StandardError.line("\(error)")
             throw ExitStatus.invalid
         }
     }

@@ -22,10 +22,10 @@ struct DecodeCommand: ParsableCommand {
         do {
             try FileReader.forEachChunk(file) { decoder.push($0, emit) }
         } catch {
-            Standard.error("trackerd decode: \(error)")
+            StandardError.line("trackerd decode: \(error)")
             throw error.isMissing ? ExitStatus.noInput : ExitStatus.invalid
         }
         decoder.finish(emit)
-        Standard.error("\(file == "-" ? "stdin" : file): \(decoder.statistics.summary)")
+        StandardError.line("\(file == "-" ? "stdin" : file): \(decoder.statistics.summary)")
     }
 }

@@ -5,10 +5,12 @@ import TrackerCore
 
 /// Reads the fix source and tells the operator what matters: the first fix, a lost fix, a
 /// regained fix (info); every fix at debug. Ends when the source ends (a finished replay).
-struct FixLogService: Service {
+struct FixLogService: Service, CustomStringConvertible {
     let source: any FixSource
     let staleAfter: Duration
     let logger: Logger
+
+    var description: String { "fix log of \(source.description)" }
 
     private enum Input {
         case fix(Fix)

@@ -58,10 +58,13 @@ struct RunCommand: AsyncParsableCommand {
 
         let service = FixLogService(source: settings.gps.makeFixSource(logger: logger),
                                     staleAfter: settings.gps.staleAfter, logger: logger)
+        // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
+        var lifecycleLogger = logger
+        lifecycleLogger.logLevel = max(level, .info)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
+            logger: lifecycleLogger
         ))
         try await group.run()
         logger.info("trackerd stopped")
