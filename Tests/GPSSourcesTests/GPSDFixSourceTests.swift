@@ -31,7 +31,7 @@ import TrackerCore
     @Test func fixesAgreeWithOurOwnDecodingOfTheCapture() async throws {
         let expected = NMEADecoder.decode(try Data(contentsOf: Self.capture)).fixes
         let byTime = Dictionary(expected.compactMap { f in f.time.map { ($0, f) } }, uniquingKeysWith: { a, _ in a })
-        let feed = try NMEAFeedServer(capture: Self.capture, microsecondsPerLine: 5_000)
+        let feed = try NMEAFeedServer(capture: Self.capture)
         defer { feed.stop() }
         let port = LoopbackPort.free()
         let daemon = try Self.startGPSD(port: port, feed: feed.port)
@@ -62,7 +62,7 @@ import TrackerCore
     }
 
     @Test func reconnectsWhenGPSDRestarts() async throws {
-        let feed = try NMEAFeedServer(capture: Self.capture, microsecondsPerLine: 10_000)
+        let feed = try NMEAFeedServer(capture: Self.capture)
         defer { feed.stop() }
         let port = LoopbackPort.free()
         var daemon = try Self.startGPSD(port: port, feed: feed.port)
