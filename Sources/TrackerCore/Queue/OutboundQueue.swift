@@ -1,0 +1,199 @@
+/// Every message trackerd publishes: FIFO, bounded, at-least-once, memory first.
+///
+/// The queue decides; it does no I/O. It hands out messages to publish (at most `maxInflight`
+/// unacknowledged), takes acknowledgements, and says what must reach the disk and when
+/// (`StoreWork`): in batches, messages that were not acknowledged within `spillAfter` or were
+/// produced while offline; with `every-message`, each message as it comes. A message leaves
+/// the queue only when it is acknowledged, or dropped as the oldest when a bound is reached.
+public struct OutboundQueue: Sendable {
+    struct Entry: Sendable {
+        var message: OutboundMessage
+        var enqueuedAt: ContinuousClock.Instant
+        var producedOffline: Bool
+        var inflight = false
+        var acknowledged = false
+        var onDisk: Bool
+        var writing = false
+    }
+
+    public let policy: QueuePolicy
+    /// Entries in sequence order; `head` skips the ones already gone from the front.
+    private var entries: [Entry] = []
+    private var head = 0
+    private var nextSequence: Int64
+    private var pendingDeletes: [Int64] = []
+    private var lastCommit: ContinuousClock.Instant
+    public private(set) var bytes = 0
+    public private(set) var count = 0
+    public private(set) var inflightCount = 0
+    public private(set) var droppedTotal = 0
+    private var droppedUnreported = 0
+
+    /// `restored`: what a previous run left on disk, oldest first. It is sent before anything new.
+    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], now: ContinuousClock.Instant) {
+        self.policy = policy
+        lastCommit = now
+        nextSequence = (restored.map(\.sequence).max() ?? 0) + 1
+        for message in restored.sorted(by: { $0.sequence < $1.sequence }) {
+            entries.append(Entry(message: message, enqueuedAt: now, producedOffline: true, onDisk: true))
+            bytes += message.size
+            count += 1
+        }
+        var unused = StoreWork()
+        enforceBounds(&unused)
+    }
+
+    /// Adds a message. With `every-message` durability the returned work must be committed
+    /// before the message counts as safe; otherwise it is usually empty.
+    public mutating func enqueue(topic: String, payload: [UInt8], now: ContinuousClock.Instant,
+                                 connected: Bool) -> StoreWork {
+        let message = OutboundMessage(sequence: nextSequence, topic: topic, payload: payload)
+        nextSequence += 1
+        var entry = Entry(message: message, enqueuedAt: now, producedOffline: !connected, onDisk: false)
+        var work = StoreWork()
+        if policy.durability == .everyMessage {
+            entry.writing = true
+            work.insert.append(message)
+        }
+        entries.append(entry)
+        bytes += message.size
+        count += 1
+        enforceBounds(&work)
+        return work
+    }
+
+    /// The next messages to publish, oldest first, keeping at most `maxInflight` unacknowledged.
+    public mutating func nextToSend() -> [OutboundMessage] {
+        var out: [OutboundMessage] = []
+        var i = head
+        while i < entries.count && inflightCount < policy.maxInflight {
+            if !entries[i].inflight && !entries[i].acknowledged {
+                entries[i].inflight = true
+                inflightCount += 1
+                out.append(entries[i].message)
+            }
+            i += 1
+        }
+        return out
+    }
+
+    /// The broker's PUBACK for `sequence`. Unknown sequences (already dropped) are ignored.
+    public mutating func acknowledge(_ sequence: Int64) {
+        guard let i = position(of: sequence), !entries[i].acknowledged else { return }
+        if entries[i].inflight { inflightCount -= 1 }
+        entries[i].inflight = false
+        entries[i].acknowledged = true
+        bytes -= entries[i].message.size
+        count -= 1
+        if entries[i].onDisk || entries[i].writing { pendingDeletes.append(sequence) }
+        trimFront()
+    }
+
+    /// The connection dropped: everything in flight will be sent again, in order.
+    public mutating func connectionLost() {
+        for i in head..<entries.count where entries[i].inflight { entries[i].inflight = false }
+        inflightCount = 0
+    }
+
+    /// Due disk work for a batched commit: spilled messages and deletions, once per
+    /// `commitInterval`. Empty when nothing is due.
+    public mutating func due(now: ContinuousClock.Instant) -> StoreWork {
+        guard now - lastCommit >= policy.commitInterval else { return StoreWork() }
+        lastCommit = now
+        var work = StoreWork(delete: pendingDeletes)
+        pendingDeletes = []
+        for i in head..<entries.count where !entries[i].acknowledged && !entries[i].onDisk && !entries[i].writing {
+            if entries[i].producedOffline || now - entries[i].enqueuedAt >= policy.spillAfter {
+                entries[i].writing = true
+                work.insert.append(entries[i].message)
+            }
+        }
+        return work
+    }
+
+    /// Everything not yet on disk, for a clean shutdown.
+    public mutating func flushAll() -> StoreWork {
+        var work = StoreWork(delete: pendingDeletes)
+        pendingDeletes = []
+        for i in head..<entries.count where !entries[i].acknowledged && !entries[i].onDisk && !entries[i].writing {
+            entries[i].writing = true
+            work.insert.append(entries[i].message)
+        }
+        return work
+    }
+
+    /// The store committed `work`.
+    public mutating func committed(_ work: StoreWork) {
+        for message in work.insert {
+            if let i = position(of: message.sequence) {
+                entries[i].writing = false
+                entries[i].onDisk = true
+            }
+        }
+    }
+
+    /// The store could not commit `work` (disk full, I/O error): the messages stay in memory
+    /// and are offered again at the next commit; deletions are retried too.
+    public mutating func commitFailed(_ work: StoreWork) {
+        for message in work.insert {
+            if let i = position(of: message.sequence) { entries[i].writing = false }
+        }
+        pendingDeletes = work.delete + pendingDeletes
+    }
+
+    /// Drops since the last report, for a log line at most once a minute; nil if none.
+    public mutating func takeDropReport() -> Int? {
+        guard droppedUnreported > 0 else { return nil }
+        defer { droppedUnreported = 0 }
+        return droppedUnreported
+    }
+
+    /// When the oldest waiting message was queued (in this run).
+    public var oldestEnqueuedAt: ContinuousClock.Instant? {
+        entries[head...].first { !$0.acknowledged }?.enqueuedAt
+    }
+
+    /// The messages still queued, oldest first (for tests and `queue stats`).
+    public var pending: [OutboundMessage] {
+        entries[head...].filter { !$0.acknowledged }.map(\.message)
+    }
+
+    private mutating func enforceBounds(_ work: inout StoreWork) {
+        while count > 0 && (count > policy.maxMessages || bytes > policy.maxBytes) {
+            guard let i = entries[head...].firstIndex(where: { !$0.acknowledged }) else { break }
+            let entry = entries[i]
+            if entry.inflight { inflightCount -= 1 }
+            entries[i].acknowledged = true
+            entries[i].inflight = false
+            bytes -= entry.message.size
+            count -= 1
+            droppedTotal += 1
+            droppedUnreported += 1
+            if let w = work.insert.firstIndex(where: { $0.sequence == entry.message.sequence }) {
+                work.insert.remove(at: w)
+            } else if entry.onDisk || entry.writing {
+                pendingDeletes.append(entry.message.sequence)
+            }
+            trimFront()
+        }
+    }
+
+    private mutating func trimFront() {
+        while head < entries.count && entries[head].acknowledged { head += 1 }
+        if head > 1024 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func position(of sequence: Int64) -> Int? {
+        var low = head, high = entries.count - 1
+        while low <= high {
+            let mid = (low + high) / 2
+            let s = entries[mid].message.sequence
+            if s == sequence { return mid }
+            if s < sequence { low = mid + 1 } else { high = mid - 1 }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,12 @@
+/// The bounds and timing of the outbound queue (`[queue]`).
+public struct QueuePolicy: Sendable, Equatable {
+    public var maxMessages = 100_000
+    public var maxBytes = 32 * 1024 * 1024
+    /// QoS 1 messages published and not yet acknowledged; AWS IoT allows 100 per connection.
+    public var maxInflight = 20
+    public var spillAfter: Duration = .seconds(5)
+    public var commitInterval: Duration = .seconds(5)
+    public var durability: QueueDurability = .batched
+
+    public init() {}
+}
