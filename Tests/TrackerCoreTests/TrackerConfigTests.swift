@@ -52,7 +52,7 @@ import TestSupport
         colour = "red"
         [device]
         id = "bad id!"
-        [mqtt]
+        [cloud]
         endpoint = "x"
         """)
         #expect(found.map(\.description) == [
@@ -60,10 +60,55 @@ import TestSupport
             "t.toml:3: gps.baud: 1234 is not a supported baud rate (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
             "t.toml:4: gps.gpsd_port: expected an integer, found a string",
             "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
-            "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s",
+            "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
             "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            "t.toml:9: [mqtt]: unknown section; known sections: [device], [gps]",
+            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store]",
         ])
+    }
+
+    @Test func readsThePublishingSections() throws {
+        let config = try TrackerConfig.parse("""
+        [gps]
+        min_interval_s = 10
+        min_distance_m = 50.5
+        [mqtt]
+        endpoint = "localhost"
+        port = 18883
+        ca_file = "/tmp/ca.pem"
+        client_id = "truck-7"
+        keepalive_s = 30
+        protocol = "5"
+        alpn = "x-amzn-mqtt-ca"
+        [payload]
+        format = "extended"
+        [queue]
+        durability = "every-message"
+        max_messages = 1000
+        max_inflight = 100
+        [store]
+        dir = "/tmp/state"
+        """, file: "t.toml")
+        #expect(config.gps.minInterval == .seconds(10) && config.gps.minDistance == 50.5)
+        #expect(config.mqtt.endpoint == "localhost" && config.mqtt.port == 18883 && config.mqtt.caFile == "/tmp/ca.pem")
+        #expect(config.mqtt.clientID == "truck-7" && config.mqtt.keepalive == 30 && config.mqtt.protocolVersion == .v5)
+        #expect(config.mqtt.alpn == "x-amzn-mqtt-ca" && config.payload.format == .extended)
+        #expect(config.queue.durability == .everyMessage && config.queue.maxMessages == 1000 && config.queue.maxInflight == 100)
+        #expect(config.store.directory == "/tmp/state")
+    }
+
+    @Test func publishingErrorsAreLocated() {
+        let found = errors("""
+        [mqtt]
+        keepalive_s = 10
+        client_id = "\(String(repeating: "x", count: 129))"
+        topic = "gps/#"
+        protocol = "3"
+        [queue]
+        max_inflight = 101
+        durability = "sometimes"
+        """)
+        #expect(found.map { "\($0.line) \($0.key ?? "")" } == ["2 mqtt.keepalive_s", "3 mqtt.client_id", "4 mqtt.topic",
+                                                              "5 mqtt.protocol", "7 queue.max_inflight", "8 queue.durability"])
     }
 
     @Test func replayNeedsAFile() {

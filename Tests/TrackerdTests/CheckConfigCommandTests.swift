@@ -19,7 +19,7 @@ import TestSupport
         #expect(await run.waitForExit(timeout: .seconds(10)) == 1)
         #expect(run.stderrLines.items == [
             "\(file.path):3: gps.baud: 1200 is not a supported baud rate (4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)",
-            "\(file.path):4: gps.speed: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s",
+            "\(file.path):4: gps.speed: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
         ])
     }
 

@@ -4,14 +4,20 @@ public struct TrackerConfig: Sendable, Equatable {
 
     public var device = DeviceConfig()
     public var gps = GPSConfig()
+    public var mqtt = MQTTConfig()
+    public var payload = PayloadConfig()
+    public var queue = QueuePolicy()
+    public var store = StoreConfig()
 
     public init() {}
 
-    static let sections = ["device", "gps"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
         DeviceConfig.keys.map { "device.\($0)" } + GPSConfig.keys.map { "gps.\($0)" }
+            + MQTTConfig.keys.map { "mqtt.\($0)" } + PayloadConfig.keys.map { "payload.\($0)" }
+            + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -26,6 +32,10 @@ public struct TrackerConfig: Sendable, Equatable {
         var config = TrackerConfig()
         config.device = DeviceConfig(reader.section(root, "device"), reader)
         config.gps = GPSConfig(reader.section(root, "gps"), reader)
+        config.mqtt = MQTTConfig(reader.section(root, "mqtt"), reader)
+        config.payload = PayloadConfig(reader.section(root, "payload"), reader)
+        config.queue = QueuePolicy(reader.section(root, "queue"), reader)
+        config.store = StoreConfig(reader.section(root, "store"), reader)
         reader.unknownKeys(in: root, section: nil, known: sections)
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
         return config

@@ -1,0 +1,73 @@
+/// The `[mqtt]` section. Without an `endpoint`, trackerd publishes nothing and only logs fixes.
+public struct MQTTConfig: Sendable, Equatable {
+    public enum ProtocolVersion: String, Sendable {
+        case v311 = "3.1.1"
+        case v5 = "5"
+    }
+
+    public var endpoint: String?
+    public var port = 8883
+    public var caFile = "/etc/trackerd/ca.pem"
+    public var certFile = "/etc/trackerd/device.pem.crt"
+    public var keyFile = "/etc/trackerd/device.pem.key"
+    /// nil: the device id.
+    public var clientID: String?
+    public var keepalive = 60
+    public var topic = "gpsTopic"
+    /// `{clientId}` is replaced by the client id.
+    public var statusTopic = "trackers/{clientId}/status"
+    public var protocolVersion: ProtocolVersion = .v311
+    /// An ALPN protocol to offer, e.g. `x-amzn-mqtt-ca` for AWS IoT on port 443.
+    public var alpn: String?
+
+    public init() {}
+
+    static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
+                       "status_topic", "protocol", "alpn"]
+
+    init(_ table: TOMLTable, _ reader: ConfigReader) {
+        let s = "mqtt"
+        if let (host, line) = reader.string(table, s, "endpoint") {
+            if host.isEmpty || host.contains(where: { $0.isWhitespace || $0 == "/" || $0 == ":" }) {
+                reader.fail(line, "mqtt.endpoint", "\"\(host)\" must be a host name or address, without scheme or port")
+            } else { endpoint = host }
+        }
+        if let port = reader.integer(table, s, "port", range: 1...65535) { self.port = Int(port) }
+        for (key, path) in [("ca_file", \MQTTConfig.caFile), ("cert_file", \.certFile), ("key_file", \.keyFile)] {
+            if let (file, line) = reader.string(table, s, key) {
+                if file.hasPrefix("/") { self[keyPath: path] = file } else {
+                    reader.fail(line, "mqtt.\(key)", "\"\(file)\" must be an absolute path")
+                }
+            }
+        }
+        if let (id, line) = reader.string(table, s, "client_id") {
+            if id.isEmpty || id.utf8.count > 128 || id.contains(where: { $0 == "#" || $0 == "+" || $0 == "/" }) {
+                reader.fail(line, "mqtt.client_id", "\"\(id)\" must be 1 to 128 bytes without # + /")
+            } else { clientID = id }
+        }
+        if let seconds = reader.integer(table, s, "keepalive_s", range: 30...1200) { keepalive = Int(seconds) }
+        if let (topic, line) = reader.string(table, s, "topic") {
+            if Self.isPublishTopic(topic) { self.topic = topic } else {
+                reader.fail(line, "mqtt.topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
+            }
+        }
+        if let (topic, line) = reader.string(table, s, "status_topic") {
+            if Self.isPublishTopic(topic) { statusTopic = topic } else {
+                reader.fail(line, "mqtt.status_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
+            }
+        }
+        if let (text, line) = reader.string(table, s, "protocol") {
+            if let version = ProtocolVersion(rawValue: text) { protocolVersion = version } else {
+                reader.fail(line, "mqtt.protocol", "\"\(text)\" must be \"3.1.1\" or \"5\"")
+            }
+        }
+        if let (text, line) = reader.string(table, s, "alpn") {
+            if text.isEmpty || text.utf8.count > 255 { reader.fail(line, "mqtt.alpn", "must be 1 to 255 bytes") } else { alpn = text }
+        }
+        reader.unknownKeys(in: table, section: s, known: Self.keys)
+    }
+
+    static func isPublishTopic(_ topic: String) -> Bool {
+        !topic.isEmpty && topic.utf8.count <= 256 && !topic.contains("#") && !topic.contains("+")
+    }
+}
