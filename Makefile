@@ -10,7 +10,7 @@ export PATH := $(SWIFT_DIR):$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
-APT_PACKAGES := pkg-config libgps-dev gpsd
+APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients
 
 RUN_SPEED ?= 10
 

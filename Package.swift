@@ -27,6 +27,16 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // SQLite from Debian's libsqlite3-dev.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        // Durable state: the outbound queue's SQLite store.
+        .target(name: "TrackerStorage", dependencies: [
+            "TrackerCore", "TrackerSystem", "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // OS services: the journal-aware log handler.
         .target(name: "TrackerSystem", dependencies: [
             "TrackerCore",
@@ -34,7 +44,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "trackerd", dependencies: [
-            "TrackerCore", "GPSSources", "TrackerSystem",
+            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -49,6 +59,7 @@ let package = Package(
             "GPSSources", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,0 +1,19 @@
+/// Why the queue's database could not be used, worded for the operator reading the journal.
+public enum QueueStoreError: Error, Equatable, CustomStringConvertible {
+    /// SQLITE_FULL or ENOSPC: messages stay in memory until space returns.
+    case diskFull(path: String)
+    /// The file is not a usable database; it was renamed so nothing is lost, and a fresh one started.
+    case corrupt(path: String, movedTo: String, detail: String)
+    case failed(path: String, operation: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .diskFull(let path):
+            "disk full: cannot write the queue to \(path); messages are kept in memory until space returns"
+        case .corrupt(let path, let movedTo, let detail):
+            "the queue database \(path) is unreadable (\(detail)); moved aside to \(movedTo) and started a new one"
+        case .failed(let path, let operation, let detail):
+            "queue database \(path): \(operation) failed: \(detail)"
+        }
+    }
+}
