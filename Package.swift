@@ -27,6 +27,18 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // libmosquitto from Debian's libmosquitto-dev.
+        .systemLibrary(name: "CMosquitto", path: "Sources/CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
+        // A diagnostic TLS handshake with OpenSSL (libssl-dev), to name why TLS failed.
+        .target(name: "CTLSProbe", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+
+        // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
+        .target(name: "TrackerMQTT", dependencies: [
+            "TrackerCore", "TrackerSystem", "CMosquitto", "CTLSProbe",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // SQLite from Debian's libsqlite3-dev.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
@@ -44,7 +56,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "trackerd", dependencies: [
-            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage",
+            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,6 +72,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
+        .testTarget(name: "TrackerMQTTTests", dependencies: [
+            "TrackerMQTT", "TrackerCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

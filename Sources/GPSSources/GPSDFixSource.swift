@@ -6,6 +6,7 @@ import Musl
 import CGPS
 import Logging
 import TrackerCore
+import TrackerSystem
 
 /// Fixes from gpsd, through libgps: gps_open, gps_stream(WATCH_ENABLE|WATCH_JSON), gps_read.
 ///

@@ -5,6 +5,7 @@ import Musl
 #endif
 import Logging
 import TrackerCore
+import TrackerSystem
 
 /// Fixes from a receiver on a UART or USB serial port, decoded by our own NMEA decoder.
 ///

@@ -5,16 +5,18 @@ import Musl
 #endif
 import Synchronization
 
-/// Tells a reader thread that nobody is listening any more.
-final class StopFlag: Sendable {
+/// Tells a thread of ours (a reader, a connection loop) to finish.
+public final class StopFlag: Sendable {
     private let stopped = Atomic<Bool>(false)
 
-    var isSet: Bool { stopped.load(ordering: .acquiring) }
+    public init() {}
 
-    func set() { stopped.store(true, ordering: .releasing) }
+    public var isSet: Bool { stopped.load(ordering: .acquiring) }
+
+    public func set() { stopped.store(true, ordering: .releasing) }
 
     /// Sleeps up to `duration` in short slices; returns early (false) once stopped.
-    func sleep(_ duration: Duration) -> Bool {
+    public func sleep(_ duration: Duration) -> Bool {
         var remaining = duration
         let slice = Duration.milliseconds(50)
         while remaining > .zero {

@@ -8,14 +8,14 @@ import Musl
 
 /// A detached OS thread for a blocking read loop, so that a receiver waiting on a tty or on gpsd
 /// never occupies one of the few threads of Swift's cooperative pool (two, on the target board).
-enum ReaderThread {
+public enum ReaderThread {
     private final class Body: Sendable {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
     /// False when the system has no thread to give (then `run` never runs).
-    static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
+    public static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
         let body = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
@@ -32,7 +32,7 @@ enum ReaderThread {
 
     /// A stream of fixes fed by `loop` on a thread of its own. Ending the stream's iteration
     /// sets the `StopFlag` the loop watches; the loop finishes the stream when it returns.
-    static func fixStream(for source: String, logger: Logger,
+    public static func fixStream(for source: String, logger: Logger,
                           _ loop: @escaping @Sendable (StopFlag, AsyncStream<Fix>.Continuation) -> Void) -> AsyncStream<Fix> {
         let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
         let stop = StopFlag()

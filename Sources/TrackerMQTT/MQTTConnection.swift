@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CMosquitto
+import Logging
+import Synchronization
+import TrackerCore
+import TrackerSystem
+
+/// One MQTT client over TLS that keeps itself connected.
+///
+/// A thread of its own connects with the blocking `mosquitto_connect`, runs `mosquitto_loop`,
+/// and after any failure waits a full-jitter backoff delay (reset once a session has stayed up
+/// for `stableAfter`). Every change arrives on `events`. `publish` may be called from any task.
+///
+/// `@unchecked Sendable` is sound because: the stored properties are immutable (`let`) and of
+/// Sendable types, except `handle`, the `struct mosquitto *`; every call on it from another
+/// thread than the loop's is `mosquitto_publish` (and `mosquitto_disconnect` at shutdown), which
+/// libmosquitto makes thread-safe once `mosquitto_threaded_set(handle, true)` is called, as it
+/// is in `init`. The handle is destroyed only after the loop thread has ended.
+public final class MQTTConnection: @unchecked Sendable {
+    public let settings: MQTTSettings
+    public let events: AsyncStream<MQTTEvent>
+    private let handle: OpaquePointer
+    private let sink: MosquittoCallbackSink
+    private let stop = StopFlag()
+    private let finished = Atomic<Bool>(false)
+    private let logger: Logger
+    private let backoff: Backoff
+    private let stableAfter: Duration
+
+    public enum SetupError: Error, CustomStringConvertible {
+        case mosquitto(String)
+
+        public var description: String {
+            switch self {
+            case .mosquitto(let text): text
+            }
+        }
+    }
+
+    private static let libraryReady: Bool = { mosquitto_lib_init() == 0 }()
+
+    public init(settings: MQTTSettings, offlinePayload: String = #"{"state":"offline"}"#, logger: Logger,
+                backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(120)),
+                stableAfter: Duration = .seconds(60)) throws(SetupError) {
+        _ = Self.libraryReady
+        self.settings = settings
+        self.logger = logger
+        self.backoff = backoff
+        self.stableAfter = stableAfter
+        let (stream, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
+        events = stream
+        sink = MosquittoCallbackSink(events: continuation)
+        guard let handle = mosquitto_new(settings.clientID, true, Unmanaged.passUnretained(sink).toOpaque()) else {
+            throw .mosquitto("cannot create an MQTT client: \(String(cString: strerror(errno)))")
+        }
+        self.handle = handle
+        func check(_ rc: Int32, _ what: String) throws(SetupError) {
+            guard rc == MOSQ_ERR_SUCCESS.rawValue else {
+                mosquitto_destroy(handle)
+                throw .mosquitto("MQTT \(what): \(String(cString: mosquitto_strerror(rc)))")
+            }
+        }
+        try check(mosquitto_threaded_set(handle, true), "threaded mode")
+        try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION,
+                                       settings.protocolVersion5 ? Int32(MQTT_PROTOCOL_V5) : Int32(MQTT_PROTOCOL_V311)),
+                  "protocol version")
+        try check(mosquitto_tls_set(handle, settings.caFile, nil, settings.certFile, settings.keyFile, nil),
+                  "TLS files (\(settings.caFile), \(settings.certFile), \(settings.keyFile))")
+        // Peer verification on, TLS 1.2 or later (libmosquitto's default), host name checked.
+        try check(mosquitto_tls_opts_set(handle, 1, nil, nil), "TLS options")
+        try check(mosquitto_tls_insecure_set(handle, false), "TLS host name verification")
+        if let alpn = settings.alpn { try check(mosquitto_string_option(handle, MOSQ_OPT_TLS_ALPN, alpn), "ALPN") }
+        if let topic = settings.statusTopic {
+            let bytes = Array(offlinePayload.utf8)
+            try check(mosquitto_will_set(handle, topic, Int32(bytes.count), bytes, 1, true), "last will")
+        }
+        MosquittoCallbacks.install(on: handle)
+    }
+
+    deinit {
+        mosquitto_destroy(handle)
+    }
+
+    /// Starts connecting (and reconnecting) on the connection's own thread.
+    public func start() {
+        let connection = self
+        if !ReaderThread.start({ connection.run() }) {
+            sink.events.yield(.connectionFailed(reason: "cannot start the MQTT thread"))
+        }
+    }
+
+    public enum PublishError: Error, Equatable {
+        case notConnected
+        case rejected(String)
+    }
+
+    /// Publishes at QoS 1; returns the message id its `acknowledged` event will carry.
+    public func publish(topic: String, payload: [UInt8], retain: Bool = false) -> Result<Int32, PublishError> {
+        var messageID: Int32 = 0
+        let rc = payload.withUnsafeBytes {
+            mosquitto_publish(handle, &messageID, topic, Int32($0.count), $0.baseAddress, 1, retain)
+        }
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue: return .success(messageID)
+        case MOSQ_ERR_NO_CONN.rawValue: return .failure(.notConnected)
+        default: return .failure(.rejected(String(cString: mosquitto_strerror(rc))))
+        }
+    }
+
+    public var isConnected: Bool { sink.connected.load(ordering: .acquiring) }
+
+    /// Disconnects cleanly (no last will) and ends the thread; returns once it has ended or after 2 s.
+    public func shutdown() async {
+        stop.set()
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(2)
+        while !finished.load(ordering: .acquiring) && clock.now < deadline {
+            try? await clock.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: - the connection's thread
+
+    private func run() {
+        var backoff = self.backoff
+        let clock = ContinuousClock()
+        defer {
+            if sink.connected.load(ordering: .acquiring) {
+                mosquitto_disconnect(handle)
+                for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
+            }
+            finished.store(true, ordering: .releasing)
+            sink.events.finish()
+        }
+        while !stop.isSet {
+            sink.reset()
+            let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
+            var connectedAt: ContinuousClock.Instant?
+            var failure: Int32 = rc
+            var failureErrno = mosquitto_errno()
+            if rc == MOSQ_ERR_SUCCESS.rawValue {
+                failure = MOSQ_ERR_SUCCESS.rawValue
+                while !stop.isSet {
+                    let loop = mosquitto_loop(handle, 100, 1)
+                    if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
+                    if loop != MOSQ_ERR_SUCCESS.rawValue {
+                        failure = loop
+                        failureErrno = mosquitto_errno()
+                        break
+                    }
+                    if connectedAt != nil && !sink.connected.load(ordering: .acquiring) {
+                        failure = MOSQ_ERR_CONN_LOST.rawValue
+                        break
+                    }
+                    if sink.refusalReason != nil { failure = MOSQ_ERR_CONN_REFUSED.rawValue; break }
+                }
+                if stop.isSet { return }
+            }
+            sink.connected.store(false, ordering: .releasing)
+            let reason = ConnectionDiagnosis.explain(code: failure, errno: failureErrno, settings: settings,
+                                                     problems: sink.recentProblems, refusal: sink.refusalReason)
+            if let connectedAt {
+                sink.events.yield(.disconnected(reason: reason))
+                if clock.now - connectedAt >= stableAfter { backoff.reset() }
+            } else {
+                sink.events.yield(.connectionFailed(reason: reason))
+            }
+            mosquitto_disconnect(handle)
+            let delay = backoff.nextDelay()
+            sink.events.yield(.retrying(after: delay))
+            if !stop.sleep(delay) { return }
+        }
+    }
+
+    private func mosquitto_errno() -> Int32 { cmosq_errno() }
+}

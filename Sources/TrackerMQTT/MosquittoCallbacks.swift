@@ -1,0 +1,74 @@
+import CMosquitto
+import Synchronization
+
+/// The state libmosquitto's callbacks write to, reached through mosquitto's user-data pointer.
+final class MosquittoCallbackSink: Sendable {
+    let events: AsyncStream<MQTTEvent>.Continuation
+    let connected = Atomic<Bool>(false)
+    let connackSeen = Atomic<Bool>(false)
+    private let refusal = Mutex<String?>(nil)
+    private let problems = Mutex<[String]>([])
+
+    init(events: AsyncStream<MQTTEvent>.Continuation) {
+        self.events = events
+    }
+
+    /// The broker's refusal (CONNACK reason) since the last `reset()`.
+    var refusalReason: String? { refusal.withLock { $0 } }
+
+    /// libmosquitto's warnings and errors (OpenSSL's among them) since the last `reset()`.
+    var recentProblems: [String] { problems.withLock { $0 } }
+
+    func reset() {
+        refusal.withLock { $0 = nil }
+        problems.withLock { $0.removeAll() }
+        connackSeen.store(false, ordering: .relaxed)
+    }
+
+    fileprivate func onConnect(_ code: Int32) {
+        connackSeen.store(true, ordering: .releasing)
+        if code == 0 {
+            connected.store(true, ordering: .releasing)
+            events.yield(.connected)
+        } else {
+            let reason = mosquitto_connack_string(code).map { String(cString: $0) } ?? "code \(code)"
+            refusal.withLock { $0 = "the broker refused the connection: \(reason)" }
+        }
+    }
+
+    fileprivate func onDisconnect(_ code: Int32) {
+        connected.store(false, ordering: .releasing)
+    }
+
+    fileprivate func onPublish(_ messageID: Int32) {
+        events.yield(.acknowledged(messageID: messageID))
+    }
+
+    fileprivate func onLog(_ level: Int32, _ text: String) {
+        guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
+        problems.withLock {
+            $0.append(text)
+            if $0.count > 8 { $0.removeFirst($0.count - 8) }
+        }
+    }
+}
+
+/// The one place where libmosquitto calls into Swift. The callbacks run on the connection's
+/// own thread (inside mosquitto_connect/mosquitto_loop); they are plain C functions that reach
+/// the sink through the user-data pointer, never an actor-isolated closure (DESIGN.md: those
+/// trap when called from a foreign thread).
+enum MosquittoCallbacks {
+    static func install(on handle: OpaquePointer) {
+        mosquitto_connect_callback_set(handle) { _, user, code in sink(user)?.onConnect(code) }
+        mosquitto_disconnect_callback_set(handle) { _, user, code in sink(user)?.onDisconnect(code) }
+        mosquitto_publish_callback_set(handle) { _, user, messageID in sink(user)?.onPublish(messageID) }
+        mosquitto_log_callback_set(handle) { _, user, level, text in
+            guard let text else { return }
+            sink(user)?.onLog(level, String(cString: text))
+        }
+    }
+}
+
+private func sink(_ user: UnsafeMutableRawPointer?) -> MosquittoCallbackSink? {
+    user.map { Unmanaged<MosquittoCallbackSink>.fromOpaque($0).takeUnretainedValue() }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import Testing
+import TestSupport
+import TrackerCore
+@testable import TrackerMQTT
+
+/// MQTTConnection against a real mosquitto with TLS and required client certificates.
+@Suite struct MQTTConnectionTests {
+    static func settings(_ broker: MosquittoBroker, host: String = "localhost", ca: String = "ca.pem",
+                         cert: String = "client", clientID: String = "tracker-1") -> MQTTSettings {
+        MQTTSettings(host: host, port: broker.port, caFile: broker.pki.path(ca), certFile: broker.pki.path(cert + ".pem"),
+                     keyFile: broker.pki.path(cert + ".key"), clientID: clientID, keepalive: 30,
+                     statusTopic: "trackers/\(clientID)/status")
+    }
+
+    static func collect(_ connection: MQTTConnection) -> (EventLog<MQTTEvent>, Task<Void, Never>) {
+        let events = EventLog<MQTTEvent>()
+        let task = Task { for await event in connection.events { events.append(event) } }
+        return (events, task)
+    }
+
+    @Test func publishesAtQoS1AndGetsEachAcknowledgement() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        try await broker.start()
+        let subscriber = try await broker.subscribe("gpsTopic")
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let connection = try MQTTConnection(settings: Self.settings(broker), logger: CapturingLogHandler.logger(logs))
+        let (events, task) = Self.collect(connection)
+        defer { task.cancel() }
+        connection.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        var ids: [Int32] = []
+        for n in 1...50 {
+            if case .success(let id) = connection.publish(topic: "gpsTopic", payload: Array("{\"n\":\(n)}".utf8)) { ids.append(id) }
+        }
+        #expect(ids.count == 50)
+        #expect(await events.wait(timeout: .seconds(10)) { $0.filter { if case .acknowledged = $0 { true } else { false } }.count == 50 })
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { $0.filter { $0.hasPrefix("gpsTopic ") }.count == 50 })
+        let received = subscriber.stdoutLines.items.filter { $0.hasPrefix("gpsTopic ") }
+        #expect(received == (1...50).map { "gpsTopic {\"n\":\($0)}" })
+        await connection.shutdown()
+    }
+
+    @Test(arguments: [
+        ("wrong CA", "server", "other-ca.pem", "client", "localhost", "not signed by the CA in"),
+        ("untrusted client certificate", "server", "ca.pem", "rogue", "localhost", "refused our client certificate"),
+        ("host name mismatch", "wronghost", "ca.pem", "client", "localhost", "host name mismatch"),
+        ("expired broker certificate", "expired", "ca.pem", "client", "localhost", "has expired"),
+    ])
+    func badCredentialsGiveAClearReasonAndARetry(_ name: String, server: String, ca: String, cert: String, host: String,
+                                                 expected: String) async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki, serverCertificate: server)
+        try await broker.start()
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let connection = try MQTTConnection(settings: Self.settings(broker, host: host, ca: ca, cert: cert),
+                                            logger: CapturingLogHandler.logger(logs),
+                                            backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(100)))
+        let (events, task) = Self.collect(connection)
+        defer { task.cancel() }
+        connection.start()
+        let failedTwice = await events.wait(timeout: .seconds(20)) { events in
+            events.filter { if case .connectionFailed = $0 { true } else { false } }.count >= 2
+        }
+        #expect(failedTwice, "\(name): \(events.items)")
+        let reasons = events.items.compactMap { if case .connectionFailed(let reason) = $0 { reason } else { nil } }
+        print("\(name): \(reasons.first ?? "none")")
+        #expect(reasons.first?.contains(expected) == true, "\(name): \(reasons.first ?? "none")")
+        #expect(events.items.contains { if case .retrying = $0 { true } else { false } })
+        #expect(!events.items.contains(.connected))
+        await connection.shutdown()
+    }
+
+    @Test func aBrokerThatIsNotThereIsConnectionRefused() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let connection = try MQTTConnection(settings: Self.settings(broker, host: "127.0.0.1"), logger: CapturingLogHandler.logger(logs),
+                                            backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(50)))
+        let (events, task) = Self.collect(connection)
+        defer { task.cancel() }
+        connection.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains { if case .connectionFailed(let r) = $0 { r.contains("connection refused") } else { false } } })
+        try await broker.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.connected) }, "connects once the broker is up")
+        await connection.shutdown()
+    }
+}
