@@ -56,8 +56,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         logger.info("device id \(settings.device.id ?? "unknown: set [device] id (no board serial number or machine id found)")")
 
-        let service = FixLogService(source: settings.gps.makeFixSource(logger: logger),
-                                    staleAfter: settings.gps.staleAfter, logger: logger)
+        let service = TrackerService(source: settings.gps.makeFixSource(logger: logger), config: settings,
+                                     deviceID: settings.device.id ?? "unknown", logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)
@@ -66,7 +66,14 @@ struct RunCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: lifecycleLogger
         ))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ServiceGroupError {
+            logger.error("trackerd stopped: \(error)")
+            throw ExitCode.failure
+        }
         logger.info("trackerd stopped")
     }
 }

@@ -2,39 +2,64 @@ import AsyncAlgorithms
 import Logging
 import ServiceLifecycle
 import TrackerCore
+import TrackerMQTT
 
-/// Reads the fix source and tells the operator what matters: the first fix, a lost fix, a
-/// regained fix (info); every fix at debug. Ends when the source ends (a finished replay).
-struct FixLogService: Service, CustomStringConvertible {
+/// The daemon's one loop: fixes from the source, the clock, and the MQTT connection's events,
+/// handled one at a time. It tells the operator what matters (first fix, fix lost, fix
+/// regained at info; every fix at debug) and hands publishable fixes to the publisher.
+/// A finished replay ends the loop once the queue has drained.
+struct TrackerService: Service, CustomStringConvertible {
     let source: any FixSource
-    let staleAfter: Duration
+    let config: TrackerConfig
+    let deviceID: String
     let logger: Logger
 
-    var description: String { "fix log of \(source.description)" }
+    var description: String { "trackerd loop over \(source.description)" }
 
-    private enum Input {
+    private enum Input: Sendable {
         case fix(Fix)
         case tick
         case sourceEnded
+        case mqtt(MQTTEvent)
     }
 
     func run() async throws {
+        let staleAfter = config.gps.staleAfter
+        var publisher: FixPublisher?
+        if config.mqtt.endpoint != nil {
+            do {
+                publisher = try FixPublisher(config: config, deviceID: deviceID, logger: logger, now: ContinuousClock.now)
+            } catch {
+                logger.error("MQTT: \(error)")
+                throw ExitStatus.configuration
+            }
+        }
         var detector = FixLossDetector(staleAfter: staleAfter)
         var lostAt: ContinuousClock.Instant?
+        var sourceEnded = false
         let clock = ContinuousClock()
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
         let ticks = AsyncTimerSequence(interval: .milliseconds(250), clock: clock).map { _ in Input.tick }
+        let mqtt = (publisher?.connection.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
         logger.info("waiting for the first fix from \(source.description)")
+        if publisher == nil { logger.info("no [mqtt] endpoint configured: fixes are logged, not published") }
+        publisher?.start()
 
-        for await input in merge(fixes, ticks).cancelOnGracefulShutdown() {
+        for await input in merge(fixes, ticks, mqtt).cancelOnGracefulShutdown() {
             let now = clock.now
             let events: [FixLossDetector.Event]
             switch input {
             case .fix(let fix): events = detector.receive(fix, at: now)
-            case .tick: events = detector.tick(now)
+            case .tick:
+                events = detector.tick(now)
+                publisher?.tick(now: now)
+            case .mqtt(let event):
+                publisher?.handle(event)
+                events = []
             case .sourceEnded:
                 logger.info("fix source ended: \(source.description)")
-                return
+                sourceEnded = true
+                events = []
             }
             for event in events {
                 switch event {
@@ -46,6 +71,7 @@ struct FixLogService: Service, CustomStringConvertible {
                         logger.info("fix regained\(gap): \(fix.summary)")
                     }
                     logger.debug("fix: \(fix.summary)")
+                    publisher?.offer(fix, regained: regained, now: now)
                 case .lost(let last, let receiverReportsNoFix):
                     lostAt = now
                     let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"
@@ -54,6 +80,11 @@ struct FixLogService: Service, CustomStringConvertible {
                     logger.debug("repeated fix ignored: \(fix.summary)")
                 }
             }
+            if sourceEnded && (publisher?.isDrained ?? true) {
+                if publisher != nil { logger.info("every queued message is acknowledged") }
+                break
+            }
         }
+        await publisher?.shutdown()
     }
 }
