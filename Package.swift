@@ -76,7 +76,7 @@ let package = Package(
             "TrackerMQTT", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TestSupport",
+        .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TrackerStorage", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

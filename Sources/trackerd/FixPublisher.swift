@@ -60,7 +60,8 @@ final class FixPublisher {
                                     keepalive: config.mqtt.keepalive, protocolVersion5: config.mqtt.protocolVersion == .v5,
                                     alpn: config.mqtt.alpn, statusTopic: statusTopic)
         if let problem = ConnectionDiagnosis.clientCertificateProblem(settings) { logger.warning("\(problem)") }
-        connection = try MQTTConnection(settings: settings, logger: logger)
+        connection = try MQTTConnection(settings: settings, logger: logger,
+                                        backoff: Backoff(base: config.mqtt.reconnectMin, cap: config.mqtt.reconnectMax))
     }
 
     var isDrained: Bool { queue.count == 0 }
@@ -114,7 +115,10 @@ final class FixPublisher {
 
     /// Clean shutdown: what is still only in memory goes to disk, then the connection closes.
     func shutdown() async {
-        commit(queue.flushAll())
+        commit(queue.flushAll(), always: true)
+        if let dropped = queue.takeDropReport() {
+            logger.warning("queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start)")
+        }
         if connection.isConnected {
             _ = connection.publish(topic: statusTopic, payload: Array(#"{"state":"offline"}"#.utf8), retain: true)
         }
@@ -141,14 +145,16 @@ final class FixPublisher {
         }
     }
 
-    private func commit(_ work: StoreWork) {
-        guard let store, !work.isEmpty else {
+    /// `always`: write even without messages, so the drop count reaches the disk.
+    private func commit(_ work: StoreWork, always: Bool = false) {
+        guard let store, !work.isEmpty || always else {
             if store == nil && !work.isEmpty { queue.commitFailed(work) }
             return
         }
         do {
             try store.commit(work, droppedTotal: queue.droppedTotal)
             queue.committed(work)
+            logger.debug("queue committed: \(work.insert.count) written, \(work.delete.count) removed; \(queue.count) queued")
             if storeDegraded {
                 storeDegraded = false
                 logger.notice("queue storage recovered: \(store.path) is written again")

@@ -70,8 +70,8 @@ struct TrackerService: Service, CustomStringConvertible {
                         let gap = lostAt.map { " after \(JSONNumber.fixed(($0.duration(to: now) + staleAfter).seconds, 1)) s" } ?? ""
                         logger.info("fix regained\(gap): \(fix.summary)")
                     }
-                    logger.debug("fix: \(fix.summary)")
                     publisher?.offer(fix, regained: regained, now: now)
+                    logger.debug("fix: \(fix.summary)")
                 case .lost(let last, let receiverReportsNoFix):
                     lostAt = now
                     let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"

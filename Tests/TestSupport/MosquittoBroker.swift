@@ -12,14 +12,17 @@ public final class MosquittoBroker {
 
     /// `serverCertificate`: the base name of the broker's certificate in the PKI
     /// (`server`, `wronghost`, `expired`).
-    public init(pki: TestPKI, serverCertificate: String = "server", port: Int = LoopbackPort.free()) throws {
+    /// `persistence`: sessions and queued messages survive a restart of the broker.
+    public init(pki: TestPKI, serverCertificate: String = "server", port: Int = LoopbackPort.free(),
+                persistence: Bool = false) throws {
         self.pki = pki
         self.port = port
         configPath = pki.path("mosquitto-\(port).conf")
         let user = getuid() == 0 ? "user root\n" : ""
         let config = """
         \(user)per_listener_settings false
-        persistence false
+        persistence \(persistence)
+        persistence_location \(pki.directory.path)/
         log_dest stderr
         log_type error
         log_type warning
@@ -65,13 +68,16 @@ public final class MosquittoBroker {
     }
 
     /// A subscriber (mosquitto_sub) with its own client certificate, printing `topic payload`.
-    public func subscribe(_ topic: String, clientID: String = "test-subscriber") async throws -> ChildProcess {
+    /// `persistentSession`: a clean-session-false subscriber whose messages the broker keeps
+    /// while it is away (with `persistence`, across a broker restart too).
+    public func subscribe(_ topic: String, clientID: String = "test-subscriber",
+                          persistentSession: Bool = false) async throws -> ChildProcess {
         // stdbuf: mosquitto_sub's stdout is a pipe here, and stdio would hold its lines back.
         let subscriber = try ChildProcess("/usr/bin/stdbuf", [
             "-oL", "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "--cafile", pki.path("ca.pem"),
             "--cert", pki.path("client.pem"), "--key", pki.path("client.key"),
             "-i", clientID, "-q", "1", "-v", "-t", topic, "-d",
-        ])
+        ] + (persistentSession ? ["-c"] : []))
         let subscribed = await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
             lines.contains { $0.contains("SUBACK") }
         }

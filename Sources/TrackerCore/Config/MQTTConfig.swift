@@ -19,11 +19,14 @@ public struct MQTTConfig: Sendable, Equatable {
     public var protocolVersion: ProtocolVersion = .v311
     /// An ALPN protocol to offer, e.g. `x-amzn-mqtt-ca` for AWS IoT on port 443.
     public var alpn: String?
+    /// Reconnect backoff: delay = random(0, min(max, min·2^attempt)).
+    public var reconnectMin: Duration = .seconds(1)
+    public var reconnectMax: Duration = .seconds(120)
 
     public init() {}
 
     static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
-                       "status_topic", "protocol", "alpn"]
+                       "status_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "mqtt"
@@ -63,6 +66,15 @@ public struct MQTTConfig: Sendable, Equatable {
         }
         if let (text, line) = reader.string(table, s, "alpn") {
             if text.isEmpty || text.utf8.count > 255 { reader.fail(line, "mqtt.alpn", "must be 1 to 255 bytes") } else { alpn = text }
+        }
+        if let seconds = reader.number(table, s, "reconnect_min_s", range: 0.01...3600) {
+            reconnectMin = .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        if let seconds = reader.number(table, s, "reconnect_max_s", range: 0.01...86_400) {
+            reconnectMax = .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        if reconnectMax < reconnectMin {
+            reader.fail(reader.line(of: "reconnect_max_s", in: table), "mqtt.reconnect_max_s", "must not be less than mqtt.reconnect_min_s")
         }
         reader.unknownKeys(in: table, section: s, known: Self.keys)
     }

@@ -1,0 +1,254 @@
+import Foundation
+import Testing
+import TestSupport
+import TrackerCore
+import TrackerStorage
+
+/// `trackerd run` publishing through its durable queue to a real mosquitto (TLS, client
+/// certificates), with outages, crashes and bounds.
+@Suite struct PublishingTests {
+    struct Setup {
+        let pki: TestPKI
+        let broker: MosquittoBroker
+        let dir: TemporaryDirectory
+
+        init(persistence: Bool = false) throws {
+            pki = try TestPKI()
+            broker = try MosquittoBroker(pki: pki, persistence: persistence)
+            dir = try TemporaryDirectory()
+        }
+
+        func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "") throws -> String {
+            let text = """
+            [device]
+            id = "1"
+            [gps]
+            source = "replay"
+            replay_file = "\(replay.path)"
+            replay_speed = \(speed)
+            [mqtt]
+            endpoint = "localhost"
+            port = \(broker.port)
+            ca_file = "\(pki.path("ca.pem"))"
+            cert_file = "\(pki.path("client.pem"))"
+            key_file = "\(pki.path("client.key"))"
+            reconnect_min_s = 0.05
+            reconnect_max_s = 0.5
+            \(extra)
+            [queue]
+            \(queue)
+            [store]
+            dir = "\(dir.path)/state"
+            """
+            let file = dir.file("trackerd-\(UUID().uuidString.prefix(8)).toml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+
+        func remove() {
+            dir.remove()
+            pki.remove()
+        }
+    }
+
+    /// What trackerd must publish for `file`: every fix with a position and a time, in gpsInput.
+    static func expectedPayloads(_ file: URL) throws -> [String] {
+        NMEADecoder.decode(try Data(contentsOf: file)).fixes.compactMap { FixPayload.encode($0, deviceID: "1", format: .gpsInput) }
+    }
+
+    static func received(_ subscriber: ChildProcess, topic: String = "gpsTopic") -> [String] {
+        received(subscriber.stdoutLines.items, topic: topic)
+    }
+
+    static func received(_ lines: [String], topic: String = "gpsTopic") -> [String] {
+        lines.filter { $0.hasPrefix(topic + " ") }.map { String($0.dropFirst(topic.count + 1)) }
+    }
+
+    static func count(_ run: ChildProcess, _ text: String) -> Int {
+        run.stderrLines.items.filter { $0.contains(text) }.count
+    }
+
+    @Test func aReplayedTrackArrivesExactlyAndInOrder() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080559, into: drive)
+        let expected = try Self.expectedPayloads(drive)
+        #expect(expected.count == 160)
+        #expect(expected.first == #"{"gpsDeviceID":"1","gpsLat":10.1500233,"gpsLng":10.1500267,"gpsDatTm":"03/02/2020  08:03:20.000"}"#)
+
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: drive)])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0, "\(run.stderrLines.items.suffix(5))")
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= expected.count })
+        let received = Self.received(subscriber)
+        #expect(received.count == expected.count)
+        #expect(received == expected, "first difference at \(Array(zip(received, expected)).firstIndex { $0 != $1 } ?? -1)")
+        #expect(Self.count(run, "every queued message is acknowledged") == 1)
+    }
+
+    @Test func aBrokerOutageLosesNothingAndKeepsTheOrder() async throws {
+        let setup = try Setup(persistence: true)
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic", clientID: "outage-subscriber", persistentSession: true)
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080539, into: drive)
+        let expected = try Self.expectedPayloads(drive)
+
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: drive, speed: 20), "--log-level", "debug"])
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(20)) { Self.received($0).count >= 10 })
+        await setup.broker.stop()
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("disconnected from localhost") } })
+        let fixesAtStop = Self.count(run, "debug: fix:")
+        // 30 s worth of fixes (30 at 1 Hz) are produced while the broker is down.
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in
+            lines.filter { $0.contains("debug: fix:") }.count >= fixesAtStop + 30
+        })
+        #expect(Self.count(run, "cannot connect to localhost") >= 1, "the outage was seen as failed reconnects")
+        try await setup.broker.start()
+
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(20)) { Set(Self.received($0)).count >= expected.count })
+        let received = Self.received(subscriber)
+        var seen = Set<String>()
+        let firstArrivals = received.filter { seen.insert($0).inserted }
+        #expect(firstArrivals.count == expected.count)
+        #expect(firstArrivals == expected, "every fix, in order; first difference at \(Array(zip(firstArrivals, expected)).firstIndex { $0 != $1 } ?? -1)")
+        print("broker outage: \(expected.count) fixes, \(received.count - firstArrivals.count) duplicates (allowed: at-least-once)")
+    }
+
+    @Test func aCrashWhileOfflineLosesNothingCommitted() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080419, into: drive)
+        let config = try setup.config(replay: drive, queue: "commit_interval_s = 0.5")
+        let first = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        #expect(await first.stderrLines.wait(timeout: .seconds(20)) { lines in
+            guard let end = lines.firstIndex(where: { $0.contains("fix source ended") }) else { return false }
+            return lines[end...].contains { $0.contains("queue committed:") }
+        })
+        first.signal(SIGKILL)
+        #expect(await first.waitForExit(timeout: .seconds(5)) == 128 + SIGKILL)
+
+        let committed = try SQLiteQueueStore(path: setup.dir.path + "/state/queue.db").loadAll()
+            .map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(committed == (try Self.expectedPayloads(drive)), "offline fixes are all committed within one interval")
+
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let empty = setup.dir.file("empty.nmea")
+        try Data().write(to: empty)
+        let second = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
+        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(Self.count(second, "\(committed.count) queued messages from before the restart are sent first") == 1)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= committed.count })
+        #expect(Self.received(subscriber).count == committed.count)
+        #expect(Self.received(subscriber) == committed, "in order")
+    }
+
+    @Test func everyMessageDurabilityLosesNoFixAtAKill() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080459, into: drive)
+        let config = try setup.config(replay: drive, speed: 20, queue: "durability = \"every-message\"\ncommit_interval_s = 3600")
+        let first = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        #expect(await first.stderrLines.wait(timeout: .seconds(20)) { $0.filter { $0.contains("debug: fix:") }.count >= 25 })
+        first.signal(SIGKILL)
+        _ = await first.waitForExit(timeout: .seconds(5))
+        // A fix is logged only after it was queued, so every logged fix must be on disk.
+        let logged = first.stderrLines.items.filter { $0.contains("debug: fix:") }
+            .compactMap { $0.split(separator: " at ").last.map(String.init) }
+        let stored = try SQLiteQueueStore(path: setup.dir.path + "/state/queue.db").loadAll()
+            .map { String(decoding: $0.payload, as: UTF8.self) }
+        let storedTimes = Set(stored.compactMap { payload -> String? in
+            guard let range = payload.range(of: "\"gpsDatTm\":\"") else { return nil }
+            return String(payload[range.upperBound...].prefix(24))
+        })
+        #expect(logged.count >= 25)
+        for time in logged {
+            let t = try #require(UTCTimestamp(iso8601: time))
+            #expect(storedTimes.contains(FixPayload.gpsDateTime(t)), "fix at \(time) was logged but is not on disk")
+        }
+
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let empty = setup.dir.file("empty.nmea")
+        try Data().write(to: empty)
+        let second = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
+        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= stored.count })
+        #expect(Self.received(subscriber).count == stored.count)
+        #expect(Self.received(subscriber) == stored, "in order")
+    }
+
+    @Test func aFullQueueKeepsTheNewestAndCountsTheDrops() async throws {
+        let setup = try Setup(persistence: true)
+        defer { setup.remove() }
+        // 5000 one-second fixes, produced while the broker is down.
+        let drive = setup.dir.file("long.nmea")
+        var text = ""
+        for n in 0..<5000 {
+            let seconds = 8 * 3600 + n
+            let time = String(format: "%02d%02d%02d.00", seconds / 3600, seconds / 60 % 60, seconds % 60)
+            let minutes = String(format: "%07.4f", 9.0 + Double(n) * 0.0001)
+            text += sentenceLine("GPRMC,\(time),A,10\(minutes),N,01009.0000,E,10.0,0.0,020320,,,A")
+        }
+        try text.write(to: drive, atomically: true, encoding: .utf8)
+        let expected = try Self.expectedPayloads(drive)
+        #expect(expected.count == 5000)
+
+        // The subscriber's session is on the broker before the outage, so it misses nothing.
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic", clientID: "bounds-subscriber", persistentSession: true)
+        await setup.broker.stop()
+
+        let config = try setup.config(replay: drive, queue: "max_messages = 1000")
+        let run = try TrackerdBinary.start(["run", "--config", config])
+        #expect(await run.stderrLines.wait(timeout: .seconds(30)) { $0.contains { $0.contains("fix source ended") } })
+        try await setup.broker.start()
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= 1000 })
+        let received = Self.received(subscriber)
+        #expect(received.count == 1000)
+        #expect(received == Array(expected.suffix(1000)), "the newest 1000, in order; first received: \(received.first ?? "none")")
+        let drops = run.stderrLines.items.compactMap { line -> Int? in
+            guard let range = line.range(of: "dropped the ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(drops.reduce(0, +) == 4000, "\(drops)")
+        #expect(drops.count <= 2, "drops are logged at most once a minute (and once at exit)")
+
+        let stats = try TrackerdBinary.start(["queue", "stats", "--config", config, "--json"])
+        #expect(await stats.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(stats.stdoutLines.items.first?.contains("\"depth\":0,\"bytes\":0,\"dropped\":4000") == true, "\(stats.stdoutLines.items)")
+    }
+
+    @Test func anUntrustedCertificateIsExplainedRetriedAndSurvived() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
+        var config = try String(contentsOfFile: try setup.config(replay: drive), encoding: .utf8)
+        config = config.replacingOccurrences(of: "client.pem", with: "rogue.pem").replacingOccurrences(of: "client.key", with: "rogue.key")
+        let file = setup.dir.file("rogue.toml")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", file.path])
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in
+            lines.filter { $0.contains("refused our client certificate") }.count >= 2
+                && lines.contains { $0.contains("reconnecting to localhost") }
+        })
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
+        #expect(Self.count(run, "messages stay queued for the next start") == 1)
+    }
+}
+
+func sentenceLine(_ body: String) -> String {
+    let sum = body.utf8.reduce(UInt8(0), ^)
+    return "$" + body + "*" + String(format: "%02X", sum) + "\r\n"
+}
