@@ -95,19 +95,18 @@ public enum ConnectionDiagnosis {
     }
 
     /// Our own certificate judged against the clock, before blaming the broker.
-    public static func clientCertificateProblem(_ settings: MQTTSettings) -> String? {
+    public static func clientCertificateProblem(_ settings: MQTTSettings, now current: Int64 = now()) -> String? {
         var notBefore: Int64 = 0, notAfter: Int64 = 0
         guard trackerd_certificate_validity(settings.certFile, &notBefore, &notAfter) == 0 else {
             return access(settings.certFile, R_OK) == 0 ? nil
                 : "cannot read the client certificate \(settings.certFile): \(String(cString: strerror(errno)))"
         }
-        let current = now()
         if current < notBefore {
             if current < clockSanityFloor {
-                return "TLS: the system clock is not set (it reads \(readableNow())); our certificate is valid only from "
+                return "TLS: the system clock is not set (it reads \(readable(current))); our certificate is valid only from "
                     + "\(readable(notBefore)). Waiting for time synchronisation (NTP, or GPS time)"
             }
-            return "TLS: our client certificate \(settings.certFile) is not valid before \(readable(notBefore)) (clock reads \(readableNow()))"
+            return "TLS: our client certificate \(settings.certFile) is not valid before \(readable(notBefore)) (clock reads \(readable(current)))"
         }
         if current > notAfter {
             return "TLS: our client certificate \(settings.certFile) expired on \(readable(notAfter))"
@@ -115,7 +114,7 @@ public enum ConnectionDiagnosis {
         return nil
     }
 
-    static func now() -> Int64 { Int64(time(nil)) }
+    public static func now() -> Int64 { Int64(time(nil)) }
 
     static func readable(_ seconds: Int64) -> String {
         var t = time_t(seconds)

@@ -91,3 +91,36 @@ import TrackerCore
         await connection.shutdown()
     }
 }
+
+@Suite struct ConnectionDiagnosisTests {
+    @Test func anUnknownHostIsADNSFailure() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let settings = MQTTSettings(host: "broker.does-not-exist.invalid", port: 8883, caFile: pki.path("ca.pem"),
+                                    certFile: pki.path("client.pem"), keyFile: pki.path("client.key"), clientID: "t")
+        let connection = try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()),
+                                            backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(50)))
+        let events = EventLog<MQTTEvent>()
+        let task = Task { for await event in connection.events { events.append(event) } }
+        defer { task.cancel() }
+        connection.start()
+        #expect(await events.wait(timeout: .seconds(15)) { $0.contains {
+            if case .connectionFailed(let reason) = $0 { reason.contains("cannot resolve broker.does-not-exist.invalid: DNS lookup failed") } else { false }
+        } })
+        await connection.shutdown()
+    }
+
+    /// The system clock of a Pi without RTC starts in 1970 until NTP or GPS sets it.
+    @Test func aClockBeforeTheCertificateIsNamedAsAnUnsetClock() throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let settings = MQTTSettings(host: "localhost", port: 8883, caFile: pki.path("ca.pem"), certFile: pki.path("client.pem"),
+                                    keyFile: pki.path("client.key"), clientID: "t")
+        #expect(ConnectionDiagnosis.clientCertificateProblem(settings) == nil, "valid now")
+        let unset = try #require(ConnectionDiagnosis.clientCertificateProblem(settings, now: 86_400))
+        #expect(unset.hasPrefix("TLS: the system clock is not set (it reads 1970-01-02T00:00:00Z); our certificate is valid only from 20"))
+        let later = try #require(ConnectionDiagnosis.clientCertificateProblem(settings, now: 4_102_444_800))
+        #expect(later.contains("expired on"))
+        #expect(ConnectionDiagnosis.explainVerify(9, "certificate is not yet valid", settings: settings).contains("not yet valid"))
+    }
+}
