@@ -14,7 +14,7 @@ APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl lib
 
 RUN_SPEED ?= 10
 
-.PHONY: deps build release test run check-config clean
+.PHONY: deps build release test run check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -41,6 +41,10 @@ run: build
 	@echo "== trackerd: replaying $(SHARED)/testdata/tracks/seed-drive.nmea at $(RUN_SPEED)x (Ctrl-C stops) =="
 	.build/debug/trackerd run --config etc/trackerd.toml --log-level debug \
 	  --replay $(SHARED)/testdata/tracks/seed-drive.nmea --replay-speed $(RUN_SPEED)
+
+# Figures, not pass/fail: see Benchmarks/bench.py.
+bench: release
+	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED)
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

@@ -145,7 +145,7 @@ public final class MQTTConnection: @unchecked Sendable {
             if rc == MOSQ_ERR_SUCCESS.rawValue {
                 failure = MOSQ_ERR_SUCCESS.rawValue
                 while !stop.isSet {
-                    let loop = mosquitto_loop(handle, 100, 1)
+                    let loop = mosquitto_loop(handle, 250, 1)
                     if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
                     if loop != MOSQ_ERR_SUCCESS.rawValue {
                         failure = loop

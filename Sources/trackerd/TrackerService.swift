@@ -39,7 +39,7 @@ struct TrackerService: Service, CustomStringConvertible {
         var sourceEnded = false
         let clock = ContinuousClock()
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
-        let ticks = AsyncTimerSequence(interval: .milliseconds(250), clock: clock).map { _ in Input.tick }
+        let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
         let mqtt = (publisher?.connection.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
         logger.info("waiting for the first fix from \(source.description)")
         if publisher == nil { logger.info("no [mqtt] endpoint configured: fixes are logged, not published") }

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""trackerd's benchmarks (`make bench`): figures, never pass/fail thresholds.
+
+Every figure that has a natural baseline is reported as a ratio to it, measured in the same run:
+  1. drain 100,000 queued fixes to a local mosquitto (TLS, client certificates) vs
+     `mosquitto_pub -l -q 1` sending the same 100,000 payloads over the same kind of connection;
+  2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline;
+  3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s;
+  4. CPU time per 1,000 fixes (that replay, and the drain);
+  5. size of the stripped release binary built with -static-stdlib.
+Standard library only. Usage: bench.py TRACKERD SHARED_DIR
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TRACKERD, SHARED = sys.argv[1], sys.argv[2]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICKS = os.sysconf("SC_CLK_TCK")
+results = {}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def checksum_line(body):
+    x = 0
+    for ch in body.encode():
+        x ^= ch
+    return "$%s*%02X\r\n" % (body, x)
+
+
+def synthetic_drive(path, count):
+    """`count` one-second RMC fixes, no two alike."""
+    with open(path, "w") as f:
+        for n in range(count):
+            s = 8 * 3600 + n
+            day = 2 + s // 86400
+            s %= 86400
+            minutes = 9.0 + (n % 500000) * 0.00001
+            f.write(checksum_line("GPRMC,%02d%02d%02d.00,A,10%07.4f,N,01009.0000,E,10.0,0.0,%02d0320,,,A"
+                                  % (s // 3600, s // 60 % 60, s % 60, minutes, day)))
+
+
+def proc_io(pid):
+    try:
+        with open("/proc/%d/io" % pid) as f:
+            return dict(line.split(": ") for line in f.read().split("\n") if line)
+    except OSError:
+        return None
+
+
+def proc_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def proc_rss_kib(pid):
+    values = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(("VmRSS", "VmHWM")):
+                key, value = line.split(":")
+                values[key] = int(value.split()[0])
+    return values
+
+
+class Broker:
+    def __init__(self, pki, work):
+        self.port = free_port()
+        self.conf = os.path.join(work, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write(("user root\n" if os.getuid() == 0 else "") + """per_listener_settings false
+persistence false
+log_dest stderr
+log_type error
+allow_anonymous false
+max_inflight_messages 100
+max_queued_messages 200000
+listener %d 127.0.0.1
+cafile %s/ca.pem
+certfile %s/server.pem
+keyfile %s/server.key
+require_certificate true
+use_identity_as_username true
+""" % (self.port, pki, pki, pki))
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(["mosquitto", "-c", self.conf], stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self):
+        if self.process:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+def config(path, pki, port, state, replay, speed, extra=""):
+    with open(path, "w") as f:
+        f.write("""[device]
+id = "bench-1"
+[gps]
+source = "replay"
+replay_file = "%s"
+replay_speed = %s
+[mqtt]
+endpoint = "localhost"
+port = %d
+ca_file = "%s/ca.pem"
+cert_file = "%s/client.pem"
+key_file = "%s/client.key"
+reconnect_min_s = 0.05
+reconnect_max_s = 0.2
+[queue]
+max_messages = 200000
+max_bytes = 268435456
+%s
+[store]
+dir = "%s"
+""" % (replay, speed, port, pki, pki, pki, extra, state))
+
+
+def run_until(args, marker, timeout, on_line=None):
+    """Starts trackerd, returns (process, last /proc/PID/io sample before `marker`, cpu seconds)."""
+    p = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + timeout
+    io = cpu = None
+    for line in p.stderr:
+        if on_line:
+            on_line(p, line)
+        if marker in line:
+            io = proc_io(p.pid)
+            cpu = proc_cpu_seconds(p.pid)
+            break
+        if time.time() > deadline:
+            break
+    return p, io, cpu
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="trackerd-bench-", dir="/var/tmp")
+    pki = os.path.join(work, "pki")
+    os.makedirs(pki)
+    subprocess.run(["bash", os.path.join(REPO, "Tests/Fixtures/make-test-pki.sh"), pki], check=True)
+    broker = Broker(pki, work)
+    try:
+        bench(work, pki, broker)
+    finally:
+        broker.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+
+
+def bench(work, pki, broker):
+    # 5. binary size
+    stripped = os.path.join(work, "trackerd.stripped")
+    shutil.copy(TRACKERD, stripped)
+    subprocess.run(["strip", stripped], check=True)
+    results["binary_bytes_stripped"] = os.path.getsize(stripped)
+    print("stripped release binary (-static-stdlib): %.1f MB" % (os.path.getsize(stripped) / 1e6))
+
+    n = 100_000
+    drive = os.path.join(work, "drive.nmea")
+    synthetic_drive(drive, n)
+    empty = os.path.join(work, "empty.nmea")
+    open(empty, "w").close()
+
+    # Fill the queue offline: 100,000 fixes, then a clean stop writes them all to disk.
+    state = os.path.join(work, "state-drain")
+    cfg = os.path.join(work, "fill.toml")
+    config(cfg, pki, broker.port, state, drive, 0)
+    p, io, _ = run_until([TRACKERD, "run", "--config", cfg], "fix source ended", 120)
+    time.sleep(6)  # one commit interval: the offline batch reaches the disk
+    io = proc_io(p.pid)
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    offline_bytes = int(io["write_bytes"]) if io else None
+    if offline_bytes is not None:
+        results["offline_disk_bytes_per_fix"] = round(offline_bytes / n, 1)
+        print("offline: %.1f bytes written to disk per fix (%d fixes, batched commits)" % (offline_bytes / n, n))
+
+    # 1. Drain to the broker, against mosquitto_pub -l with the same payloads.
+    broker.start()
+    for inflight in (20, 100):
+        if inflight == 100:
+            broker.stop()
+            shutil.rmtree(state)
+            config(cfg, pki, broker.port, state, drive, 0)
+            p, _, _ = run_until([TRACKERD, "run", "--config", cfg], "fix source ended", 120)
+            time.sleep(6)
+            p.send_signal(signal.SIGTERM)
+            p.wait(30)
+            broker.start()
+        drain_cfg = os.path.join(work, "drain.toml")
+        config(drain_cfg, pki, broker.port, state, empty, 0, "max_inflight = %d" % inflight)
+        start = time.time()
+        marks = {}
+
+        def mark(_, line):
+            if "connected to" in line and "connected" not in marks:
+                marks["connected"] = time.time()
+
+        p, _, cpu = run_until([TRACKERD, "run", "--config", drain_cfg], "every queued message is acknowledged", 600, mark)
+        done = time.time()
+        elapsed = done - start
+        p.wait(30)
+        rate = n / elapsed
+        connected_rate = n / (done - marks.get("connected", start))
+        results["drain_msgs_per_s_inflight_%d" % inflight] = round(rate)
+        results["drain_msgs_per_s_after_connect_inflight_%d" % inflight] = round(connected_rate)
+        results["drain_cpu_s_per_1000_inflight_%d" % inflight] = round(cpu / n * 1000, 4)
+        print("drain %d queued fixes, max_inflight %d: %.0f msg/s from process start (%.2f s), %.0f msg/s from connect; CPU %.3f s per 1,000"
+              % (n, inflight, rate, elapsed, connected_rate, cpu / n * 1000))
+
+    payloads = os.path.join(work, "payloads.txt")
+    with open(payloads, "w") as f:
+        for i in range(n):
+            f.write('{"gpsDeviceID":"bench-1","gpsLat":10.15%05d,"gpsLng":10.15,"gpsDatTm":"03/02/2020  08:03:20.000"}\n' % i)
+    start = time.time()
+    with open(payloads) as f:
+        subprocess.run(["mosquitto_pub", "-h", "localhost", "-p", str(broker.port), "--cafile", pki + "/ca.pem",
+                        "--cert", pki + "/client.pem", "--key", pki + "/client.key", "-i", "bench-pub", "-q", "1",
+                        "-t", "gpsTopic", "-l"], stdin=f, check=True)
+    base = n / (time.time() - start)
+    results["mosquitto_pub_msgs_per_s"] = round(base)
+    for inflight in (20, 100):
+        results["drain_ratio_to_mosquitto_pub_inflight_%d" % inflight] = round(results["drain_msgs_per_s_inflight_%d" % inflight] / base, 2)
+    print("baseline mosquitto_pub -l -q 1: %.0f msg/s; trackerd/mosquitto_pub = %.2f (inflight 20), %.2f (inflight 100)"
+          % (base, results["drain_ratio_to_mosquitto_pub_inflight_20"], results["drain_ratio_to_mosquitto_pub_inflight_100"]))
+
+    # 2. Online: fixes acknowledged within spill_after_s never reach the disk.
+    online_state = os.path.join(work, "state-online")
+    online_drive = os.path.join(work, "online.nmea")
+    synthetic_drive(online_drive, 10_000)
+    cfg = os.path.join(work, "online.toml")
+    config(cfg, pki, broker.port, online_state, online_drive, 0)
+    p, io, _ = run_until([TRACKERD, "run", "--config", cfg], "every queued message is acknowledged", 120)
+    p.wait(30)
+    if io:
+        results["online_disk_bytes_per_fix"] = round(int(io["write_bytes"]) / 10_000, 2)
+        print("online: %.2f bytes written to disk per fix (10,000 fixes acknowledged in time)" % (int(io["write_bytes"]) / 10_000))
+
+    # 3 and 4. RSS and CPU replaying the seed drive at 10 fixes/s (speed 10) for 60 s.
+    cfg = os.path.join(work, "steady.toml")
+    config(cfg, pki, broker.port, os.path.join(work, "state-steady"), SHARED + "/testdata/tracks/seed-drive.nmea", 10)
+    p = subprocess.Popen([TRACKERD, "run", "--config", cfg], stderr=subprocess.DEVNULL)
+    samples = []
+    cpu_start = None
+    for second in range(60):
+        time.sleep(1)
+        if second == 10:
+            cpu_start = proc_cpu_seconds(p.pid)
+        samples.append(proc_rss_kib(p.pid))
+    cpu = proc_cpu_seconds(p.pid) - cpu_start
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    steady = statistics.median(s["VmRSS"] for s in samples[10:])
+    peak = max(s["VmHWM"] for s in samples)
+    results["rss_peak_kib"] = peak
+    results["rss_steady_kib"] = steady
+    fixes = 50 * 10 * 0.977  # seed drive: 2481 of 2541 cycles have a fix
+    results["replay_cpu_s_per_1000"] = round(cpu / fixes * 1000, 4)
+    print("replay at 10 fixes/s: RSS peak %d KiB, steady %d KiB; CPU %.3f s per 1,000 fixes" % (peak, steady, cpu / fixes * 1000))
+
+
+if __name__ == "__main__":
+    main()
