@@ -113,6 +113,9 @@ public final class MQTTConnection: @unchecked Sendable {
 
     public var isConnected: Bool { sink.connected.load(ordering: .acquiring) }
 
+    /// Message ids the broker acknowledged since the last call (see `MQTTEvent.acknowledgementsReady`).
+    public func takeAcknowledged() -> [Int32] { sink.takeAcknowledged() }
+
     /// Disconnects cleanly (no last will) and ends the thread; returns once it has ended or after 2 s.
     public func shutdown() async {
         stop.set()

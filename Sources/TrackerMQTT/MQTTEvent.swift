@@ -8,6 +8,8 @@ public enum MQTTEvent: Sendable, Equatable {
     case disconnected(reason: String)
     /// The next attempt comes after `delay` (full-jitter backoff).
     case retrying(after: Duration)
-    /// The broker acknowledged (PUBACK) the QoS 1 message with this message id.
-    case acknowledged(messageID: Int32)
+    /// The broker acknowledged (PUBACK) QoS 1 messages: collect their ids with
+    /// `MQTTConnection.takeAcknowledged()`. One event stands for every acknowledgement that
+    /// arrived until then, so a burst costs one wake-up of the consumer, not one per message.
+    case acknowledgementsReady
 }

@@ -8,6 +8,7 @@ final class MosquittoCallbackSink: Sendable {
     let connackSeen = Atomic<Bool>(false)
     private let refusal = Mutex<String?>(nil)
     private let problems = Mutex<[String]>([])
+    private let acknowledged = Mutex<(ids: [Int32], wakePending: Bool)>(([], false))
 
     init(events: AsyncStream<MQTTEvent>.Continuation) {
         self.events = events
@@ -41,7 +42,20 @@ final class MosquittoCallbackSink: Sendable {
     }
 
     fileprivate func onPublish(_ messageID: Int32) {
-        events.yield(.acknowledged(messageID: messageID))
+        let wake = acknowledged.withLock { state in
+            state.ids.append(messageID)
+            defer { state.wakePending = true }
+            return !state.wakePending
+        }
+        if wake { events.yield(.acknowledgementsReady) }
+    }
+
+    /// The acknowledged message ids so far, oldest first; the next acknowledgement wakes again.
+    func takeAcknowledged() -> [Int32] {
+        acknowledged.withLock { state in
+            defer { state = ([], false) }
+            return state.ids
+        }
     }
 
     fileprivate func onLog(_ level: Int32, _ text: String) {

@@ -89,8 +89,10 @@ final class FixPublisher {
             let online = "{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}"
             _ = connection.publish(topic: statusTopic, payload: Array(online.utf8), retain: true)
             pump()
-        case .acknowledged(let messageID):
-            if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence) }
+        case .acknowledgementsReady:
+            for messageID in connection.takeAcknowledged() {
+                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence) }
+            }
             pump()
         case .disconnected(let reason):
             logger.warning("disconnected from \(connection.settings.endpoint): \(reason)")

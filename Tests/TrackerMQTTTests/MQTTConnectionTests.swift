@@ -37,7 +37,16 @@ import TrackerCore
             if case .success(let id) = connection.publish(topic: "gpsTopic", payload: Array("{\"n\":\(n)}".utf8)) { ids.append(id) }
         }
         #expect(ids.count == 50)
-        #expect(await events.wait(timeout: .seconds(10)) { $0.filter { if case .acknowledged = $0 { true } else { false } }.count == 50 })
+        let acknowledged = EventLog<Int32>()
+        let deadline = ContinuousClock.now + .seconds(10)
+        var wakeups = 0
+        while acknowledged.items.count < 50 && ContinuousClock.now < deadline {
+            let seen = wakeups
+            _ = await events.wait(timeout: .seconds(1)) { $0.filter { $0 == .acknowledgementsReady }.count > seen }
+            wakeups = events.items.filter { $0 == .acknowledgementsReady }.count
+            for id in connection.takeAcknowledged() { acknowledged.append(id) }
+        }
+        #expect(acknowledged.items.sorted() == ids.sorted(), "every message id acknowledged once")
         #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { $0.filter { $0.hasPrefix("gpsTopic ") }.count == 50 })
         let received = subscriber.stdoutLines.items.filter { $0.hasPrefix("gpsTopic ") }
         #expect(received == (1...50).map { "gpsTopic {\"n\":\($0)}" })
