@@ -20,10 +20,11 @@ public final class ChildProcess: Sendable {
         public var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
     }
 
-    /// `stdinPath`: a file to read as standard input (default /dev/null).
+    /// `stdinPath`: a file to read as standard input (default /dev/null); a FIFO opened with
+    /// `stdinFlags: O_RDWR` is an input that never ends.
     /// `stderrPath`: a file to write standard error to instead of capturing it.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                stdinPath: String = "/dev/null", stderrPath: String? = nil) throws {
+                stdinPath: String = "/dev/null", stdinFlags: Int32 = O_RDONLY, stderrPath: String? = nil) throws {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard trackerd_test_pipe_cloexec(&outPipe) == 0, trackerd_test_pipe_cloexec(&errPipe) == 0 else {
             throw SpawnError(executable: executable, errno: errno)
@@ -31,7 +32,7 @@ public final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, stdinFlags, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         if let stderrPath {
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)

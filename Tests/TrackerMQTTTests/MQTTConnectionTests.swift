@@ -133,3 +133,54 @@ import TrackerCore
         #expect(ConnectionDiagnosis.explainVerify(9, "certificate is not yet valid", settings: settings).contains("not yet valid"))
     }
 }
+
+@Suite struct MQTTProtocolOptionTests {
+    @Test func mqtt5PublishesAndIsAcknowledged() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        try await broker.start()
+        var settings = MQTTConnectionTests.settings(broker)
+        settings.protocolVersion5 = true
+        let connection = try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()))
+        let (events, task) = MQTTConnectionTests.collect(connection)
+        defer { task.cancel() }
+        connection.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        guard case .success(let id) = connection.publish(topic: "gpsTopic", payload: Array("{}".utf8)) else {
+            Issue.record("publish failed")
+            return
+        }
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.acknowledgementsReady) })
+        #expect(connection.takeAcknowledged() == [id])
+        #expect(await broker.process!.stderrLines.wait(timeout: .seconds(5)) { $0.contains { $0.contains("p5") && $0.contains("tracker-1") } },
+                "the broker saw an MQTT 5 client")
+        await connection.shutdown()
+    }
+
+    /// AWS IoT on port 443 needs ALPN `x-amzn-mqtt-ca`: openssl s_server reports what we offer.
+    @Test func alpnIsOfferedWhenConfigured() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let port = LoopbackPort.free()
+        // s_server prints what the client offered only in its interactive mode, which ends at
+        // EOF on stdin: a FIFO it holds open itself never ends.
+        let fifo = pki.path("stdin.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let server = try ChildProcess("/usr/bin/stdbuf", [
+            "-oL", "/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.path("server.pem"), "-key", pki.path("server.key"),
+            "-CAfile", pki.path("ca.pem"), "-alpn", "x-amzn-mqtt-ca",
+        ], stdinPath: fifo, stdinFlags: O_RDWR)
+        defer { server.stop() }
+        #expect(await server.stdoutLines.wait(timeout: .seconds(10)) { $0.contains("ACCEPT") })
+        let settings = MQTTSettings(host: "localhost", port: port, caFile: pki.path("ca.pem"), certFile: pki.path("client.pem"),
+                                    keyFile: pki.path("client.key"), clientID: "tracker-1", alpn: "x-amzn-mqtt-ca")
+        let connection = try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()),
+                                            backoff: Backoff(base: .seconds(5), cap: .seconds(5)))
+        connection.start()
+        #expect(await server.stdoutLines.wait(timeout: .seconds(10)) { lines in
+            lines.contains { $0.contains("ALPN protocols advertised by the client: x-amzn-mqtt-ca") }
+        }, "\(server.stdoutLines.items)")
+        await connection.shutdown()
+    }
+}

@@ -12,9 +12,9 @@ import TrackerStorage
         let broker: MosquittoBroker
         let dir: TemporaryDirectory
 
-        init(persistence: Bool = false) throws {
+        init(persistence: Bool = false, serverCertificate: String = "server") throws {
             pki = try TestPKI()
-            broker = try MosquittoBroker(pki: pki, persistence: persistence)
+            broker = try MosquittoBroker(pki: pki, serverCertificate: serverCertificate, persistence: persistence)
             dir = try TemporaryDirectory()
         }
 
@@ -227,24 +227,45 @@ import TrackerStorage
         #expect(stats.stdoutLines.items.first?.contains("\"depth\":0,\"bytes\":0,\"dropped\":4000") == true, "\(stats.stdoutLines.items)")
     }
 
-    @Test func anUntrustedCertificateIsExplainedRetriedAndSurvived() async throws {
-        let setup = try Setup()
+    @Test(arguments: [
+        ("client.pem", "client.key", "other-ca.pem", "not signed by the CA in"),
+        ("rogue.pem", "rogue.key", "ca.pem", "refused our client certificate"),
+        ("client.pem", "client.key", "ca.pem", "host name mismatch"),
+    ])
+    func badCredentialsAreExplainedRetriedAndSurvived(cert: String, key: String, ca: String, expected: String) async throws {
+        // For the mismatch, the broker presents a certificate for wrong.example.
+        let setup = try Setup(serverCertificate: expected == "host name mismatch" ? "wronghost" : "server")
         defer { setup.remove() }
         try await setup.broker.start()
         let drive = setup.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
         var config = try String(contentsOfFile: try setup.config(replay: drive), encoding: .utf8)
-        config = config.replacingOccurrences(of: "client.pem", with: "rogue.pem").replacingOccurrences(of: "client.key", with: "rogue.key")
-        let file = setup.dir.file("rogue.toml")
+        config = config.replacingOccurrences(of: "client.pem", with: cert).replacingOccurrences(of: "client.key", with: key)
+            .replacingOccurrences(of: "/ca.pem", with: "/" + ca)
+        let file = setup.dir.file("bad.toml")
         try config.write(to: file, atomically: true, encoding: .utf8)
         let run = try TrackerdBinary.start(["run", "--config", file.path])
         #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in
-            lines.filter { $0.contains("refused our client certificate") }.count >= 2
-                && lines.contains { $0.contains("reconnecting to localhost") }
-        })
+            lines.filter { $0.contains(expected) }.count >= 2 && lines.contains { $0.contains("reconnecting to ") }
+        }, "\(run.stderrLines.items.suffix(4))")
         run.signal(SIGTERM)
-        #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
+        #expect(await run.waitForExit(timeout: .seconds(3)) == 0, "still running and stops cleanly")
         #expect(Self.count(run, "messages stay queued for the next start") == 1)
+    }
+
+    @Test func presenceIsOnlineOnConnectAndTheWillSaysOfflineAfterACrash() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("trackers/1/status")
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: TrackerdBinary.seedDrive, speed: 1)])
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
+            lines.contains { $0.hasPrefix(#"trackers/1/status {"state":"online","deviceId":"1","queued":"#) }
+        })
+        run.signal(SIGKILL)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
+            lines.contains { $0 == #"trackers/1/status {"state":"offline"}"# }
+        }, "the broker publishes the last will")
     }
 }
 
