@@ -58,7 +58,7 @@ public struct GPSDFixSource: FixSource {
                     logger.warning("gpsd unavailable at \(host):\(port): \(reason)")
                 }
                 let delay = backoff.nextDelay()
-                logger.debug("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                logger.info("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
                 if !stop.sleep(delay) { return }
                 continue
             }
@@ -73,7 +73,7 @@ public struct GPSDFixSource: FixSource {
             down = true
             logger.warning("gpsd connection lost: \(reason)", metadata: ["gpsd": "\(host):\(port)"])
             let delay = backoff.nextDelay()
-            logger.debug("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
+            logger.info("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
             if !stop.sleep(delay) { return }
         }
     }

@@ -61,7 +61,7 @@ public struct SerialFixSource: FixSource {
                     logger.warning("GPS receiver unavailable: \(error)", metadata: ["device": "\(path)"])
                 }
                 let delay = backoff.nextDelay()
-                logger.debug("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
                 if !stop.sleep(delay) { return }
                 continue
             }
@@ -79,7 +79,7 @@ public struct SerialFixSource: FixSource {
             logger.warning("GPS receiver lost: \(reason)", metadata: ["device": "\(path)"])
             downSince = reason
             let delay = backoff.nextDelay()
-            logger.debug("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+            logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
             if !stop.sleep(delay) { return }
         }
     }

@@ -68,6 +68,19 @@ import TrackerStorage
         run.stderrLines.items.filter { $0.contains(text) }.count
     }
 
+    /// Starts the broker and a subscriber, then trackerd with nothing new to send: it drains
+    /// what the last run left on disk and exits. Returns that run and what the subscriber got.
+    static func restartOnline(_ setup: Setup, expecting count: Int) async throws -> (ChildProcess, [String]) {
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let empty = setup.dir.file("empty.nmea")
+        try Data().write(to: empty)
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= count })
+        return (run, Self.received(subscriber))
+    }
+
     @Test func aReplayedTrackArrivesExactlyAndInOrder() async throws {
         let setup = try Setup()
         defer { setup.remove() }
@@ -137,16 +150,9 @@ import TrackerStorage
             .map { String(decoding: $0.payload, as: UTF8.self) }
         #expect(committed == (try Self.expectedPayloads(drive)), "offline fixes are all committed within one interval")
 
-        try await setup.broker.start()
-        let subscriber = try await setup.broker.subscribe("gpsTopic")
-        let empty = setup.dir.file("empty.nmea")
-        try Data().write(to: empty)
-        let second = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
-        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
+        let (second, received) = try await Self.restartOnline(setup, expecting: committed.count)
         #expect(Self.count(second, "\(committed.count) queued messages from before the restart are sent first") == 1)
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= committed.count })
-        #expect(Self.received(subscriber).count == committed.count)
-        #expect(Self.received(subscriber) == committed, "in order")
+        #expect(received == committed, "all, in order")
     }
 
     @Test func everyMessageDurabilityLosesNoFixAtAKill() async throws {
@@ -174,15 +180,8 @@ import TrackerStorage
             #expect(storedTimes.contains(FixPayload.gpsDateTime(t)), "fix at \(time) was logged but is not on disk")
         }
 
-        try await setup.broker.start()
-        let subscriber = try await setup.broker.subscribe("gpsTopic")
-        let empty = setup.dir.file("empty.nmea")
-        try Data().write(to: empty)
-        let second = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
-        #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= stored.count })
-        #expect(Self.received(subscriber).count == stored.count)
-        #expect(Self.received(subscriber) == stored, "in order")
+        let (_, received) = try await Self.restartOnline(setup, expecting: stored.count)
+        #expect(received == stored, "all, in order")
     }
 
     @Test func aFullQueueKeepsTheNewestAndCountsTheDrops() async throws {
