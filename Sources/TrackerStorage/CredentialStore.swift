@@ -1,0 +1,206 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import FoundationEssentials
+import TrackerCore
+
+/// The device's credentials under `[store] dir`, kept the way AWS IoT Device Client keeps them:
+/// directories 0700, private keys 0600, certificates 0644, all owned by the running user.
+///
+/// Every file is written to a temporary file created with O_CREAT|O_EXCL and its final mode
+/// (set on the descriptor before the first byte), fsync'd, renamed over the old one, and the
+/// directory fsync'd: a power cut leaves the old file or the new one, never half of either.
+///
+///     device/certificate.pem.crt   the active unique certificate (0644)
+///     device/private.pem.key       its key (0600)
+///     pending/certificate.pem.crt  issued, not yet accepted by RegisterThing
+///     pending/private.pem.key
+///     pending/pending.json         certificate id, ownership token, time (0600: the token is a secret)
+///     provisioning.json            thingName, deviceConfiguration, certificateId, provisionedAt
+public struct CredentialStore: Sendable {
+    public let directory: String
+
+    public static let certificateName = "certificate.pem.crt"
+    public static let keyName = "private.pem.key"
+
+    public var deviceDirectory: String { directory + "/device" }
+    public var pendingDirectory: String { directory + "/pending" }
+    public var activeCertificate: String { deviceDirectory + "/" + Self.certificateName }
+    public var activeKey: String { deviceDirectory + "/" + Self.keyName }
+    public var pendingKey: String { pendingDirectory + "/" + Self.keyName }
+    public var recordPath: String { directory + "/provisioning.json" }
+
+    /// Opens (creating 0700 directories as needed) and checks the directories' modes and owner.
+    public init(directory: String) throws(CredentialStoreError) {
+        self.directory = directory
+        for path in [directory, deviceDirectory, pendingDirectory] { try Self.ensureDirectory(path) }
+    }
+
+    // MARK: files
+
+    /// Writes `bytes` to `path` atomically with `mode` from the first byte.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(CredentialStoreError) {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        var temporary = ""
+        var fd: Int32 = -1
+        for attempt in 0..<100 {
+            temporary = "\(path).tmp-\(getpid())-\(attempt)"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else { throw .io(path: temporary, operation: "create", errno: errno) }
+        // The umask may only have narrowed the mode; set it exactly before any byte is written.
+        guard fchmod(fd, mode) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw .io(path: temporary, operation: "chmod", errno: code)
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                let code = errno
+                close(fd)
+                unlink(temporary)
+                throw .io(path: path, operation: "write", errno: code)
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw .io(path: path, operation: "fsync", errno: code)
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw .io(path: path, operation: "rename", errno: code)
+        }
+        try syncDirectory(directory.isEmpty ? "." : directory)
+    }
+
+    public static func read(_ path: String) throws(CredentialStoreError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io(path: path, operation: "open", errno: errno)
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw .io(path: path, operation: "read", errno: errno) }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+        }
+    }
+
+    /// Refuses a private key that others can read or that belongs to someone else.
+    public static func checkPrivateKey(_ path: String) throws(CredentialStoreError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        if info.st_uid != geteuid() { throw .wrongOwner(path: path, owner: info.st_uid, expected: geteuid()) }
+        if info.st_mode & 0o077 != 0 { throw .keyTooOpen(path: path, mode: UInt32(info.st_mode)) }
+    }
+
+    // MARK: pending and active credentials
+
+    /// Stores a key made on the device before its CSR is sent, so a certificate issued for it
+    /// can never outlive it.
+    public func storePendingKey(_ pem: String) throws(CredentialStoreError) {
+        try Self.write(Array(pem.utf8), to: pendingKey, mode: 0o600)
+    }
+
+    public func pendingKeyPEM() throws(CredentialStoreError) -> String? {
+        guard let bytes = try Self.read(pendingKey) else { return nil }
+        try Self.checkPrivateKey(pendingKey)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func storePending(_ pending: PendingCertificate) throws(CredentialStoreError) {
+        if let key = pending.privateKey { try storePendingKey(key) }
+        try Self.write(Array(pending.certificatePem.utf8), to: pendingDirectory + "/" + Self.certificateName, mode: 0o644)
+        var record = pending
+        record.privateKey = nil
+        try Self.write(encode(record), to: pendingDirectory + "/pending.json", mode: 0o600)
+    }
+
+    public func loadPending() throws(CredentialStoreError) -> PendingCertificate? {
+        let path = pendingDirectory + "/pending.json"
+        guard let bytes = try Self.read(path) else { return nil }
+        guard let pending = try? JSONDecoder().decode(PendingCertificate.self, from: Data(bytes)) else {
+            throw .unreadable(path: path, detail: "not a pending-certificate record")
+        }
+        return pending
+    }
+
+    /// Forgets the pending certificate and token (the device key of a CSR stays for the next CSR).
+    public func discardPending() throws(CredentialStoreError) {
+        for name in ["pending.json", Self.certificateName] {
+            if unlink(pendingDirectory + "/" + name) != 0 && errno != ENOENT {
+                throw .io(path: pendingDirectory + "/" + name, operation: "remove", errno: errno)
+            }
+        }
+        try Self.syncDirectory(pendingDirectory)
+    }
+
+    /// RegisterThing accepted: the record is written, then pending becomes active.
+    public func promote(_ result: ProvisioningResult) throws(CredentialStoreError) {
+        try Self.write(encode(result), to: recordPath, mode: 0o600)
+        for name in [Self.keyName, Self.certificateName] {
+            guard rename(pendingDirectory + "/" + name, deviceDirectory + "/" + name) == 0 else {
+                throw .io(path: pendingDirectory + "/" + name, operation: "move to \(deviceDirectory)", errno: errno)
+            }
+        }
+        try Self.syncDirectory(deviceDirectory)
+        try discardPending()
+    }
+
+    /// The provisioning record, when the device has its own credentials.
+    public func activeRecord() throws(CredentialStoreError) -> ProvisioningResult? {
+        guard let bytes = try Self.read(recordPath) else { return nil }
+        guard access(activeCertificate, R_OK) == 0, access(activeKey, R_OK) == 0 else { return nil }
+        guard let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)) else {
+            throw .unreadable(path: recordPath, detail: "not a provisioning record")
+        }
+        try Self.checkPrivateKey(activeKey)
+        return record
+    }
+
+    // MARK: -
+
+    private func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return (try? Array(encoder.encode(value))) ?? []
+    }
+
+    static func ensureDirectory(_ path: String) throws(CredentialStoreError) {
+        if mkdir(path, 0o700) == 0 {
+            guard chmod(path, 0o700) == 0 else { throw .io(path: path, operation: "chmod", errno: errno) }
+            let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            try syncDirectory(parent.isEmpty ? "/" : parent)
+            return
+        }
+        guard errno == EEXIST else { throw .io(path: path, operation: "create directory", errno: errno) }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        if info.st_uid != geteuid() { throw .wrongOwner(path: path, owner: info.st_uid, expected: geteuid()) }
+        if info.st_mode & 0o077 != 0 { throw .directoryTooOpen(path: path, mode: UInt32(info.st_mode)) }
+    }
+
+    static func syncDirectory(_ path: String) throws(CredentialStoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open directory", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(path: path, operation: "fsync directory", errno: errno) }
+    }
+}
