@@ -33,6 +33,10 @@ let package = Package(
         // A diagnostic TLS handshake with OpenSSL (libssl-dev), to name why TLS failed.
         .target(name: "CTLSProbe", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
+        // The device's keys, CSRs and certificate checks with OpenSSL (libssl-dev).
+        .target(name: "CDeviceCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto"]),
+
         // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
         .target(name: "TrackerMQTT", dependencies: [
             "TrackerCore", "TrackerSystem", "CMosquitto", "CTLSProbe",
@@ -72,6 +76,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
+        .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
         .testTarget(name: "TrackerMQTTTests", dependencies: [
             "TrackerMQTT", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -51,7 +51,7 @@ public enum ConnectionDiagnosis {
         var detail = [CChar](repeating: 0, count: 256)
         let result = trackerd_tls_probe(settings.host, Int32(settings.port), settings.caFile, settings.certFile,
                                         settings.keyFile, settings.alpn, 3000, &verifyError, &detail, detail.count)
-        let text = String(cString: detail)
+        let text = String(nulTerminated: detail)
         let endpoint = settings.endpoint
         switch Int(result) {
         case Int(TRACKERD_TLS_VERIFY_FAILED.rawValue):
@@ -122,8 +122,15 @@ public enum ConnectionDiagnosis {
         gmtime_r(&t, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
-        return String(cString: buffer)
+        return String(nulTerminated: buffer)
     }
 
     static func readableNow() -> String { readable(now()) }
+}
+
+extension String {
+    /// The text of a NUL-terminated C buffer.
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }
