@@ -111,6 +111,23 @@ public final class MQTTConnection: @unchecked Sendable {
         }
     }
 
+    /// Subscribes at QoS 1; returns the message id its `subscribed` event will carry.
+    public func subscribe(_ topics: [String]) -> Result<Int32, PublishError> {
+        var messageID: Int32 = 0
+        var pointers = topics.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        let rc = pointers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
+                mosquitto_subscribe_multiple(handle, &messageID, Int32(topics.count), $0, 1, 0, nil)
+            }
+        }
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue: return .success(messageID)
+        case MOSQ_ERR_NO_CONN.rawValue: return .failure(.notConnected)
+        default: return .failure(.rejected(String(cString: mosquitto_strerror(rc))))
+        }
+    }
+
     public var isConnected: Bool { sink.connected.load(ordering: .acquiring) }
 
     /// Message ids the broker acknowledged since the last call (see `MQTTEvent.acknowledgementsReady`).

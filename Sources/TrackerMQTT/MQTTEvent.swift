@@ -12,4 +12,9 @@ public enum MQTTEvent: Sendable, Equatable {
     /// `MQTTConnection.takeAcknowledged()`. One event stands for every acknowledgement that
     /// arrived until then, so a burst costs one wake-up of the consumer, not one per message.
     case acknowledgementsReady
+    /// The broker acknowledged (SUBACK) the subscription request with this message id.
+    /// (A broker that denies a topic still answers, with QoS 0x80 in MQTT 3.1.1.)
+    case subscribed(messageID: Int32, granted: [Int32])
+    /// A message on a subscribed topic.
+    case message(topic: String, payload: [UInt8])
 }

@@ -50,6 +50,14 @@ final class MosquittoCallbackSink: Sendable {
         if wake { events.yield(.acknowledgementsReady) }
     }
 
+    fileprivate func onSubscribe(_ messageID: Int32, _ granted: [Int32]) {
+        events.yield(.subscribed(messageID: messageID, granted: granted))
+    }
+
+    fileprivate func onMessage(_ topic: String, _ payload: [UInt8]) {
+        events.yield(.message(topic: topic, payload: payload))
+    }
+
     /// The acknowledged message ids so far, oldest first; the next acknowledgement wakes again.
     func takeAcknowledged() -> [Int32] {
         acknowledged.withLock { state in
@@ -76,6 +84,15 @@ enum MosquittoCallbacks {
         mosquitto_connect_callback_set(handle) { _, user, code in sink(user)?.onConnect(code) }
         mosquitto_disconnect_callback_set(handle) { _, user, code in sink(user)?.onDisconnect(code) }
         mosquitto_publish_callback_set(handle) { _, user, messageID in sink(user)?.onPublish(messageID) }
+        mosquitto_subscribe_callback_set(handle) { _, user, messageID, count, granted in
+            let qos = granted.map { Array(UnsafeBufferPointer(start: $0, count: Int(count))) } ?? []
+            sink(user)?.onSubscribe(messageID, qos)
+        }
+        mosquitto_message_callback_set(handle) { _, user, message in
+            guard let message = message?.pointee, let topic = message.topic else { return }
+            let payload = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.payloadlen))) } ?? []
+            sink(user)?.onMessage(String(cString: topic), payload)
+        }
         mosquitto_log_callback_set(handle) { _, user, level, text in
             guard let text else { return }
             sink(user)?.onLog(level, String(cString: text))

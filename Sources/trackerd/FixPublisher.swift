@@ -102,6 +102,8 @@ final class FixPublisher {
             logger.error("cannot connect to \(connection.settings.endpoint): \(reason)")
             queue.connectionLost()
             messageSequences.removeAll()
+        case .subscribed, .message:
+            break
         case .retrying(let delay):
             logger.info("reconnecting to \(connection.settings.endpoint) in \(JSONNumber.fixed(delay.seconds, 2)) s")
         }

@@ -184,3 +184,36 @@ import TrackerCore
         await connection.shutdown()
     }
 }
+
+@Suite struct MQTTSubscriptionTests {
+    @Test func subscribesThenReceivesWhatAnotherClientPublishes() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        try await broker.start()
+        let listener = try MQTTConnection(settings: MQTTConnectionTests.settings(broker, clientID: "listener"),
+                                          logger: CapturingLogHandler.logger(EventLog()))
+        let (events, task) = MQTTConnectionTests.collect(listener)
+        defer { task.cancel() }
+        listener.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        guard case .success(let id) = listener.subscribe(["$aws/certificates/create/json/accepted", "$aws/certificates/create/json/rejected"]) else {
+            Issue.record("subscribe failed")
+            return
+        }
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.subscribed(messageID: id, granted: [1, 1])) })
+
+        let talker = try MQTTConnection(settings: MQTTConnectionTests.settings(broker, clientID: "talker"),
+                                        logger: CapturingLogHandler.logger(EventLog()))
+        let (talkerEvents, talkerTask) = MQTTConnectionTests.collect(talker)
+        defer { talkerTask.cancel() }
+        talker.start()
+        #expect(await talkerEvents.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        _ = talker.publish(topic: "$aws/certificates/create/json/accepted", payload: Array(#"{"certificateId":"x"}"#.utf8))
+        #expect(await events.wait(timeout: .seconds(10)) {
+            $0.contains(.message(topic: "$aws/certificates/create/json/accepted", payload: Array(#"{"certificateId":"x"}"#.utf8)))
+        })
+        await talker.shutdown()
+        await listener.shutdown()
+    }
+}
