@@ -62,7 +62,7 @@ import TestSupport
             "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
             "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
             "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store]",
+            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning]",
         ])
     }
 
@@ -111,6 +111,27 @@ import TestSupport
                                                               "5 mqtt.protocol", "7 queue.max_inflight", "8 queue.durability"])
     }
 
+    @Test func provisioningIsOnlyOnWithItsSection() throws {
+        #expect(try TrackerConfig.parse("", file: "t.toml").provisioning == nil)
+        let config = try TrackerConfig.parse("""
+        [provisioning]
+        method = "create-keys"
+        template = "fleet-template_1"
+        parameters = { SerialNumber = "{serial}", Mac = "{mac}", Site = "depot" }
+        claim_cert = "/etc/trackerd/claim/c.pem"
+        delete_claim = true
+        """, file: "t.toml")
+        let provisioning = try #require(config.provisioning)
+        #expect(provisioning.method == .createKeys && provisioning.template == "fleet-template_1" && provisioning.deleteClaim)
+        #expect(provisioning.claimCert == "/etc/trackerd/claim/c.pem" && provisioning.stepTimeout == .seconds(10))
+        #expect(provisioning.resolvedParameters(serial: "10000000abcd", mac: "b8:27:eb:00:00:01")
+                == ["SerialNumber": "10000000abcd", "Mac": "b8:27:eb:00:00:01", "Site": "depot"])
+        #expect(try TrackerConfig.parse("[provisioning]\n", file: "t.toml").provisioning == ProvisioningConfig())
+        let bad = errors("[provisioning]\nmethod = \"magic\"\ntemplate = \"a b\"\nparameters = { N = 1 }\ndelete_claim = \"yes\"\n")
+        #expect(bad.map { "\($0.line) \($0.key ?? "")" } == ["2 provisioning.method", "3 provisioning.template",
+                                                             "4 provisioning.parameters.N", "5 provisioning.delete_claim"])
+    }
+
     @Test func replayNeedsAFile() {
         let found = errors("[gps]\n\nsource = \"replay\"\n")
         #expect(found.map(\.description) == ["t.toml:3: gps.replay_file: is required when gps.source = \"replay\""])
@@ -136,8 +157,11 @@ import TestSupport
         var documented: Set<String> = []
         for raw in text.split(separator: "\n") {
             var line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("[") { section = line.trimmingCharacters(in: CharacterSet(charactersIn: "[]")); continue }
             if line.hasPrefix("# ") { line = String(line.dropFirst(2)) }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                section = line.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+                continue
+            }
             if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
                 let key = line[..<eq].trimmingCharacters(in: .whitespaces)
                 if !key.contains(" ") { documented.insert("\(section).\(key)") }

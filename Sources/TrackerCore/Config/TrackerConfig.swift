@@ -8,16 +8,19 @@ public struct TrackerConfig: Sendable, Equatable {
     public var payload = PayloadConfig()
     public var queue = QueuePolicy()
     public var store = StoreConfig()
+    /// nil: no `[provisioning]` section, the device uses the static `[mqtt]` credentials.
+    public var provisioning: ProvisioningConfig?
 
     public init() {}
 
-    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
         DeviceConfig.keys.map { "device.\($0)" } + GPSConfig.keys.map { "gps.\($0)" }
             + MQTTConfig.keys.map { "mqtt.\($0)" } + PayloadConfig.keys.map { "payload.\($0)" }
             + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
+            + ProvisioningConfig.keys.map { "provisioning.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -36,6 +39,9 @@ public struct TrackerConfig: Sendable, Equatable {
         config.payload = PayloadConfig(reader.section(root, "payload"), reader)
         config.queue = QueuePolicy(reader.section(root, "queue"), reader)
         config.store = StoreConfig(reader.section(root, "store"), reader)
+        if root["provisioning"] != nil {
+            config.provisioning = ProvisioningConfig(reader.section(root, "provisioning"), reader)
+        }
         reader.unknownKeys(in: root, section: nil, known: sections)
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
         return config
