@@ -37,6 +37,13 @@ let package = Package(
         .target(name: "CDeviceCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto"]),
 
+        // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
+        .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "LocalCloud", dependencies: [
+            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "CCertificateAuthority",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
         .target(name: "TrackerMQTT", dependencies: [
             "TrackerCore", "TrackerSystem", "CMosquitto", "CTLSProbe",
@@ -77,6 +84,7 @@ let package = Package(
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
+        .testTarget(name: "LocalCloudTests", dependencies: ["LocalCloud", "TrackerCrypto", "TestSupport"]),
         .testTarget(name: "TrackerMQTTTests", dependencies: [
             "TrackerMQTT", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
