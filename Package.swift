@@ -50,6 +50,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // First-boot fleet provisioning on the device.
+        .target(name: "TrackerProvisioning", dependencies: [
+            "TrackerCore", "TrackerMQTT", "TrackerStorage", "TrackerCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // SQLite from Debian's libsqlite3-dev.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
@@ -67,7 +73,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "trackerd", dependencies: [
-            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT",
+            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT", "TrackerProvisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -84,7 +90,10 @@ let package = Package(
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
-        .testTarget(name: "LocalCloudTests", dependencies: ["LocalCloud", "TrackerCrypto", "TestSupport"]),
+        .testTarget(name: "LocalCloudTests", dependencies: [
+            "LocalCloud", "TrackerCrypto", "TrackerProvisioning", "TrackerStorage", "TrackerMQTT", "TrackerCore", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "TrackerMQTTTests", dependencies: [
             "TrackerMQTT", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -107,3 +107,12 @@ int trackerd_certificate_info(const char *cert_pem, long long *not_before, long 
     X509_free(cert);
     return rc;
 }
+
+char *trackerd_certificate_common_name(const char *cert_pem) {
+    X509 *cert = read_cert(cert_pem);
+    if (!cert) { ERR_clear_error(); return NULL; }
+    char buffer[256];
+    int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buffer, sizeof buffer);
+    X509_free(cert);
+    return n >= 0 ? strdup(buffer) : NULL;
+}

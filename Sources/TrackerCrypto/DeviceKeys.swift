@@ -56,6 +56,13 @@ public enum DeviceKeys {
         return CertificateInfo(notBefore: notBefore, notAfter: notAfter, certificateId: String(nulTerminated: hex))
     }
 
+    /// The certificate subject's common name.
+    public static func commonName(_ certificatePEM: String) -> String? {
+        guard let text = trackerd_certificate_common_name(certificatePEM) else { return nil }
+        defer { free(text) }
+        return String(cString: text)
+    }
+
     private static func take(_ operation: String,
                              _ call: (UnsafeMutablePointer<CChar>, Int) -> UnsafeMutablePointer<CChar>?) throws(CryptoError) -> String {
         var error = [CChar](repeating: 0, count: 256)

@@ -17,4 +17,6 @@ int trackerd_certificate_matches_key(const char *cert_pem, const char *key_pem);
 /* notBefore/notAfter (seconds since 1970) and the SHA-256 of the DER (64 hex digits + NUL),
  * which is how AWS IoT names a certificate. 0 on success, -1 if the PEM cannot be read. */
 int trackerd_certificate_info(const char *cert_pem, long long *not_before, long long *not_after, char *sha256_hex);
+/* The subject's CN of a PEM certificate (malloc'd), or NULL. */
+char *trackerd_certificate_common_name(const char *cert_pem);
 #endif

@@ -1,0 +1,226 @@
+import Foundation
+import Logging
+import TrackerCore
+import TrackerCrypto
+import TrackerMQTT
+
+/// Answers AWS IoT fleet provisioning's MQTT API on the broker, with AWS's topics and payloads:
+/// CreateKeysAndCertificate, CreateCertificateFromCsr and RegisterThing, each on
+/// `<topic>/accepted` or `<topic>/rejected` (`{"statusCode","errorCode","errorMessage"}`).
+public final class ProvisioningService: @unchecked Sendable {
+    // Safe: `tokens` and `requestCount` are touched only from `run()`'s single loop.
+    public struct Options: Sendable {
+        /// Reject every Nth request with 429 Throttling (0: never), to exercise clients' retries.
+        public var throttleEvery = 0
+        /// An executable given AWS's pre-provisioning hook input on stdin; it must answer
+        /// `{"allowProvisioning": true|false}` within 5 s.
+        public var preProvisioningHook: String?
+        public var tokenLifetime: TimeInterval = 3600
+        public init() {}
+    }
+
+    struct IssuedToken {
+        let certificateId: String
+        let certificatePem: String
+        let identity: String
+        let issuedAt: Date
+    }
+
+    private let connection: MQTTConnection
+    private let authority: CertificateAuthority
+    private let templates: [String: ProvisioningTemplate]
+    private let registry: ThingRegistry
+    private let options: Options
+    private let logger: Logger
+    private let onRegistered: @Sendable (ThingRegistry.Thing) -> Void
+    private var tokens: [String: IssuedToken] = [:]
+    private var requestCount = 0
+
+    public static let requestTopics = [
+        ProvisioningTopics.createKeysAndCertificate,
+        ProvisioningTopics.createCertificateFromCSR,
+        "$aws/provisioning-templates/+/provision/json",
+    ]
+
+    public init(connection: MQTTConnection, authority: CertificateAuthority, templates: [ProvisioningTemplate],
+                registry: ThingRegistry, options: Options = Options(), logger: Logger,
+                onRegistered: @escaping @Sendable (ThingRegistry.Thing) -> Void = { _ in }) {
+        self.connection = connection
+        self.authority = authority
+        self.templates = Dictionary(templates.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.registry = registry
+        self.options = options
+        self.logger = logger
+        self.onRegistered = onRegistered
+    }
+
+    /// Serves until the task is cancelled. Calls `ready` once the request topics are subscribed.
+    public func run(ready: @Sendable () -> Void = {}) async {
+        connection.start()
+        var subscription: Int32?
+        for await event in connection.events {
+            if Task.isCancelled { break }
+            switch event {
+            case .connected:
+                if case .success(let id) = connection.subscribe(Self.requestTopics) { subscription = id }
+            case .subscribed(let id, _) where id == subscription:
+                logger.info("answering fleet provisioning on \(Self.requestTopics.joined(separator: ", "))")
+                ready()
+            case .message(let topic, let payload):
+                handle(topic: topic, payload: payload)
+            case .connectionFailed(let reason), .disconnected(let reason):
+                logger.warning("localcloud's provisioning client: \(reason)")
+            default:
+                break
+            }
+        }
+        await connection.shutdown()
+    }
+
+    func handle(topic: String, payload: [UInt8]) {
+        requestCount += 1
+        if options.throttleEvery > 0 && requestCount % options.throttleEvery == 0 {
+            return reject(topic, 429, "Throttling", "Rate exceeded")
+        }
+        switch topic {
+        case ProvisioningTopics.createKeysAndCertificate:
+            createKeys(topic)
+        case ProvisioningTopics.createCertificateFromCSR:
+            createFromCSR(topic, payload)
+        default:
+            let parts = topic.split(separator: "/")
+            if parts.count == 5, parts[0] == "$aws", parts[1] == "provisioning-templates", parts[3] == "provision", parts[4] == "json" {
+                registerThing(topic, template: String(parts[2]), payload)
+            }
+        }
+    }
+
+    private func createKeys(_ topic: String) {
+        do {
+            let identity = "device-" + UUID().uuidString.lowercased()
+            let issued = try authority.issueKeysAndCertificate(commonName: identity)
+            let token = issue(certificate: issued.certificate, identity: identity)
+            reply(topic, CreateCertificateResponse(certificateId: token.certificateId, certificatePem: issued.certificate,
+                                                   privateKey: issued.key, certificateOwnershipToken: token.token))
+        } catch {
+            reject(topic, 500, "InternalFailure", "\(error)")
+        }
+    }
+
+    private func createFromCSR(_ topic: String, _ payload: [UInt8]) {
+        guard let request = try? JSONDecoder().decode(CreateCertificateFromCSRRequest.self, from: Data(payload)) else {
+            return reject(topic, 400, "InvalidPayload", "The request is not a CreateCertificateFromCsr request")
+        }
+        let certificate: String
+        do {
+            certificate = try authority.sign(csrPEM: request.certificateSigningRequest)
+        } catch {
+            return reject(topic, 400, "InvalidCSR", "The certificate signing request is not valid: \(error)")
+        }
+        let identity = Self.commonName(certificate) ?? "unknown"
+        let token = issue(certificate: certificate, identity: identity)
+        reply(topic, CreateCertificateResponse(certificateId: token.certificateId, certificatePem: certificate,
+                                               certificateOwnershipToken: token.token))
+    }
+
+    private func registerThing(_ topic: String, template name: String, _ payload: [UInt8]) {
+        guard let request = try? JSONDecoder().decode(RegisterThingRequest.self, from: Data(payload)) else {
+            return reject(topic, 400, "InvalidPayload", "The request is not a RegisterThing request")
+        }
+        guard let issued = tokens[request.certificateOwnershipToken],
+              Date().timeIntervalSince(issued.issuedAt) < options.tokenLifetime else {
+            tokens[request.certificateOwnershipToken] = nil
+            return reject(topic, 400, "InvalidCertificateOwnershipToken", "The certificate ownership token is invalid or has expired")
+        }
+        guard let template = templates[name] else {
+            return reject(topic, 404, "ResourceNotFound", "The provisioning template \(name) does not exist")
+        }
+        var parameters = request.parameters
+        if let hook = options.preProvisioningHook {
+            switch runHook(hook, template: name, certificate: issued, parameters: parameters) {
+            case .allow(let overrides): parameters.merge(overrides) { $1 }
+            case .deny(let reason): return reject(topic, 403, "AccessDenied", "The pre-provisioning hook denied the request: \(reason)")
+            }
+        }
+        let outcome: ProvisioningTemplate.Outcome
+        do {
+            outcome = try template.evaluate(parameters: parameters, certificateId: issued.certificateId)
+        } catch {
+            return reject(topic, 400, "InvalidParameters", "\(error)")
+        }
+        let thing = ThingRegistry.Thing(thingName: outcome.thingName, certificateId: issued.certificateId, identity: issued.identity,
+                                        attributes: outcome.attributes, policyName: outcome.policyName,
+                                        registeredAt: ISO8601DateFormatter().string(from: Date()))
+        do {
+            try registry.register(thing)
+        } catch {
+            return reject(topic, 500, "InternalFailure", "cannot save the registry: \(error)")
+        }
+        tokens[request.certificateOwnershipToken] = nil
+        logger.info("registered thing \(outcome.thingName) with certificate \(issued.certificateId)")
+        onRegistered(thing)
+        reply(topic, RegisterThingResponse(thingName: outcome.thingName, deviceConfiguration: outcome.deviceConfiguration))
+    }
+
+    private func issue(certificate: String, identity: String) -> (certificateId: String, token: String) {
+        let certificateId = DeviceKeys.info(certificate)?.certificateId ?? UUID().uuidString
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
+        let token = bytes.map { String(format: "%02x", $0) }.joined()
+        tokens[token] = IssuedToken(certificateId: certificateId, certificatePem: certificate, identity: identity, issuedAt: Date())
+        logger.info("issued certificate \(certificateId) for \(identity)")
+        return (certificateId, token)
+    }
+
+    private func reply(_ topic: String, _ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let payload = (try? encoder.encode(value)).map(Array.init) ?? []
+        _ = connection.publish(topic: ProvisioningTopics.accepted(topic), payload: payload)
+    }
+
+    private func reject(_ topic: String, _ status: Int, _ code: String, _ message: String) {
+        logger.notice("rejected \(topic): \(status) \(code): \(message)")
+        let rejection = ProvisioningRejection(statusCode: status, errorCode: code, errorMessage: message)
+        let payload = (try? JSONEncoder().encode(rejection)).map(Array.init) ?? []
+        _ = connection.publish(topic: ProvisioningTopics.rejected(topic), payload: payload)
+    }
+
+    enum HookVerdict { case allow([String: String]), deny(String) }
+
+    private func runHook(_ executable: String, template: String, certificate: IssuedToken, parameters: [String: String]) -> HookVerdict {
+        let input: [String: Any] = [
+            "claimCertificateId": "localcloud-claim",
+            "certificateId": certificate.certificateId,
+            "certificatePem": certificate.certificatePem,
+            "templateArn": "arn:aws:iot:local:000000000000:provisioningtemplate/\(template)",
+            "clientId": certificate.identity,
+            "parameters": parameters,
+        ]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        do { try process.run() } catch { return .deny("cannot run \(executable): \(error)") }
+        if let data = try? JSONSerialization.data(withJSONObject: input) { stdin.fileHandleForWriting.write(data) }
+        try? stdin.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            process.terminate()
+            return .deny("the hook did not answer within 5 s")
+        }
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        guard let answer = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
+              let allow = answer["allowProvisioning"] as? Bool else {
+            return .deny("the hook's answer is not {\"allowProvisioning\": ...}")
+        }
+        return allow ? .allow(answer["parameterOverrides"] as? [String: String] ?? [:]) : .deny("allowProvisioning is false")
+    }
+
+    static func commonName(_ certificatePEM: String) -> String? {
+        DeviceKeys.commonName(certificatePEM)
+    }
+}

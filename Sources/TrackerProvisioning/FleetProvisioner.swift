@@ -1,0 +1,235 @@
+/// TrackerProvisioning: first-boot fleet provisioning. `FleetProvisioner` drives the core's
+/// `ProvisioningFlow` over an MQTT connection made with the claim certificate, keeps every
+/// intermediate result in the `CredentialStore`, and never logs a key, a token or a certificate.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Logging
+import TrackerCore
+import TrackerCrypto
+import TrackerMQTT
+import TrackerStorage
+
+public struct FleetProvisioner: Sendable {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var caFile: String
+        public var keepalive: Int
+        public var alpn: String?
+        public var provisioning: ProvisioningConfig
+        public var serial: String
+        public var mac: String
+
+        public init(host: String, port: Int, caFile: String, keepalive: Int = 60, alpn: String? = nil,
+                    provisioning: ProvisioningConfig, serial: String, mac: String) {
+            self.host = host
+            self.port = port
+            self.caFile = caFile
+            self.keepalive = keepalive
+            self.alpn = alpn
+            self.provisioning = provisioning
+            self.serial = serial
+            self.mac = mac
+        }
+    }
+
+    public enum ProvisioningError: Error, CustomStringConvertible {
+        /// The cloud refused for good: an operator must fix the template, parameters or policy.
+        case rejected(ProvisioningFailure)
+        /// A credential file is unusable (mode, owner, unreadable).
+        case credentials(CredentialStoreError)
+        case setup(String)
+        case cancelled
+
+        public var description: String {
+            switch self {
+            case .rejected(let failure): "\(failure)"
+            case .credentials(let error): "\(error)"
+            case .setup(let text): text
+            case .cancelled: "provisioning was stopped"
+            }
+        }
+    }
+
+    private enum Input: Sendable {
+        case flow(ProvisioningFlow.Event)
+        case mqtt(MQTTEvent)
+    }
+
+    public let settings: Settings
+    public let store: CredentialStore
+    private let logger: Logger
+    private let backoff: Backoff
+
+    public init(settings: Settings, store: CredentialStore, logger: Logger,
+                backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(120))) {
+        self.settings = settings
+        self.store = store
+        self.logger = logger
+        self.backoff = backoff
+    }
+
+    /// The device's provisioning record: the stored one, or a new one from the cloud.
+    public func provision() async throws(ProvisioningError) -> ProvisioningResult {
+        do {
+            if let record = try store.activeRecord() { return record }
+        } catch { throw .credentials(error) }
+        let config = settings.provisioning
+        do { try CredentialStore.checkPrivateKey(config.claimKey) } catch { throw .credentials(error) }
+
+        let method: ProvisioningFlow.Method
+        switch config.method {
+        case .createKeys:
+            method = .createKeys
+        case .csr:
+            do {
+                var key = try store.pendingKeyPEM()
+                if key == nil {
+                    let made = try DeviceKeys.generateKey(config.keyType == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
+                    try store.storePendingKey(made)
+                    key = made
+                    logger.info("made the device key (\(config.keyType.rawValue)); it never leaves the device")
+                }
+                method = .csr(try DeviceKeys.certificateSigningRequest(keyPEM: key!, commonName: settings.serial))
+            } catch let error as CredentialStoreError {
+                throw .credentials(error)
+            } catch {
+                throw .setup("\(error)")
+            }
+        }
+        let pending: PendingCertificate?
+        do { pending = try store.loadPending() } catch { throw .credentials(error) }
+
+        let claim = MQTTSettings(host: settings.host, port: settings.port, caFile: settings.caFile, certFile: config.claimCert,
+                                 keyFile: config.claimKey, clientID: settings.serial, keepalive: settings.keepalive,
+                                 alpn: settings.alpn)
+        let connection: MQTTConnection
+        do { connection = try MQTTConnection(settings: claim, logger: logger, backoff: backoff) } catch { throw .setup("\(error)") }
+        logger.info("provisioning with the claim certificate at \(claim.endpoint), template \(config.template)")
+        defer { Task { await connection.shutdown() } }
+        return try await drive(ProvisioningFlow(method: method, template: config.template,
+                                                parameters: config.resolvedParameters(serial: settings.serial, mac: settings.mac),
+                                                pending: pending, stepTimeout: config.stepTimeout),
+                               connection)
+    }
+
+    private func drive(_ initial: ProvisioningFlow, _ connection: MQTTConnection) async throws(ProvisioningError) -> ProvisioningResult {
+        var flow = initial
+        var backoff = self.backoff
+        let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        let forwarder = Task {
+            for await event in connection.events { feed.yield(.mqtt(event)) }
+            feed.finish()
+        }
+        defer { forwarder.cancel() }
+        connection.start()
+
+        var subscription: Int32?
+        var queue: [ProvisioningFlow.Event] = [.start(now: Self.now())]
+        var iterator = inputs.makeAsyncIterator()
+        while true {
+            while !queue.isEmpty {
+                let event = queue.removeFirst()
+                for action in flow.handle(event) {
+                    switch action {
+                    case .connectWithClaim:
+                        if connection.isConnected { queue.append(.connected) }
+                    case .subscribe(let topics):
+                        switch connection.subscribe(topics) {
+                        case .success(let id): subscription = id
+                        case .failure: queue.append(.disconnected(reason: "not connected when subscribing"))
+                        }
+                    case .publish(let topic, let payload):
+                        if case .failure(let error) = connection.publish(topic: topic, payload: payload) {
+                            queue.append(.disconnected(reason: "publish failed: \(error)"))
+                        }
+                    case .startTimer(let generation, let duration):
+                        Task {
+                            try? await Task.sleep(for: duration)
+                            feed.yield(.flow(.timeout(generation: generation)))
+                        }
+                    case .storePending(let pending):
+                        do { try store.storePending(pending) } catch { throw .credentials(error) }
+                        queue.append(.stored)
+                    case .discardPending:
+                        do { try store.discardPending() } catch { throw .credentials(error) }
+                    case .complete(let result):
+                        try finish(result)
+                        return result
+                    case .retry(let reason):
+                        let delay = backoff.nextDelay()
+                        logger.warning("provisioning: \(reason); trying again in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                        Task {
+                            try? await Task.sleep(for: delay)
+                            feed.yield(.flow(.start(now: Self.now())))
+                        }
+                    case .fail(let failure):
+                        logger.error("provisioning failed: \(failure)")
+                        throw .rejected(failure)
+                    case .log(let text):
+                        logger.info("provisioning: \(text)")
+                    }
+                }
+            }
+            guard let input = await iterator.next() else { throw .cancelled }
+            switch input {
+            case .flow(let event):
+                queue.append(event)
+            case .mqtt(.connected):
+                logger.info("connected with the claim certificate")
+                queue.append(.connected)
+            case .mqtt(.subscribed(let id, let granted)) where id == subscription:
+                if granted.contains(where: { $0 >= 0x80 }) {
+                    let text = "the broker refused the subscription to the provisioning replies: check the claim certificate's policy"
+                    logger.error("provisioning failed: \(text)")
+                    throw .setup(text)
+                }
+                queue.append(.subscribed)
+            case .mqtt(.message(let topic, let payload)):
+                queue.append(.message(topic: topic, payload: payload))
+            case .mqtt(.disconnected(let reason)):
+                logger.warning("claim connection lost: \(reason)")
+                queue.append(.disconnected(reason: reason))
+            case .mqtt(.connectionFailed(let reason)):
+                logger.error("cannot connect with the claim certificate: \(reason)")
+            case .mqtt(.retrying(let delay)):
+                logger.info("reconnecting with the claim certificate in \(JSONNumber.fixed(delay.seconds, 2)) s")
+            default:
+                break
+            }
+        }
+    }
+
+    /// The issued certificate must belong to the key we hold before it replaces anything.
+    private func finish(_ result: ProvisioningResult) throws(ProvisioningError) {
+        do {
+            guard let key = try store.pendingKeyPEM(), let pending = try store.loadPending(),
+                  DeviceKeys.certificate(pending.certificatePem, matches: key) == true else {
+                throw ProvisioningError.setup("the issued certificate does not match the device key; provisioning starts over at the next start")
+            }
+            try store.promote(result)
+        } catch let error as CredentialStoreError {
+            throw .credentials(error)
+        } catch let error as ProvisioningError {
+            throw error
+        } catch {
+            throw .setup("\(error)")
+        }
+        logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))")
+        if settings.provisioning.deleteClaim {
+            for path in [settings.provisioning.claimCert, settings.provisioning.claimKey] where unlink(path) != 0 && errno != ENOENT {
+                logger.warning("cannot remove the claim file \(path): \(String(cString: strerror(errno)))")
+            }
+            logger.info("removed the claim certificate and key (delete_claim = true)")
+        }
+    }
+
+    static func now() -> UTCTimestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UTCTimestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+}
