@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trackerd", targets: ["trackerd"]),
+        .executable(name: "localcloud", targets: ["localcloud"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -40,7 +41,7 @@ let package = Package(
         // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
         .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "LocalCloud", dependencies: [
-            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "CCertificateAuthority",
+            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "CCertificateAuthority",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -83,6 +84,13 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/TestSupport"),
+        .executableTarget(name: "localcloud", dependencies: [
+            "LocalCloud", "TrackerSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
         .testTarget(name: "GPSSourcesTests", dependencies: [
             "GPSSources", "TrackerCore", "TestSupport",

@@ -198,21 +198,22 @@ public final class ProvisioningService: @unchecked Sendable {
             "clientId": certificate.identity,
             "parameters": parameters,
         ]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        do { try process.run() } catch { return .deny("cannot run \(executable): \(error)") }
-        if let data = try? JSONSerialization.data(withJSONObject: input) { stdin.fileHandleForWriting.write(data) }
-        try? stdin.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            process.terminate()
+        let collected = NSLock()
+        nonisolated(unsafe) var lines: [String] = []
+        let hook: SpawnedProcess
+        do {
+            let input = (try? JSONSerialization.data(withJSONObject: input)).map(Array.init) ?? []
+            hook = try SpawnedProcess(executable, [], stdin: input, stderrToParent: true) { line in
+                collected.withLock { lines.append(line) }
+            }
+        } catch {
+            return .deny("cannot run \(executable): \(error)")
+        }
+        guard hook.wait(timeout: 5) != nil else {
+            hook.stop(grace: 0.5)
             return .deny("the hook did not answer within 5 s")
         }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = Data(collected.withLock { lines.joined(separator: "\n") }.utf8)
         guard let answer = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
               let allow = answer["allowProvisioning"] as? Bool else {
             return .deny("the hook's answer is not {\"allowProvisioning\": ...}")

@@ -9,4 +9,8 @@ enum ExitStatus {
     static let noInput = ExitCode(66)
     /// EX_CONFIG: the configuration is invalid; restarting will not help.
     static let configuration = ExitCode(78)
+    /// EX_PROTOCOL: the cloud refused provisioning for good (template, parameters, policy).
+    static let provisioningRejected = ExitCode(76)
+    /// EX_NOPERM: a credential file's mode or owner is wrong (the log names the chmod/chown).
+    static let credentials = ExitCode(77)
 }

@@ -55,6 +55,13 @@ struct RunCommand: AsyncParsableCommand {
             settings.device.id = BoardSerialNumber.read()
         }
         logger.info("device id \(settings.device.id ?? "unknown: set [device] id (no board serial number or machine id found)")")
+        if settings.provisioning != nil && settings.mqtt.endpoint != nil {
+            let (record, store) = try await DeviceProvisioning.ensure(settings, deviceID: settings.device.id ?? "unknown", logger: logger)
+            settings.mqtt.certFile = store.activeCertificate
+            settings.mqtt.keyFile = store.activeKey
+            if settings.mqtt.clientID == nil { settings.mqtt.clientID = record.thingName }
+            logger.info("using the device certificate of \(record.thingName)")
+        }
 
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger), config: settings,
                                      deviceID: settings.device.id ?? "unknown", logger: logger)

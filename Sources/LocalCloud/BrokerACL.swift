@@ -1,0 +1,44 @@
+/// Mosquitto's acl_file for localcloud, with the AWS policies of the original design as
+/// topic rules: the claim identity reaches only the provisioning topics, a certificate gains
+/// the telemetry and event topics only once RegisterThing accepted it, and localcloud's own
+/// client reads everything it serves. (`#` does not match `$aws/...`: each is listed.)
+public enum BrokerACL {
+    public static let serviceIdentity = "localcloud"
+    public static let claimIdentity = "claim"
+
+    public static func render(registered: [ThingRegistry.Thing], telemetryTopic: String = "gpsTopic") -> String {
+        var text = """
+        # Written by localcloud; rewritten and reloaded (SIGHUP) at every registration.
+        user \(serviceIdentity)
+        topic readwrite $aws/certificates/create/json
+        topic readwrite $aws/certificates/create/json/#
+        topic readwrite $aws/certificates/create-from-csr/json
+        topic readwrite $aws/certificates/create-from-csr/json/#
+        topic readwrite $aws/provisioning-templates/#
+        topic read \(telemetryTopic)
+        topic read trackers/#
+
+        user \(claimIdentity)
+        topic write $aws/certificates/create/json
+        topic read $aws/certificates/create/json/accepted
+        topic read $aws/certificates/create/json/rejected
+        topic write $aws/certificates/create-from-csr/json
+        topic read $aws/certificates/create-from-csr/json/accepted
+        topic read $aws/certificates/create-from-csr/json/rejected
+        topic write $aws/provisioning-templates/+/provision/json
+        topic read $aws/provisioning-templates/+/provision/json/accepted
+        topic read $aws/provisioning-templates/+/provision/json/rejected
+
+        """
+        for thing in registered {
+            text += """
+            # thing \(thing.thingName), certificate \(thing.certificateId)
+            user \(thing.identity)
+            topic write \(telemetryTopic)
+            topic readwrite trackers/\(thing.thingName)/#
+
+            """
+        }
+        return text
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import TrackerCore
+import TrackerMQTT
+
+/// `localcloud serve DIR`: Mosquitto with TLS and client certificates, the fleet-provisioning
+/// answers, broker ACLs kept in step with the registry, and the rules-engine role: every
+/// message on the telemetry or event topics appended to DIR/received.jsonl.
+public final class LocalCloudServer: @unchecked Sendable {
+    // Safe: `broker` is set once in `run()` before any other task reads it, and `received`
+    // is written only from the rules loop.
+    public let directory: LocalCloudDirectory
+    public let port: Int
+    private let logger: Logger
+    private let options: ProvisioningService.Options
+
+    public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(), logger: Logger) {
+        self.directory = directory
+        self.port = port
+        self.options = options
+        self.logger = logger
+    }
+
+    public struct ServeError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public func run() async throws {
+        let registry = try ThingRegistry(path: directory.registry)
+        try writeBrokerFiles(registry)
+        let (started, signal) = AsyncStream.makeStream(of: Void.self)
+        let process = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", directory.brokerConfig]) { line in
+            FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
+            if line.contains(" running") { signal.yield() }
+        }
+        defer { process.stop() }
+        let running = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { for await _ in started { return true }; return false }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        let up = running && process.isRunning
+        guard up else {
+            throw ServeError(description: "mosquitto did not start on port \(port) (is the port free? see its log above)")
+        }
+
+        let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: directory.caCertificate, encoding: .utf8),
+                                             keyPEM: try String(contentsOfFile: directory.caKey, encoding: .utf8))
+        var templates: [ProvisioningTemplate] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.templates).sorted() where file.hasSuffix(".json") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory.templates + "/" + file))
+            do {
+                templates.append(try ProvisioningTemplate(name: String(file.dropLast(5)), json: data))
+            } catch {
+                logger.error("template \(file): \(error)")
+            }
+        }
+        let service = ProvisioningService(connection: try connection("localcloud-provisioning"), authority: authority,
+                                          templates: templates, registry: registry, options: options, logger: logger) { [self] _ in
+            do {
+                try writeBrokerFiles(registry)
+                kill(process.pid, SIGHUP)
+            } catch {
+                logger.error("cannot update the broker's ACL: \(error)")
+            }
+        }
+        let rules = try connection("localcloud-rules")
+        let ready = AsyncStream.makeStream(of: Bool.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await service.run { ready.continuation.yield(true) } }
+            group.addTask { await self.deliver(rules) { ready.continuation.yield(true) } }
+            var count = 0
+            for await _ in ready.stream {
+                count += 1
+                if count == 2 { break }
+            }
+            logger.notice("localcloud ready: mqtts://localhost:\(port), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
+            await group.waitForAll()
+        }
+    }
+
+    private func connection(_ clientID: String) throws -> MQTTConnection {
+        try MQTTConnection(settings: MQTTSettings(host: "localhost", port: port, caFile: directory.caCertificate,
+                                                  certFile: directory.serviceCertificate, keyFile: directory.serviceKey,
+                                                  clientID: clientID),
+                           logger: logger, backoff: Backoff(base: .milliseconds(100), cap: .seconds(2)))
+    }
+
+    /// The rules engine's role: telemetry and events to DIR/received.jsonl.
+    private func deliver(_ rules: MQTTConnection, ready: @Sendable () -> Void) async {
+        rules.start()
+        var subscription: Int32?
+        let handle = FileHandle(forUpdatingAtPath: directory.received) ?? {
+            _ = FileManager.default.createFile(atPath: directory.received, contents: nil)
+            return FileHandle(forUpdatingAtPath: directory.received)!
+        }()
+        handle.seekToEndOfFile()
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for await event in rules.events {
+            if Task.isCancelled { break }
+            switch event {
+            case .connected:
+                if case .success(let id) = rules.subscribe(["gpsTopic", "trackers/+/geofence", "trackers/+/status"]) { subscription = id }
+            case .subscribed(let id, _) where id == subscription:
+                ready()
+            case .message(let topic, let payload):
+                let parts = topic.split(separator: "/")
+                let clientID: Any = parts.count == 3 && parts[0] == "trackers" ? String(parts[1]) : NSNull()
+                let body: Any = (try? JSONSerialization.jsonObject(with: Data(payload))) ?? String(decoding: payload, as: UTF8.self)
+                let line: [String: Any] = ["topic": topic, "clientId": clientID, "receivedAt": formatter.string(from: Date()), "payload": body]
+                if var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                    data.append(0x0A)
+                    handle.write(data)
+                }
+            default:
+                break
+            }
+        }
+        await rules.shutdown()
+    }
+
+    private func writeBrokerFiles(_ registry: ThingRegistry) throws {
+        let user = getuid() == 0 ? "user root\n" : ""
+        let config = """
+        # Written by localcloud serve.
+        \(user)per_listener_settings false
+        persistence false
+        log_dest stderr
+        log_type error
+        log_type warning
+        log_type notice
+        log_type information
+        connection_messages true
+        allow_anonymous false
+        listener \(port) 127.0.0.1
+        cafile \(directory.caCertificate)
+        certfile \(directory.serverCertificate)
+        keyfile \(directory.serverKey)
+        require_certificate true
+        use_identity_as_username true
+        acl_file \(directory.brokerACL)
+        max_inflight_messages 100
+
+        """
+        try Data(config.utf8).write(to: URL(fileURLWithPath: directory.brokerConfig), options: .atomic)
+        try Data(BrokerACL.render(registered: registry.all).utf8).write(to: URL(fileURLWithPath: directory.brokerACL), options: .atomic)
+    }
+}

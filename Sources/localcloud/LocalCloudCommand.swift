@@ -1,0 +1,57 @@
+/// localcloud: AWS IoT Core's fleet provisioning on a real Mosquitto, for tests, demos and
+/// self-hosters. `init DIR` makes the PKI, template and a trackerd configuration; `serve DIR`
+/// runs the broker and answers.
+import ArgumentParser
+import Logging
+import LocalCloud
+import ServiceLifecycle
+import TrackerSystem
+
+@main
+struct LocalCloudCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "localcloud",
+        abstract: "AWS IoT fleet provisioning on a local Mosquitto.",
+        subcommands: [Init.self, Serve.self]
+    )
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a CA, broker and claim certificates, the default template and DIR/trackerd.toml.")
+        @Argument var directory: String
+        @Option(help: "The MQTT/TLS port trackerd.toml points at.") var port = 8883
+
+        func run() throws {
+            try LocalCloudDirectory(directory).initialize(port: port)
+            print("localcloud initialised in \(directory): CA ca/ca.pem, claim claim/, template templates/iotDeviceTemplateName.json, trackerd.toml")
+        }
+    }
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run Mosquitto and answer fleet provisioning until SIGTERM/SIGINT.")
+        @Argument var directory: String
+        @Option(help: "The MQTT/TLS port.") var port = 8883
+        @Option(help: "Reject every Nth provisioning request with 429 (0: never).") var throttleEvery = 0
+        @Option(help: "A pre-provisioning hook executable (AWS's hook input on stdin; 5 s to answer).") var preProvisioningHook: String?
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
+            let logger = Logger(label: "localcloud")
+            var options = ProvisioningService.Options()
+            options.throttleEvery = throttleEvery
+            options.preProvisioningHook = preProvisioningHook
+            let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+struct ServerService: Service {
+    let server: LocalCloudServer
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await server.run() }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Logging
+import TrackerCore
+import TrackerSystem
+
+struct ProvisionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provision",
+        abstract: "Trade the claim certificate for this device's own (AWS IoT fleet provisioning) and exit.",
+        discussion: "Exits 0 once the device is provisioned (at once if it already is); 76 if the cloud refused (the log says what to fix), 77 if a credential file's mode or owner is wrong, 78 if the configuration is."
+    )
+
+    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
+    var config: String?
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "trackerd")
+        let settings: TrackerConfig
+        do {
+            settings = try ConfigFile.load(config).0
+        } catch {
+            for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }
+            throw ExitStatus.configuration
+        }
+        let deviceID = settings.device.id ?? BoardSerialNumber.read() ?? "unknown"
+        let (result, _) = try await DeviceProvisioning.ensure(settings, deviceID: deviceID, logger: logger)
+        print("provisioned as \(result.thingName) (certificate \(result.certificateId))")
+    }
+}
