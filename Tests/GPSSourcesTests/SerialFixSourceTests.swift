@@ -79,15 +79,15 @@ import TrackerCore
         let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
         defer { consumer.cancel() }
 
-        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.contains("No such file or directory") } })
-        #expect(await logs.wait(timeout: .seconds(5)) { entries in entries.filter { $0.message.hasPrefix("reopening") }.count >= 3 })
+        #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.contains("No such file or directory") } })
+        #expect(await logs.wait(timeout: .seconds(15)) { entries in entries.filter { $0.message.hasPrefix("reopening") }.count >= 3 })
         let pty = try PseudoTerminal()
         defer { pty.close() }
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
-        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
+        #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
         let (drive, _) = try Self.seedDrive()
         pty.write(Self.cycles(drive, 0..<5))
-        #expect(await received.wait(timeout: .seconds(5)) { $0.count == 5 })
+        #expect(await received.wait(timeout: .seconds(15)) { $0.count == 5 })
         #expect(logs.items.filter { $0.message.hasPrefix("GPS receiver unavailable") }.count == 1)
     }
 
@@ -97,7 +97,7 @@ import TrackerCore
         let logs = EventLog<CapturingLogHandler.Entry>()
         let source = SerialFixSource(path: pty.slavePath, baud: 115200, logger: CapturingLogHandler.logger(logs))
         let consumer = Task { for await _ in source.fixes() {} }
-        #expect(await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
+        #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
         consumer.cancel()
         #expect(await logs.wait(timeout: .seconds(2)) { $0.contains { $0.message.hasPrefix("serial source stopped") } })
     }

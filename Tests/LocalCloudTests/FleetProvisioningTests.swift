@@ -20,7 +20,7 @@ import TrackerStorage
         let logs: EventLog<CapturingLogHandler.Entry>
 
         static func start(options: ProvisioningService.Options = .init()) async throws -> Cloud {
-            let pki = try TestPKI()
+            let pki = try await TestPKI.make()
             let broker = try MosquittoBroker(pki: pki)
             try await broker.start()
             let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: pki.path("ca.pem"), encoding: .utf8),

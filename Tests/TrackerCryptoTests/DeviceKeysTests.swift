@@ -33,8 +33,8 @@ import TestSupport
         #expect(keyText.contains(type == .ecP256 ? "NIST CURVE: P-256" : "Private-Key: (2048 bit"), "\(keyText.prefix(80))")
     }
 
-    @Test func certificatesAreMatchedToKeysAndNamedAsAWSDoes() throws {
-        let pki = try TestPKI()
+    @Test func certificatesAreMatchedToKeysAndNamedAsAWSDoes() async throws {
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let certificate = try String(contentsOfFile: pki.path("client.pem"), encoding: .utf8)
         let key = try String(contentsOfFile: pki.path("client.key"), encoding: .utf8)

@@ -21,7 +21,7 @@ import TrackerCore
     }
 
     @Test func publishesAtQoS1AndGetsEachAcknowledgement() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let broker = try MosquittoBroker(pki: pki)
         try await broker.start()
@@ -61,7 +61,7 @@ import TrackerCore
     ])
     func badCredentialsGiveAClearReasonAndARetry(_ name: String, server: String, ca: String, cert: String, host: String,
                                                  expected: String) async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let broker = try MosquittoBroker(pki: pki, serverCertificate: server)
         try await broker.start()
@@ -85,7 +85,7 @@ import TrackerCore
     }
 
     @Test func aBrokerThatIsNotThereIsConnectionRefused() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let broker = try MosquittoBroker(pki: pki)
         let logs = EventLog<CapturingLogHandler.Entry>()
@@ -103,7 +103,7 @@ import TrackerCore
 
 @Suite struct ConnectionDiagnosisTests {
     @Test func anUnknownHostIsADNSFailure() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let settings = MQTTSettings(host: "broker.does-not-exist.invalid", port: 8883, caFile: pki.path("ca.pem"),
                                     certFile: pki.path("client.pem"), keyFile: pki.path("client.key"), clientID: "t")
@@ -120,8 +120,8 @@ import TrackerCore
     }
 
     /// The system clock of a Pi without RTC starts in 1970 until NTP or GPS sets it.
-    @Test func aClockBeforeTheCertificateIsNamedAsAnUnsetClock() throws {
-        let pki = try TestPKI()
+    @Test func aClockBeforeTheCertificateIsNamedAsAnUnsetClock() async throws {
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let settings = MQTTSettings(host: "localhost", port: 8883, caFile: pki.path("ca.pem"), certFile: pki.path("client.pem"),
                                     keyFile: pki.path("client.key"), clientID: "t")
@@ -136,7 +136,7 @@ import TrackerCore
 
 @Suite struct MQTTProtocolOptionTests {
     @Test func mqtt5PublishesAndIsAcknowledged() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let broker = try MosquittoBroker(pki: pki)
         try await broker.start()
@@ -160,7 +160,7 @@ import TrackerCore
 
     /// AWS IoT on port 443 needs ALPN `x-amzn-mqtt-ca`: openssl s_server reports what we offer.
     @Test func alpnIsOfferedWhenConfigured() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let port = LoopbackPort.free()
         // s_server prints what the client offered only in its interactive mode, which ends at
@@ -187,7 +187,7 @@ import TrackerCore
 
 @Suite struct MQTTSubscriptionTests {
     @Test func subscribesThenReceivesWhatAnotherClientPublishes() async throws {
-        let pki = try TestPKI()
+        let pki = try await TestPKI.make()
         defer { pki.remove() }
         let broker = try MosquittoBroker(pki: pki)
         try await broker.start()

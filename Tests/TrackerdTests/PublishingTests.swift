@@ -12,10 +12,10 @@ import TrackerStorage
         let broker: MosquittoBroker
         let dir: TemporaryDirectory
 
-        init(persistence: Bool = false, serverCertificate: String = "server") throws {
-            pki = try TestPKI()
-            broker = try MosquittoBroker(pki: pki, serverCertificate: serverCertificate, persistence: persistence)
-            dir = try TemporaryDirectory()
+        static func make(persistence: Bool = false, serverCertificate: String = "server") async throws -> Setup {
+            let pki = try await TestPKI.make()
+            return Setup(pki: pki, broker: try MosquittoBroker(pki: pki, serverCertificate: serverCertificate, persistence: persistence),
+                         dir: try TemporaryDirectory())
         }
 
         func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "") throws -> String {
@@ -82,7 +82,7 @@ import TrackerStorage
     }
 
     @Test func aReplayedTrackArrivesExactlyAndInOrder() async throws {
-        let setup = try Setup()
+        let setup = try await Setup.make()
         defer { setup.remove() }
         try await setup.broker.start()
         let subscriber = try await setup.broker.subscribe("gpsTopic")
@@ -102,7 +102,7 @@ import TrackerStorage
     }
 
     @Test func aBrokerOutageLosesNothingAndKeepsTheOrder() async throws {
-        let setup = try Setup(persistence: true)
+        let setup = try await Setup.make(persistence: true)
         defer { setup.remove() }
         try await setup.broker.start()
         let subscriber = try await setup.broker.subscribe("gpsTopic", clientID: "outage-subscriber", persistentSession: true)
@@ -133,7 +133,7 @@ import TrackerStorage
     }
 
     @Test func aCrashWhileOfflineLosesNothingCommitted() async throws {
-        let setup = try Setup()
+        let setup = try await Setup.make()
         defer { setup.remove() }
         let drive = setup.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080419, into: drive)
@@ -156,7 +156,7 @@ import TrackerStorage
     }
 
     @Test func everyMessageDurabilityLosesNoFixAtAKill() async throws {
-        let setup = try Setup()
+        let setup = try await Setup.make()
         defer { setup.remove() }
         let drive = setup.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080459, into: drive)
@@ -185,7 +185,7 @@ import TrackerStorage
     }
 
     @Test func aFullQueueKeepsTheNewestAndCountsTheDrops() async throws {
-        let setup = try Setup(persistence: true)
+        let setup = try await Setup.make(persistence: true)
         defer { setup.remove() }
         // 5000 one-second fixes, produced while the broker is down.
         let drive = setup.dir.file("long.nmea")
@@ -233,7 +233,7 @@ import TrackerStorage
     ])
     func badCredentialsAreExplainedRetriedAndSurvived(cert: String, key: String, ca: String, expected: String) async throws {
         // For the mismatch, the broker presents a certificate for wrong.example.
-        let setup = try Setup(serverCertificate: expected == "host name mismatch" ? "wronghost" : "server")
+        let setup = try await Setup.make(serverCertificate: expected == "host name mismatch" ? "wronghost" : "server")
         defer { setup.remove() }
         try await setup.broker.start()
         let drive = setup.dir.file("drive.nmea")
@@ -253,7 +253,7 @@ import TrackerStorage
     }
 
     @Test func presenceIsOnlineOnConnectAndTheWillSaysOfflineAfterACrash() async throws {
-        let setup = try Setup()
+        let setup = try await Setup.make()
         defer { setup.remove() }
         try await setup.broker.start()
         let subscriber = try await setup.broker.subscribe("trackers/1/status")
