@@ -16,6 +16,8 @@ public final class ProvisioningService: @unchecked Sendable {
         /// `{"allowProvisioning": true|false}` within 5 s.
         public var preProvisioningHook: String?
         public var tokenLifetime: TimeInterval = 3600
+        /// AWS gives a pre-provisioning hook 5 s.
+        public var hookTimeout: TimeInterval = 5
         public init() {}
     }
 
@@ -137,6 +139,7 @@ public final class ProvisioningService: @unchecked Sendable {
         }
         var parameters = request.parameters
         if let hook = options.preProvisioningHook {
+            logger.info("running the pre-provisioning hook for certificate \(issued.certificateId)")
             switch runHook(hook, template: name, certificate: issued, parameters: parameters) {
             case .allow(let overrides): parameters.merge(overrides) { $1 }
             case .deny(let reason): return reject(topic, 403, "AccessDenied", "The pre-provisioning hook denied the request: \(reason)")
@@ -209,9 +212,9 @@ public final class ProvisioningService: @unchecked Sendable {
         } catch {
             return .deny("cannot run \(executable): \(error)")
         }
-        guard hook.wait(timeout: 5) != nil else {
+        guard hook.wait(timeout: options.hookTimeout) != nil else {
             hook.stop(grace: 0.5)
-            return .deny("the hook did not answer within 5 s")
+            return .deny("the hook did not answer within \(Int(options.hookTimeout)) s")
         }
         let output = Data(collected.withLock { lines.joined(separator: "\n") }.utf8)
         guard let answer = try? JSONSerialization.jsonObject(with: output) as? [String: Any],

@@ -6,6 +6,9 @@ import Logging
 import LocalCloud
 import ServiceLifecycle
 import TrackerSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct LocalCloudCommand: AsyncParsableCommand {
@@ -31,14 +34,18 @@ struct LocalCloudCommand: AsyncParsableCommand {
         @Argument var directory: String
         @Option(help: "The MQTT/TLS port.") var port = 8883
         @Option(help: "Reject every Nth provisioning request with 429 (0: never).") var throttleEvery = 0
-        @Option(help: "A pre-provisioning hook executable (AWS's hook input on stdin; 5 s to answer).") var preProvisioningHook: String?
+        @Option(help: "A pre-provisioning hook executable (AWS's hook input on stdin).") var preProvisioningHook: String?
+        @Option(help: "Seconds the hook has to answer (AWS: 5).") var hookTimeout: Double = 5
 
         func run() async throws {
             LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
             let logger = Logger(label: "localcloud")
+            // A hook or client that goes away mid-write must be an error, not a killed server.
+            signal(SIGPIPE, SIG_IGN)
             var options = ProvisioningService.Options()
             options.throttleEvery = throttleEvery
             options.preProvisioningHook = preProvisioningHook
+            options.hookTimeout = hookTimeout
             let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],

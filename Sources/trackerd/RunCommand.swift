@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Logging
 import ServiceLifecycle
@@ -36,6 +39,8 @@ struct RunCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
         let logger = Logger(label: "trackerd")
+        // A broker or pipe that goes away mid-write must be an error to handle, not a dead daemon.
+        signal(SIGPIPE, SIG_IGN)
 
         var settings: TrackerConfig
         do {

@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+import TestSupport
+import TrackerStorage
+
+/// trackerd's first boot against localcloud, both as the real executables: `localcloud init`
+/// and `serve` (Mosquitto with ACLs), then `trackerd run` / `provision` with the claim pair.
+@Suite struct ProvisioningEndToEndTests {
+    struct LocalCloudSetup {
+        let dir: TemporaryDirectory
+        let port: Int
+        let serve: ChildProcess
+        var cloud: String { dir.path + "/cloud" }
+
+        static var executable: String {
+            URL(fileURLWithPath: TrackerdBinary.path).deletingLastPathComponent().appendingPathComponent("localcloud").path
+        }
+
+        static func start(hook: String? = nil) async throws -> LocalCloudSetup {
+            let dir = try TemporaryDirectory()
+            let port = LoopbackPort.free()
+            let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)])
+            #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
+            let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port)]
+                                         + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? []))
+            let ready = await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } }
+            #expect(ready, "\(serve.stderrLines.items.suffix(5))")
+            return LocalCloudSetup(dir: dir, port: port, serve: serve)
+        }
+
+        /// localcloud's trackerd.toml with a device id and, optionally, more lines.
+        func config(_ extra: String = "", replace: (String, String)? = nil) throws -> String {
+            var text = "[device]\nid = \"10000000abcd\"\n" + (try String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8)) + extra
+            if let (old, new) = replace { text = text.replacingOccurrences(of: old, with: new) }
+            let file = dir.file("trackerd-\(UUID().uuidString.prefix(6)).toml")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return file.path
+        }
+
+        func stop() async {
+            serve.signal(SIGTERM)
+            _ = await serve.waitForExit(timeout: .seconds(10))
+            serve.stop()
+            dir.remove()
+        }
+    }
+
+    static func received(_ cloud: LocalCloudSetup) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: cloud.cloud + "/received.jsonl", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func firstBootProvisionsPublishesAndARebootSkipsProvisioning() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        let drive = cloud.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080339, into: drive)
+        let config = try cloud.config()
+        let first = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
+        #expect(await first.waitForExit(timeout: .seconds(60)) == 0, "\(first.stderrLines.items.suffix(5))")
+        let log = first.stderrLines.items
+        #expect(log.contains { $0.contains("provisioning with the claim certificate") })
+        #expect(log.contains { $0.contains("provisioned as tracker_10000000abcd") })
+        #expect(log.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
+
+        let fixes = Self.received(cloud).filter { $0["topic"] as? String == "gpsTopic" }
+        #expect(fixes.count == 20, "every fix reached localcloud with the unique certificate")
+        #expect((fixes.first?["payload"] as? [String: Any])?["gpsDatTm"] as? String == "03/02/2020  08:03:20.000")
+        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
+        #expect(registry?["tracker_10000000abcd"] != nil)
+
+        let second = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
+        #expect(await second.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(!second.stderrLines.items.contains { $0.contains("provisioning with the claim certificate") }, "a reboot does not provision again")
+        #expect(second.stderrLines.items.contains { $0.contains("using the device certificate of tracker_10000000abcd") })
+
+        // Nothing secret in either process's log.
+        let key = try String(contentsOfFile: cloud.cloud + "/trackerd-state/device/private.pem.key", encoding: .utf8)
+        let keyBody = key.split(separator: "\n").dropFirst().first.map(String.init) ?? "never"
+        let everything = (first.stderrLines.items + second.stderrLines.items + cloud.serve.stderrLines.items).joined(separator: "\n")
+        #expect(!everything.contains("PRIVATE KEY") && !everything.contains(keyBody) && !everything.contains("BEGIN CERTIFICATE"))
+        await cloud.stop()
+    }
+
+    @Test func aCrashBetweenCertificateAndRegistrationResumes() async throws {
+        // The hook holds RegisterThing until the test lets it go, so trackerd can be killed right there.
+        let hookDir = try TemporaryDirectory()
+        defer { hookDir.remove() }
+        let allow = hookDir.file("allow").path
+        let hook = hookDir.file("hook.sh").path
+        // Written with O_CLOEXEC: a descriptor inherited by a child another test spawns at the
+        // same moment would make exec fail with ETXTBSY.
+        try CredentialStore.write(Array("#!/bin/sh\ncat >/dev/null\nwhile [ ! -e \(allow) ]; do sleep 0.02; done\necho '{\"allowProvisioning\": true}'\n".utf8),
+                                  to: hook, mode: 0o755)
+        let cloud = try await LocalCloudSetup.start(hook: hook)
+        let config = try cloud.config()
+
+        let first = try TrackerdBinary.start(["provision", "--config", config])
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("running the pre-provisioning hook") } })
+        first.signal(SIGKILL)
+        _ = await first.waitForExit(timeout: .seconds(5))
+        let pending = try String(contentsOfFile: cloud.cloud + "/trackerd-state/pending/pending.json", encoding: .utf8)
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(pending.utf8)) as? [String: Any])?["ownershipToken"] as? String)
+
+        FileManager.default.createFile(atPath: allow, contents: nil)
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("registered thing tracker_10000000abcd") } },
+                "\(cloud.serve.stderrLines.items.filter { !$0.hasPrefix("mosquitto:") }.suffix(6))")
+        let second = try TrackerdBinary.start(["provision", "--config", config])
+        #expect(await second.waitForExit(timeout: .seconds(60)) == 0, "\(second.stderrLines.items.suffix(6))")
+        let log = second.stderrLines.items
+        #expect(log.contains { $0.contains("resuming with the pending certificate") })
+        #expect(second.stdoutLines.items.first?.hasPrefix("provisioned as tracker_10000000abcd") == true)
+        let everything = (first.stderrLines.items + log + cloud.serve.stderrLines.items).joined(separator: "\n")
+        #expect(!everything.contains(token), "the ownership token never reaches a log")
+        await cloud.stop()
+    }
+
+    @Test func aRejectedRegistrationLogsAWSsErrorAndExitsWithItsCode() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        let config = try cloud.config(replace: ("parameters = { SerialNumber = \"{serial}\" }", "parameters = { Serial = \"{serial}\" }"))
+        let run = try TrackerdBinary.start(["run", "--config", config])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 76)
+        #expect(run.stderrLines.items.contains {
+            $0.contains("RegisterThing was rejected (statusCode 400, errorCode InvalidParameters, errorMessage \"Missing required parameter: SerialNumber\"); check [provisioning] parameters")
+        }, "\(run.stderrLines.items.suffix(4))")
+        await cloud.stop()
+    }
+
+    @Test func theClaimCertificateCannotPublishTelemetry() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        let publish = try ChildProcess("/usr/bin/mosquitto_pub", [
+            "-h", "localhost", "-p", String(cloud.port), "--cafile", cloud.cloud + "/ca/ca.pem",
+            "--cert", cloud.cloud + "/claim/certificate.pem.crt", "--key", cloud.cloud + "/claim/private.pem.key",
+            "-V", "mqttv5", "-q", "1", "-i", "claim-test", "-t", "gpsTopic", "-m", #"{"from":"claim"}"#,
+        ])
+        _ = await publish.waitForExit(timeout: .seconds(10))
+        #expect(publish.stderrLines.items.contains { $0.contains("Not authorized") }, "\(publish.stderrLines.items)")
+        #expect(!Self.received(cloud).contains { ($0["payload"] as? [String: Any])?["from"] as? String == "claim" })
+        await cloud.stop()
+    }
+
+    @Test func aClaimKeyWithMode0644IsRefusedWithTheFix() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        chmod(cloud.cloud + "/claim/private.pem.key", 0o644)
+        let run = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 77)
+        #expect(run.stderrLines.items.contains { $0.contains("fix: chmod 600 \(cloud.cloud)/claim/private.pem.key") })
+        await cloud.stop()
+    }
+}
