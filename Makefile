@@ -10,11 +10,16 @@ export PATH := $(SWIFT_DIR):$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
-APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients
+APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
+	python3 python3-venv
+
+# AWS's IoT Device SDK for Python, the independent check of localcloud (from PyPI).
+AWSIOT_VENV := .build/awsiot-venv
+AWSIOTSDK_VERSION := 1.31.0
 
 RUN_SPEED ?= 10
 
-.PHONY: deps build release test run check-config bench clean
+.PHONY: deps awsiot-sdk build release test run check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -33,7 +38,11 @@ build: deps
 release: deps
 	swift build -c release -Xswiftc -static-stdlib
 
-test: deps
+awsiot-sdk:
+	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null || { \
+	  python3 -m venv $(AWSIOT_VENV) && $(AWSIOT_VENV)/bin/pip install -q awsiotsdk==$(AWSIOTSDK_VERSION); }
+
+test: deps awsiot-sdk
 	swift build --build-tests
 	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
 
