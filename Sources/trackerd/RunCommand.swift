@@ -5,6 +5,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import TrackerCore
+import TrackerStorage
 import TrackerSystem
 
 struct RunCommand: AsyncParsableCommand {
@@ -68,6 +69,14 @@ struct RunCommand: AsyncParsableCommand {
             logger.info("using the device certificate of \(record.thingName)")
         }
 
+        if settings.mqtt.endpoint != nil {
+            do {
+                try CredentialStore.checkPrivateKey(settings.mqtt.keyFile)
+            } catch {
+                logger.critical("credentials: \(error)")
+                throw ExitStatus.credentials
+            }
+        }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger), config: settings,
                                      deviceID: settings.device.id ?? "unknown", logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.

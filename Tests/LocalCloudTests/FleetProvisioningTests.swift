@@ -160,3 +160,96 @@ import TrackerStorage
         }
     }
 }
+
+@Suite struct ProvisioningServiceErrorTests {
+    func rejection(_ change: (inout ProvisioningConfig) -> Void, options: ProvisioningService.Options = .init()) async throws -> ProvisioningRejection? {
+        let cloud = try await FleetProvisioningTests.Cloud.start(options: options)
+        defer { cloud.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let provisioner = cloud.provisioner(try CredentialStore(directory: dir.path + "/state"), change: change, logs: EventLog())
+        do {
+            _ = try await provisioner.provision()
+            return nil
+        } catch {
+            guard case .rejected(let failure) = error, case .rejected(_, let rejection) = failure else { return nil }
+            return rejection
+        }
+    }
+
+    @Test func anUnknownTemplateIs404() async throws {
+        let rejection = try await rejection { $0.template = "noSuchTemplate" }
+        #expect(rejection == ProvisioningRejection(statusCode: 404, errorCode: "ResourceNotFound",
+                                                   errorMessage: "The provisioning template noSuchTemplate does not exist"))
+    }
+
+    @Test func aHookThatDeniesIs403() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let hook = dir.file("deny.sh").path
+        try CredentialStore.write(Array("#!/bin/sh\ncat >/dev/null\necho '{\"allowProvisioning\": false}'\n".utf8), to: hook, mode: 0o755)
+        var options = ProvisioningService.Options()
+        options.preProvisioningHook = hook
+        let rejection = try await rejection({ _ in }, options: options)
+        #expect(rejection?.statusCode == 403 && rejection?.errorCode == "AccessDenied")
+    }
+
+    /// An expired token (lifetime 0 here) makes the device start over; it never gives up.
+    @Test func anExpiredTokenStartsOver() async throws {
+        var options = ProvisioningService.Options()
+        options.tokenLifetime = 0
+        let cloud = try await FleetProvisioningTests.Cloud.start(options: options)
+        defer { cloud.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let provisioner = cloud.provisioner(try CredentialStore(directory: dir.path + "/state"), logs: logs)
+        let provisioning = Task { try? await provisioner.provision() }
+        #expect(await logs.wait(timeout: .seconds(20)) { entries in
+            entries.filter { $0.message.contains("RegisterThing refused the ownership token") }.count >= 2
+        })
+        provisioning.cancel()
+    }
+
+    @Test func anInvalidCSRIsRefused() async throws {
+        let cloud = try await FleetProvisioningTests.Cloud.start()
+        defer { cloud.stop() }
+        let connection = try MQTTConnection(settings: MQTTSettings(host: "localhost", port: cloud.broker.port, caFile: cloud.pki.path("ca.pem"),
+                                                                   certFile: cloud.pki.path("client.pem"), keyFile: cloud.pki.path("client.key"),
+                                                                   clientID: "bad-csr"), logger: CapturingLogHandler.logger(EventLog()))
+        let events = EventLog<MQTTEvent>()
+        let task = Task { for await event in connection.events { events.append(event) } }
+        defer { task.cancel() }
+        connection.start()
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        guard case .success(let id) = connection.subscribe(["$aws/certificates/create-from-csr/json/rejected"]) else { return }
+        #expect(await events.wait(timeout: .seconds(10)) { $0.contains(.subscribed(messageID: id, granted: [1])) })
+        _ = connection.publish(topic: "$aws/certificates/create-from-csr/json",
+                               payload: Array(#"{"certificateSigningRequest":"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"}"#.utf8))
+        #expect(await events.wait(timeout: .seconds(10)) { events in
+            events.contains { event in
+                guard case .message(_, let payload) = event,
+                      let rejection = try? JSONDecoder().decode(ProvisioningRejection.self, from: Data(payload)) else { return false }
+                return rejection.statusCode == 400 && rejection.errorCode == "InvalidCSR"
+            }
+        })
+        await connection.shutdown()
+    }
+
+    @Test func deleteClaimRemovesTheClaimPair() async throws {
+        let cloud = try await FleetProvisioningTests.Cloud.start()
+        defer { cloud.stop() }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // A copy of the claim pair, so the broker's own test files stay.
+        let claimCert = dir.file("claim.pem").path, claimKey = dir.file("claim.key").path
+        try CredentialStore.write(Array(try Data(contentsOf: URL(fileURLWithPath: cloud.pki.path("client.pem")))), to: claimCert, mode: 0o644)
+        try CredentialStore.write(Array(try Data(contentsOf: URL(fileURLWithPath: cloud.pki.path("client.key")))), to: claimKey, mode: 0o600)
+        _ = try await cloud.provisioner(try CredentialStore(directory: dir.path + "/state"), change: {
+            $0.claimCert = claimCert
+            $0.claimKey = claimKey
+            $0.deleteClaim = true
+        }, logs: EventLog()).provision()
+        #expect(!FileManager.default.fileExists(atPath: claimCert) && !FileManager.default.fileExists(atPath: claimKey))
+    }
+}

@@ -122,6 +122,16 @@ import TrackerStorage
         #expect(run.stderrLines.items.contains {
             $0.contains("RegisterThing was rejected (statusCode 400, errorCode InvalidParameters, errorMessage \"Missing required parameter: SerialNumber\"); check [provisioning] parameters")
         }, "\(run.stderrLines.items.suffix(4))")
+
+        // The certificate was issued but never registered: the broker lets it do nothing.
+        let pending = cloud.cloud + "/trackerd-state/pending/"
+        let publish = try ChildProcess("/usr/bin/mosquitto_pub", [
+            "-h", "localhost", "-p", String(cloud.port), "--cafile", cloud.cloud + "/ca/ca.pem",
+            "--cert", pending + "certificate.pem.crt", "--key", pending + "private.pem.key",
+            "-V", "mqttv5", "-q", "1", "-i", "unregistered", "-t", "gpsTopic", "-m", "{}",
+        ])
+        _ = await publish.waitForExit(timeout: .seconds(10))
+        #expect(publish.stderrLines.items.contains { $0.contains("Not authorized") }, "\(publish.stderrLines.items)")
         await cloud.stop()
     }
 
