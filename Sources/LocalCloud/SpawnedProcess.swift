@@ -11,6 +11,7 @@ public final class SpawnedProcess: @unchecked Sendable {
     public let pid: pid_t
     private let lock = NSCondition()
     private var exitStatus: Int32?
+    private var outputClosed = false
 
     /// `stdin`: bytes written to the child's stdin, then closed. `onOutput`: each line of its
     /// stdout (and stderr unless `stderrToParent`), called on a reader thread.
@@ -59,7 +60,7 @@ public final class SpawnedProcess: @unchecked Sendable {
             }
             close(writeFD)
         }
-        Thread.detachNewThread {
+        Thread.detachNewThread { [self] in
             var buffer: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -74,6 +75,10 @@ public final class SpawnedProcess: @unchecked Sendable {
             }
             if !buffer.isEmpty { onOutput(String(decoding: buffer, as: UTF8.self)) }
             close(readFD)
+            self.lock.lock()
+            self.outputClosed = true
+            self.lock.broadcast()
+            self.lock.unlock()
         }
         Thread.detachNewThread { [self] in
             var status: Int32 = 0
@@ -91,14 +96,15 @@ public final class SpawnedProcess: @unchecked Sendable {
         return exitStatus == nil
     }
 
-    /// Waits up to `timeout` seconds; the raw wait status, or nil if still running.
+    /// Waits up to `timeout` seconds for the exit and the last line of output; the raw wait
+    /// status, or nil if the process is still running.
     @discardableResult
     public func wait(timeout: TimeInterval) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         lock.lock()
         defer { lock.unlock() }
-        while exitStatus == nil && lock.wait(until: deadline) {}
-        return exitStatus
+        while (exitStatus == nil || !outputClosed) && lock.wait(until: deadline) {}
+        return outputClosed ? exitStatus : nil
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
