@@ -211,6 +211,10 @@ public struct FleetProvisioner: Sendable {
                 throw ProvisioningError.setup("the issued certificate does not match the device key; provisioning starts over at the next start")
             }
             try store.promote(result)
+            // The CA that vouches for the broker, kept beside the certificate it belongs with.
+            if let ca = try CredentialStore.read(settings.caFile) {
+                try CredentialStore.write(ca, to: store.deviceDirectory + "/ca.pem", mode: 0o644)
+            }
         } catch let error as CredentialStoreError {
             throw .credentials(error)
         } catch let error as ProvisioningError {

@@ -81,6 +81,7 @@ import TrackerStorage
         #expect(DeviceKeys.info(certificate)?.certificateId == result.certificateId)
         if method == .csr { #expect(DeviceKeys.commonName(certificate) == "10000000abcd", "the CSR's CN is the serial") }
         #expect(cloud.registry.thing(named: "tracker_10000000abcd")?.certificateId == result.certificateId)
+        #expect(FileManager.default.contentsEqual(atPath: store.deviceDirectory + "/ca.pem", andPath: cloud.pki.path("ca.pem")))
 
         // Nothing secret reached the log.
         let logged = logs.items.map(\.message).joined(separator: "\n") + cloud.logs.items.map(\.message).joined(separator: "\n")
