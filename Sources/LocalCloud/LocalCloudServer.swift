@@ -13,6 +13,7 @@ public final class LocalCloudServer: @unchecked Sendable {
     public let port: Int
     private let logger: Logger
     private let options: ProvisioningService.Options
+    private let trail = PublisherTrail()
 
     public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(), logger: Logger) {
         self.directory = directory
@@ -29,7 +30,9 @@ public final class LocalCloudServer: @unchecked Sendable {
         let registry = try ThingRegistry(path: directory.registry)
         try writeBrokerFiles(registry)
         let (started, signal) = AsyncStream.makeStream(of: Void.self)
+        let trail = self.trail
         let process = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", directory.brokerConfig]) { line in
+            if trail.observe(line) { return }
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
         }
@@ -107,8 +110,13 @@ public final class LocalCloudServer: @unchecked Sendable {
             case .subscribed(let id, _) where id == subscription:
                 ready()
             case .message(let topic, let payload):
-                let parts = topic.split(separator: "/")
-                let clientID: Any = parts.count == 3 && parts[0] == "trackers" ? String(parts[1]) : NSNull()
+                // Mosquitto logs the PUBLISH before it forwards it; give its log line a moment.
+                var publisher = trail.take(topic: topic, size: payload.count)
+                for _ in 0..<40 where publisher == nil {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    publisher = trail.take(topic: topic, size: payload.count)
+                }
+                let clientID: Any = publisher ?? NSNull()
                 let body: Any = (try? JSONSerialization.jsonObject(with: Data(payload))) ?? String(decoding: payload, as: UTF8.self)
                 let line: [String: Any] = ["topic": topic, "clientId": clientID, "receivedAt": formatter.string(from: Date()), "payload": body]
                 if var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
@@ -133,6 +141,7 @@ public final class LocalCloudServer: @unchecked Sendable {
         log_type warning
         log_type notice
         log_type information
+        log_type debug
         connection_messages true
         allow_anonymous false
         listener \(port) 127.0.0.1

@@ -65,6 +65,8 @@ import TrackerStorage
         let fixes = Self.received(cloud).filter { $0["topic"] as? String == "gpsTopic" }
         #expect(fixes.count == 20, "every fix reached localcloud with the unique certificate")
         #expect((fixes.first?["payload"] as? [String: Any])?["gpsDatTm"] as? String == "03/02/2020  08:03:20.000")
+        #expect(fixes.allSatisfy { $0["clientId"] as? String == "tracker_10000000abcd" }, "the rules engine knows the publisher")
+        #expect(fixes.allSatisfy { $0["receivedAt"] is String })
         let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
         #expect(registry?["tracker_10000000abcd"] != nil)
 
@@ -101,7 +103,7 @@ import TrackerStorage
         let pending = try String(contentsOfFile: cloud.cloud + "/trackerd-state/pending/pending.json", encoding: .utf8)
         let token = try #require((try JSONSerialization.jsonObject(with: Data(pending.utf8)) as? [String: Any])?["ownershipToken"] as? String)
 
-        FileManager.default.createFile(atPath: allow, contents: nil)
+        #expect(FileManager.default.createFile(atPath: allow, contents: nil))
         #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("registered thing tracker_10000000abcd") } },
                 "\(cloud.serve.stderrLines.items.filter { !$0.hasPrefix("mosquitto:") }.suffix(6))")
         let second = try TrackerdBinary.start(["provision", "--config", config])

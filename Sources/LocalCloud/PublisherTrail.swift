@@ -1,0 +1,52 @@
+import Foundation
+
+/// Who published what, read from Mosquitto's own debug log ("Received PUBLISH from CLIENT
+/// (d0, q1, r0, m3, 'TOPIC', ... (95 bytes))"): a subscriber is never told the publisher's
+/// client id, and AWS's rules engine offers `clientid()`, so localcloud reconstructs it.
+/// Messages are matched by topic and size, oldest first; entries older than 10 s are dropped.
+public final class PublisherTrail: @unchecked Sendable {
+    // Safe: `entries` is only touched under `lock`.
+    struct Entry {
+        let clientID: String
+        let topic: String
+        let size: Int
+        let at: Date
+    }
+
+    private let lock = NSLock()
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    /// Feeds one line of Mosquitto's log; returns true if it was a PUBLISH line (not worth showing).
+    @discardableResult
+    public func observe(_ line: String) -> Bool {
+        guard let from = line.range(of: "Received PUBLISH from ") else {
+            return line.contains("Sending PUBLISH to ") || line.contains(" PINGREQ ") || line.contains(" PINGRESP ")
+                || line.contains("Sending PUBACK") || line.contains("Received PUBACK") || line.contains("Sending SUBACK")
+                || line.contains("Received SUBSCRIBE") || line.contains("Sending CONNACK") || line.contains("Received DISCONNECT")
+                || line.contains("Sending PINGRESP") || line.contains("Received PINGREQ") || line.hasSuffix(" (QoS 1)")
+                || line.contains("Sending PUBREC") || line.contains("Received PUBREL")
+        }
+        let rest = line[from.upperBound...]
+        guard let space = rest.firstIndex(of: " "),
+              let topicStart = rest.range(of: ", '"), let topicEnd = rest[topicStart.upperBound...].range(of: "', "),
+              let sizeStart = rest.range(of: "... ("), let sizeEnd = rest[sizeStart.upperBound...].range(of: " bytes))"),
+              let size = Int(rest[sizeStart.upperBound..<sizeEnd.lowerBound]) else { return true }
+        let entry = Entry(clientID: String(rest[..<space]), topic: String(rest[topicStart.upperBound..<topicEnd.lowerBound]),
+                          size: size, at: Date())
+        lock.withLock {
+            entries.removeAll { entry.at.timeIntervalSince($0.at) > 10 }
+            entries.append(entry)
+        }
+        return true
+    }
+
+    /// The publisher of a message with this topic and size, if Mosquitto has logged it.
+    public func take(topic: String, size: Int) -> String? {
+        lock.withLock {
+            guard let index = entries.firstIndex(where: { $0.topic == topic && $0.size == size }) else { return nil }
+            return entries.remove(at: index).clientID
+        }
+    }
+}
