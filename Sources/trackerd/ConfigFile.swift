@@ -1,3 +1,5 @@
+import ArgumentParser
+import Logging
 import TrackerCore
 import TrackerSystem
 
@@ -31,6 +33,21 @@ enum ConfigFile {
             return (try TrackerConfig.parse(String(decoding: bytes, as: UTF8.self), file: file), file)
         } catch {
             throw .invalid(error)
+        }
+    }
+
+    /// What every long-running command does first: logging to stderr (journal-aware) at
+    /// `level`, then the configuration, whose errors are logged one per line before exit 78.
+    static func start(_ path: String?, logLevel: String) throws -> (TrackerConfig, origin: String, Logger) {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "trackerd")
+        do {
+            let (settings, origin) = try load(path)
+            return (settings, origin, logger)
+        } catch {
+            for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }
+            throw ExitStatus.configuration
         }
     }
 }

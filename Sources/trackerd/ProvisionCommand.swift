@@ -17,16 +17,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
-        let logger = Logger(label: "trackerd")
-        let settings: TrackerConfig
-        do {
-            settings = try ConfigFile.load(config).0
-        } catch {
-            for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }
-            throw ExitStatus.configuration
-        }
+        let (settings, _, logger) = try ConfigFile.start(config, logLevel: logLevel)
         let deviceID = settings.device.id ?? BoardSerialNumber.read() ?? "unknown"
         let (result, _) = try await DeviceProvisioning.ensure(settings, deviceID: deviceID, logger: logger)
         print("provisioned as \(result.thingName) (certificate \(result.certificateId))")

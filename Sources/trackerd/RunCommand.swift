@@ -37,21 +37,11 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: level) }
-        let logger = Logger(label: "trackerd")
         // A broker or pipe that goes away mid-write must be an error to handle, not a dead daemon.
         signal(SIGPIPE, SIG_IGN)
-
-        var settings: TrackerConfig
-        do {
-            let (loaded, origin) = try ConfigFile.load(config)
-            settings = loaded
-            logger.info("trackerd \(TrackerCore.version) starting with \(origin)")
-        } catch {
-            for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }
-            throw ExitStatus.configuration
-        }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        var (settings, origin, logger) = try ConfigFile.start(config, logLevel: logLevel)
+        logger.info("trackerd \(TrackerCore.version) starting with \(origin)")
         if let replay {
             settings.gps.source = .replay
             settings.gps.replayFile = replay
