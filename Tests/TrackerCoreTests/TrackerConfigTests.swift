@@ -62,7 +62,7 @@ import TestSupport
             "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
             "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
             "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning]",
+            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning], [geofence]",
         ])
     }
 
@@ -130,6 +130,75 @@ import TestSupport
         let bad = errors("[provisioning]\nmethod = \"magic\"\ntemplate = \"a b\"\nparameters = { N = 1 }\ndelete_claim = \"yes\"\n")
         #expect(bad.map { "\($0.line) \($0.key ?? "")" } == ["2 provisioning.method", "3 provisioning.template",
                                                              "4 provisioning.parameters.N", "5 provisioning.delete_claim"])
+    }
+
+    @Test func geofencesOfEveryShape() throws {
+        let config = try TrackerConfig.parse("""
+        [[geofence]]
+        name = "depot"
+        box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }
+        hysteresis_m = 10
+        [[geofence]]
+        name = "yard.2"
+        polygon = [[10.1, 10.1], [10.1, 10.2], [10.2, 10.2]]
+        notify = "every-fix"
+        [[geofence]]
+        name = "gate"
+        circle = { lat = 10.15, lng = 10.15, radius_m = 500.0 }
+        min_consecutive = 3
+        max_hdop = 2.5
+        [[geofence]]
+        name = "city"
+        geojson = "/etc/trackerd/zones/city.geojson"
+        """, file: "t.toml")
+        #expect(config.geofences.map(\.name) == ["depot", "yard.2", "gate", "city"])
+        #expect(config.geofences[0].zone() == Zone(name: "depot", shape: .box(minLatitude: 10.1, maxLatitude: 10.2, minLongitude: 10.1, maxLongitude: 10.2), hysteresis: 10))
+        #expect(config.geofences[1].notify == .everyFix)
+        #expect(config.geofences[2].minConsecutive == 3 && config.geofences[2].maxHDOP == 2.5)
+        #expect(config.geofences[3].shape == .geojson(path: "/etc/trackerd/zones/city.geojson"))
+        #expect(config.geofences[3].zone() == nil, "a GeoJSON zone needs its file")
+    }
+
+    @Test func geofenceErrorsNameFileLineAndKey() {
+        let found = errors("""
+        [[geofence]]
+        name = "bowtie"
+        polygon = [[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]]
+        [[geofence]]
+        name = "north"
+        box = { min_lat = 95.0, max_lat = 96.0, min_lng = 0.0, max_lng = 1.0 }
+        [[geofence]]
+        name = "flipped"
+        box = { min_lat = 2.0, max_lat = 1.0, min_lng = 0.0, max_lng = 1.0 }
+        [[geofence]]
+        name = "dot"
+        circle = { lat = 0.0, lng = 0.0, radius_m = 0.0 }
+        [[geofence]]
+        name = "bowtie"
+        circle = { lat = 0.0, lng = 0.0, radius_m = 10.0 }
+        [[geofence]]
+        name = "two"
+        box = { min_lat = 0.0, max_lat = 1.0, min_lng = 0.0, max_lng = 1.0 }
+        circle = { lat = 0.0, lng = 0.0, radius_m = 10.0 }
+        """)
+        #expect(found.map(\.description) == [
+            "t.toml:3: geofence[0].polygon: the polygon crosses itself",
+            "t.toml:6: geofence[1].box: a latitude is outside ±90",
+            "t.toml:9: geofence[2].box: min_lat 2.0 > max_lat 1.0",
+            "t.toml:12: geofence[3].circle: radius_m must be greater than 0",
+            "t.toml:14: geofence[4].name: \"bowtie\" is already the name of the zone on line 1",
+            "t.toml:16: geofence[5]: has box and circle; exactly one shape is allowed",
+        ])
+    }
+
+    @Test func geoJSONPolygonsAreLngLat() throws {
+        let polygons = try GeoJSON.polygons(from: Array(#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[10.1,10.1],[10.2,10.1],[10.2,10.2],[10.1,10.1]]]}}"#.utf8))
+        #expect(polygons == [[GeoPoint(latitude: 10.1, longitude: 10.1), GeoPoint(latitude: 10.1, longitude: 10.2), GeoPoint(latitude: 10.2, longitude: 10.2)]])
+        let multi = try GeoJSON.polygons(from: Array(#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1]]],[[[5,5],[6,5],[6,6]]]]}"#.utf8))
+        #expect(multi.count == 2)
+        #expect(throws: GeoJSON.Invalid(reason: "a Point: only Polygon and MultiPolygon describe an area")) {
+            try GeoJSON.polygons(from: Array(#"{"type":"Point","coordinates":[1,2]}"#.utf8))
+        }
     }
 
     @Test func replayNeedsAFile() {

@@ -16,6 +16,8 @@ public struct MQTTConfig: Sendable, Equatable {
     public var topic = "gpsTopic"
     /// `{clientId}` is replaced by the client id.
     public var statusTopic = "trackers/{clientId}/status"
+    /// Geofence events; `{thingName}` is the thing name (or the client id without provisioning).
+    public var eventsTopic = "trackers/{thingName}/geofence"
     public var protocolVersion: ProtocolVersion = .v311
     /// An ALPN protocol to offer, e.g. `x-amzn-mqtt-ca` for AWS IoT on port 443.
     public var alpn: String?
@@ -26,7 +28,7 @@ public struct MQTTConfig: Sendable, Equatable {
     public init() {}
 
     static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
-                       "status_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s"]
+                       "status_topic", "events_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "mqtt"
@@ -57,6 +59,11 @@ public struct MQTTConfig: Sendable, Equatable {
         if let (topic, line) = reader.string(table, s, "status_topic") {
             if Self.isPublishTopic(topic) { statusTopic = topic } else {
                 reader.fail(line, "mqtt.status_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
+            }
+        }
+        if let (topic, line) = reader.string(table, s, "events_topic") {
+            if Self.isPublishTopic(topic) { eventsTopic = topic } else {
+                reader.fail(line, "mqtt.events_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
             }
         }
         if let (text, line) = reader.string(table, s, "protocol") {

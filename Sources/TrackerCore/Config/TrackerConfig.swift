@@ -10,17 +10,18 @@ public struct TrackerConfig: Sendable, Equatable {
     public var store = StoreConfig()
     /// nil: no `[provisioning]` section, the device uses the static `[mqtt]` credentials.
     public var provisioning: ProvisioningConfig?
+    public var geofences: [GeofenceConfig] = []
 
     public init() {}
 
-    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
         DeviceConfig.keys.map { "device.\($0)" } + GPSConfig.keys.map { "gps.\($0)" }
             + MQTTConfig.keys.map { "mqtt.\($0)" } + PayloadConfig.keys.map { "payload.\($0)" }
             + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
-            + ProvisioningConfig.keys.map { "provisioning.\($0)" }
+            + ProvisioningConfig.keys.map { "provisioning.\($0)" } + GeofenceConfig.keys.map { "geofence.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -41,6 +42,27 @@ public struct TrackerConfig: Sendable, Equatable {
         config.store = StoreConfig(reader.section(root, "store"), reader)
         if root["provisioning"] != nil {
             config.provisioning = ProvisioningConfig(reader.section(root, "provisioning"), reader)
+        }
+        if let value = root["geofence"] {
+            if case .array(let entries) = value.kind {
+                var seen: [String: Int] = [:]
+                for (index, entry) in entries.enumerated() {
+                    guard case .table(let table) = entry.kind else {
+                        reader.fail(entry.line, "geofence", "must be [[geofence]] tables"); continue
+                    }
+                    let zone = GeofenceConfig.read(table, index: index, reader)
+                    if let name = table["name"], case .string(let text) = name.kind {
+                        if let first = seen[text] {
+                            reader.fail(name.line, "geofence[\(index)].name", "\"\(text)\" is already the name of the zone on line \(first)")
+                            continue
+                        }
+                        seen[text] = table.line
+                    }
+                    if let zone { config.geofences.append(zone) }
+                }
+            } else {
+                reader.fail(value.line, "geofence", "must be written as [[geofence]] tables")
+            }
         }
         reader.unknownKeys(in: root, section: nil, known: sections)
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
