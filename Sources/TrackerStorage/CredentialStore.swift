@@ -183,7 +183,8 @@ public struct CredentialStore: Sendable {
         return (try? Array(encoder.encode(value))) ?? []
     }
 
-    static func ensureDirectory(_ path: String) throws(CredentialStoreError) {
+    /// Creates `path` 0700, or checks an existing one is not open to others and is ours.
+    public static func ensureDirectory(_ path: String) throws(CredentialStoreError) {
         if mkdir(path, 0o700) == 0 {
             guard chmod(path, 0o700) == 0 else { throw .io(path: path, operation: "chmod", errno: errno) }
             let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])

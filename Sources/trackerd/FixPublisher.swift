@@ -21,8 +21,6 @@ final class FixPublisher {
     private let topic: String
     private let statusTopic: String
     private let deviceID: String
-    private let format: PayloadFormat
-    private var limiter: PublishRateLimiter
     private let logger: Logger
     private var lastDropReport: ContinuousClock.Instant?
     private var everConnected = false
@@ -33,8 +31,6 @@ final class FixPublisher {
         let clientID = config.mqtt.clientID ?? deviceID
         topic = config.mqtt.topic
         statusTopic = config.mqtt.statusTopic.replacing("{clientId}", with: clientID)
-        format = config.payload.format
-        limiter = PublishRateLimiter(minInterval: config.gps.minInterval, minDistance: config.gps.minDistance)
 
         var restored: [OutboundMessage] = []
         let directory = config.store.directory
@@ -72,12 +68,12 @@ final class FixPublisher {
         connection.start()
     }
 
-    /// A fix the loss detector passed on; `regained`: the first after a loss.
-    func offer(_ fix: Fix, regained: Bool, now: ContinuousClock.Instant) {
-        guard limiter.shouldPublish(fix, afterLoss: regained),
-              let payload = FixPayload.encode(fix, deviceID: deviceID, format: format) else { return }
-        let work = queue.enqueue(topic: topic, payload: Array(payload.utf8), now: now, connected: connection.isConnected)
-        commit(work)
+    /// Messages the planner made of a fix: queued in order, then sent as the window allows.
+    func enqueue(_ messages: [PublicationPlanner.Message], now: ContinuousClock.Instant) {
+        guard !messages.isEmpty else { return }
+        for message in messages {
+            commit(queue.enqueue(topic: message.topic, payload: Array(message.payload.utf8), now: now, connected: connection.isConnected))
+        }
         pump()
     }
 

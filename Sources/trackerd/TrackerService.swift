@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import TrackerCore
 import TrackerMQTT
+import TrackerStorage
 
 /// The daemon's one loop: fixes from the source, the clock, and the MQTT connection's events,
 /// handled one at a time. It tells the operator what matters (first fix, fix lost, fix
@@ -33,6 +34,29 @@ struct TrackerService: Service, CustomStringConvertible {
                 logger.error("MQTT: \(error)")
                 throw ExitStatus.configuration
             }
+        }
+        var zones: [Zone] = []
+        for entry in config.geofences {
+            do { zones.append(try GeofenceFiles.zone(entry)) } catch {
+                logger.error("configuration: \(error)")
+                throw ExitStatus.configuration
+            }
+        }
+        let zoneStates = GeofenceStateFile(path: config.store.directory + "/geofence.json")
+        if !zones.isEmpty {
+            do { try CredentialStore.ensureDirectory(config.store.directory) } catch {
+                logger.warning("geofence states cannot be kept: \(error)")
+            }
+        }
+        let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
+        let thing = config.mqtt.clientID ?? deviceID
+        var planner = PublicationPlanner(
+            deviceID: deviceID, format: config.payload.format, telemetryTopic: config.mqtt.topic,
+            eventsTopic: config.mqtt.eventsTopic.replacing("{thingName}", with: thing),
+            limiter: PublishRateLimiter(minInterval: config.gps.minInterval, minDistance: config.gps.minDistance),
+            detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:], lastTime: restored?.lastTime))
+        if !zones.isEmpty {
+            logger.info("geofences: \(zones.map(\.name).joined(separator: ", "))")
         }
         var detector = FixLossDetector(staleAfter: staleAfter)
         var lostAt: ContinuousClock.Instant?
@@ -70,8 +94,16 @@ struct TrackerService: Service, CustomStringConvertible {
                         let gap = lostAt.map { " after \(JSONNumber.fixed(($0.duration(to: now) + staleAfter).seconds, 1)) s" } ?? ""
                         logger.info("fix regained\(gap): \(fix.summary)")
                     }
-                    publisher?.offer(fix, regained: regained, now: now)
+                    let messages = planner.plan(fix, afterLoss: regained)
+                    publisher?.enqueue(messages, now: now)
                     logger.debug("fix: \(fix.summary)")
+                    let events = messages.compactMap(\.event)
+                    for event in events {
+                        let was = event.previous.map { " (was \($0.rawValue))" } ?? ""
+                        let at = "\(JSONNumber.fixed(event.position.latitude, 6)),\(JSONNumber.fixed(event.position.longitude, 6))"
+                        logger.notice("geofence \(event.zone): \(event.kind.rawValue) \(event.state.rawValue)\(was) at \(at) \(event.time.iso8601)")
+                    }
+                    if !events.isEmpty { zoneStates.save(planner.detector, logger: logger) }
                 case .lost(let last, let receiverReportsNoFix):
                     lostAt = now
                     let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"

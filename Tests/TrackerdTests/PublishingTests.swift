@@ -18,7 +18,7 @@ import TrackerStorage
                          dir: try TemporaryDirectory())
         }
 
-        func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "") throws -> String {
+        func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "", trailer: String = "") throws -> String {
             let text = """
             [device]
             id = "1"
@@ -39,6 +39,7 @@ import TrackerStorage
             \(queue)
             [store]
             dir = "\(dir.path)/state"
+            \(trailer)
             """
             let file = dir.file("trackerd-\(UUID().uuidString.prefix(8)).toml")
             try text.write(to: file, atomically: true, encoding: .utf8)
@@ -250,6 +251,27 @@ import TrackerStorage
         run.signal(SIGTERM)
         #expect(await run.waitForExit(timeout: .seconds(3)) == 0, "still running and stops cleanly")
         #expect(Self.count(run, "messages stay queued for the next start") == 1)
+    }
+
+    @Test func geofenceEventsArePublishedAndARestartSendsNoDuplicate() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("trackers/1/geofence")
+        let zone = "[[geofence]]\nname = \"depot\"\nbox = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }\nhysteresis_m = 10\n"
+        let config = try setup.config(replay: TrackerdBinary.seedDrive, queue: "", trailer: zone)
+        let first = try TrackerdBinary.start(["run", "--config", config])
+        #expect(await first.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0, topic: "trackers/1/geofence").count >= 5 })
+        let events = Self.received(subscriber, topic: "trackers/1/geofence")
+        #expect(events.count == 5)
+        #expect(events.first == #"{"deviceId":"1","zone":"depot","event":"OnEnter","state":"InBoundary","lat":10.1500233,"lng":10.1500267,"time":"2020-03-02T08:03:20.000Z"}"#)
+        #expect(first.stderrLines.items.filter { $0.contains("notice: geofence depot: OnEnter") }.count == 3)
+
+        let second = try TrackerdBinary.start(["run", "--config", config])
+        #expect(await second.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(!second.stderrLines.items.contains { $0.contains("geofence depot: On") }, "the zone's state survived the restart")
+        #expect(Self.received(subscriber, topic: "trackers/1/geofence").count == 5)
     }
 
     @Test func presenceIsOnlineOnConnectAndTheWillSaysOfflineAfterACrash() async throws {

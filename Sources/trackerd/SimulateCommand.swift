@@ -1,0 +1,68 @@
+import ArgumentParser
+import TrackerCore
+import TrackerSystem
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run the pipeline on a recorded track without network: every message trackerd would publish, one JSON line each.",
+        discussion: """
+        Decoder, rate control, geofences and payloads, as `run` applies them; output lines are \
+        {"topic":..,"payload":{...}}. Nothing is kept between runs and nothing but the output is written, \
+        so the same track always gives the same lines. Zone states start empty.
+        """
+    )
+
+    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
+    var config: String?
+
+    @Argument(help: "A recorded NMEA track.")
+    var track: String
+
+    func run() throws {
+        let settings: TrackerConfig
+        do {
+            settings = try ConfigFile.load(config).0
+        } catch {
+            StandardError.line("\(error)")
+            throw ExitStatus.configuration
+        }
+        var zones: [Zone] = []
+        for entry in settings.geofences {
+            do {
+                zones.append(try GeofenceFiles.zone(entry))
+            } catch {
+                StandardError.line("\(error)")
+                throw ExitStatus.configuration
+            }
+        }
+        let deviceID = settings.device.id ?? "simulated"
+        let thing = settings.mqtt.clientID ?? deviceID
+        var planner = PublicationPlanner(
+            deviceID: deviceID, format: settings.payload.format, telemetryTopic: settings.mqtt.topic,
+            eventsTopic: settings.mqtt.eventsTopic.replacing("{thingName}", with: thing),
+            limiter: PublishRateLimiter(minInterval: settings.gps.minInterval, minDistance: settings.gps.minDistance),
+            detector: GeofenceDetector(zones: zones))
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.readAll(track)
+        } catch {
+            StandardError.line("trackerd simulate: \(error)")
+            throw error.isMissing ? ExitStatus.noInput : ExitStatus.invalid
+        }
+        // Loss of fix by the track's own clock: a gap of more than stale_after_s between fixes.
+        let stale = settings.gps.staleAfter.nanoseconds / 1_000_000
+        var lastFixTime: UTCTimestamp?
+        var lines = 0
+        for fix in NMEADecoder.decode(bytes).fixes where fix.hasPosition {
+            guard let time = fix.time else { continue }
+            let afterLoss = lastFixTime.map { time.millisecondsSinceEpoch - $0.millisecondsSinceEpoch > stale } ?? false
+            lastFixTime = time
+            for message in planner.plan(fix, afterLoss: afterLoss) {
+                print("{\"topic\":\(FixPayload.jsonString(message.topic)),\"payload\":\(message.payload)}")
+                lines += 1
+            }
+        }
+        StandardError.line("\(track): \(lines) messages")
+    }
+}
