@@ -14,12 +14,15 @@ public final class LocalCloudServer: @unchecked Sendable {
     private let logger: Logger
     private let options: ProvisioningService.Options
     private let trail = PublisherTrail()
+    private let webhooks: WebhookDelivery
 
-    public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(), logger: Logger) {
+    public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(),
+                webhooks: [URL] = [], logger: Logger) {
         self.directory = directory
         self.port = port
         self.options = options
         self.logger = logger
+        self.webhooks = WebhookDelivery(urls: webhooks, logger: logger)
     }
 
     public struct ServeError: Error, CustomStringConvertible {
@@ -122,6 +125,11 @@ public final class LocalCloudServer: @unchecked Sendable {
                 if var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
                     data.append(0x0A)
                     handle.write(data)
+                }
+                if topic.hasSuffix("/geofence") {
+                    // The notification SNS used to send: the log, received.jsonl above, and the webhooks.
+                    logger.notice("geofence event from \(publisher ?? "unknown"): \(String(decoding: payload, as: UTF8.self))")
+                    webhooks.deliver(Data(payload))
                 }
             default:
                 break

@@ -2,6 +2,7 @@
 /// self-hosters. `init DIR` makes the PKI, template and a trackerd configuration; `serve DIR`
 /// runs the broker and answers.
 import ArgumentParser
+import Foundation
 import Logging
 import LocalCloud
 import ServiceLifecycle
@@ -36,6 +37,7 @@ struct LocalCloudCommand: AsyncParsableCommand {
         @Option(help: "Reject every Nth provisioning request with 429 (0: never).") var throttleEvery = 0
         @Option(help: "A pre-provisioning hook executable (AWS's hook input on stdin).") var preProvisioningHook: String?
         @Option(help: "Seconds the hook has to answer (AWS: 5).") var hookTimeout: Double = 5
+        @Option(help: "POST every geofence event to this URL (repeatable); retried with backoff.") var webhook: [String] = []
 
         func run() async throws {
             LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
@@ -46,7 +48,15 @@ struct LocalCloudCommand: AsyncParsableCommand {
             options.throttleEvery = throttleEvery
             options.preProvisioningHook = preProvisioningHook
             options.hookTimeout = hookTimeout
-            let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options, logger: logger)
+            var urls: [URL] = []
+            for text in webhook {
+                guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {
+                    throw ValidationError("--webhook \(text) is not an http(s) URL")
+                }
+                urls.append(url)
+            }
+            let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options,
+                                          webhooks: urls, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

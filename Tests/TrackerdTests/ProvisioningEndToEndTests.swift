@@ -16,13 +16,14 @@ import TrackerStorage
             URL(fileURLWithPath: TrackerdBinary.path).deletingLastPathComponent().appendingPathComponent("localcloud").path
         }
 
-        static func start(hook: String? = nil) async throws -> LocalCloudSetup {
+        static func start(hook: String? = nil, webhook: String? = nil) async throws -> LocalCloudSetup {
             let dir = try TemporaryDirectory()
             let port = LoopbackPort.free()
             let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)])
             #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
             let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port)]
-                                         + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? []))
+                                         + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? [])
+                                         + (webhook.map { ["--webhook", $0] } ?? []))
             let ready = await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } }
             #expect(ready, "\(serve.stderrLines.items.suffix(5))")
             return LocalCloudSetup(dir: dir, port: port, serve: serve)
@@ -80,6 +81,29 @@ import TrackerStorage
         let keyBody = key.split(separator: "\n").dropFirst().first.map(String.init) ?? "never"
         let everything = (first.stderrLines.items + second.stderrLines.items + cloud.serve.stderrLines.items).joined(separator: "\n")
         #expect(!everything.contains("PRIVATE KEY") && !everything.contains(keyBody) && !everything.contains("BEGIN CERTIFICATE"))
+        await cloud.stop()
+    }
+
+    /// The notification path that SNS served: localcloud's log, received.jsonl and a webhook
+    /// (which fails once, so the retry shows).
+    @Test func geofenceEventsReachTheWebhookTheLogAndTheFile() async throws {
+        let recorder = try HTTPRecorder(failures: 1)
+        defer { recorder.stop() }
+        let cloud = try await LocalCloudSetup.start(webhook: recorder.url)
+        let zone = "\n[[geofence]]\nname = \"depot\"\nbox = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }\nhysteresis_m = 10\n"
+        let run = try TrackerdBinary.start(["run", "--config", try cloud.config(zone), "--replay", TrackerdBinary.seedDrive.path,
+                                            "--replay-speed", "0"])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(await recorder.bodies.wait(timeout: .seconds(20)) { $0.count >= 5 }, "\(recorder.statuses.items)")
+        let posted = recorder.bodies.items.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(Set(posted.map { "\($0["time"] as? String ?? "") \($0["event"] as? String ?? "")" }) == [
+            "2020-03-02T08:03:20.000Z OnEnter", "2020-03-02T08:06:59.000Z OnExit", "2020-03-02T08:06:59.000Z OnEnter",
+            "2020-03-02T08:29:01.000Z OnExit", "2020-03-02T08:29:01.000Z OnEnter",
+        ])
+        #expect(recorder.statuses.items.filter { $0 == 500 }.count == 1)
+        #expect(cloud.serve.stderrLines.items.contains { $0.contains("webhook \(recorder.url): HTTP 500; retrying in") })
+        #expect(cloud.serve.stderrLines.items.filter { $0.contains("notice: geofence event from tracker_10000000abcd") }.count == 5)
+        #expect(Self.received(cloud).filter { $0["topic"] as? String == "trackers/tracker_10000000abcd/geofence" }.count == 5)
         await cloud.stop()
     }
 
