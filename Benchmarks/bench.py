@@ -7,7 +7,9 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
   2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline;
   3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s;
   4. CPU time per 1,000 fixes (that replay, and the drain);
-  5. size of the stripped release binary built with -static-stdlib.
+  5. size of the stripped release binary built with -static-stdlib;
+  6. geofence cost per fix with 1, 100 and 10,000 zones (50-vertex polygons), from `trackerd
+     simulate` on the seed drive against the same run with no zone.
 Standard library only. Usage: bench.py TRACKERD SHARED_DIR
 """
 import json
@@ -156,6 +158,45 @@ def run_until(args, marker, timeout, on_line=None):
     return p, io, cpu
 
 
+def geofences(work):
+    """Per-fix cost of N 50-vertex polygon zones: simulate's time on the seed drive minus its time
+    on an empty track (configuration parsing), against the same difference with no zone."""
+    import math
+    import random
+    drive = SHARED + "/testdata/tracks/seed-drive.nmea"
+    empty = os.path.join(work, "empty-geo.nmea")
+    open(empty, "w").close()
+    fixes = 2481
+    rng = random.Random(5)
+
+    def cost(n):
+        cfg = os.path.join(work, "geo-%d.toml" % n)
+        with open(cfg, "w") as f:
+            f.write('[device]\nid = "bench"\n')
+            for i in range(n):
+                lat, lon = 9.6 + rng.random() * 1.2, 9.6 + rng.random() * 1.2
+                r = 0.003
+                points = ", ".join("[%.6f, %.6f]" % (lat + r * math.sin(2 * math.pi * k / 50), lon + r * math.cos(2 * math.pi * k / 50))
+                                   for k in range(50))
+                f.write('[[geofence]]\nname = "z%d"\npolygon = [%s]\n' % (i, points))
+        best = {}
+        for track in (empty, drive):
+            times = []
+            for _ in range(3):
+                start = time.time()
+                subprocess.run([TRACKERD, "simulate", "--config", cfg, track], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                times.append(time.time() - start)
+            best[track] = min(times)
+        return (best[drive] - best[empty]) / fixes
+
+    base = cost(0)
+    for n in (1, 100, 10_000):
+        per_fix = cost(n) - base
+        results["geofence_us_per_fix_%d_zones" % n] = round(per_fix * 1e6, 2)
+        print("geofences: %d zones of 50 vertices: %.2f us per fix (over the pipeline without zones, %.2f us per fix)"
+              % (n, per_fix * 1e6, base * 1e6))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="trackerd-bench-", dir="/var/tmp")
     pki = os.path.join(work, "pki")
@@ -163,6 +204,7 @@ def main():
     subprocess.run(["bash", os.path.join(REPO, "Tests/Fixtures/make-test-pki.sh"), pki], check=True)
     broker = Broker(pki, work)
     try:
+        geofences(work)
         bench(work, pki, broker)
     finally:
         broker.stop()

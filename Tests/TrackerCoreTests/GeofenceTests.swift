@@ -169,3 +169,26 @@ import TestSupport
         #expect(event.json(deviceID: "1") == #"{"deviceId":"1","zone":"depot","event":"OnEnter","state":"OutOfBoundary","previous":"InBoundary","lat":10.2001,"lng":10.15,"time":"2020-03-02T08:15:03.000Z"}"#)
     }
 }
+
+@Suite struct BoundingBoxTests {
+    /// The prefilter may only ever say "outside" for points the exact test also puts outside.
+    @Test func theBoundingBoxNeverExcludesAnInsidePoint() {
+        var random = SeededGenerator(seed: 11)
+        let shapes: [ZoneShape] = [
+            .box(minLatitude: 10.1, maxLatitude: 10.2, minLongitude: 10.1, maxLongitude: 10.2),
+            .circle(center: GeoPoint(latitude: 60, longitude: 25), radius: 5000),
+            .polygons([[GeoPoint(latitude: 0, longitude: 0), GeoPoint(latitude: 0.5, longitude: 1), GeoPoint(latitude: 1, longitude: 0.2)]]),
+        ]
+        for shape in shapes {
+            let box = shape.boundingBox!
+            for _ in 0..<20_000 {
+                let p = GeoPoint(latitude: box.minLatitude + Double.random(in: -0.5...1.5, using: &random) * (box.maxLatitude - box.minLatitude),
+                                 longitude: box.minLongitude + Double.random(in: -0.5...1.5, using: &random) * (box.maxLongitude - box.minLongitude))
+                let outsideBox = p.latitude < box.minLatitude || p.latitude > box.maxLatitude
+                    || p.longitude < box.minLongitude || p.longitude > box.maxLongitude
+                if outsideBox { #expect(!shape.contains(p)) }
+            }
+        }
+        #expect(ZoneShape.box(minLatitude: 0, maxLatitude: 1, minLongitude: 179, maxLongitude: -179).boundingBox == nil)
+    }
+}

@@ -19,24 +19,34 @@ public struct GeofenceDetector: Sendable {
     }
 
     public let zones: [Zone]
-    private var states: [String: ZoneState] = [:]
-    private var streaks: [String: Int] = [:]
+    /// Each zone's bounding box: with thousands of zones, most fixes are far from most of them.
+    private let bounds: [(minLatitude: Double, maxLatitude: Double, minLongitude: Double, maxLongitude: Double)?]
+    /// Per zone, by index: arrays, not dictionaries, because with thousands of zones the
+    /// per-fix work must be a few comparisons per zone, not a string hash.
+    private var states: [ZoneState?]
+    private var streaks: [Int]
+    private let indexByName: [String: Int]
     public private(set) var lastTime: UTCTimestamp?
 
     public init(zones: [Zone], restored: [String: SavedState] = [:], lastTime: UTCTimestamp? = nil) {
         self.zones = zones
+        self.bounds = zones.map(\.shape.boundingBox)
         self.lastTime = lastTime
-        for zone in zones {
-            if let saved = restored[zone.name], saved.fingerprint == zone.fingerprint { states[zone.name] = saved.state }
+        states = zones.map { zone in
+            restored[zone.name].flatMap { $0.fingerprint == zone.fingerprint ? $0.state : nil }
         }
+        streaks = Array(repeating: 0, count: zones.count)
+        indexByName = Dictionary(zones.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
     }
 
-    public func state(of zone: String) -> ZoneState? { states[zone] }
+    public func state(of zone: String) -> ZoneState? { indexByName[zone].flatMap { states[$0] } }
 
     /// What to save: every zone's state with the definition it belongs to.
     public var saved: [String: SavedState] {
         var out: [String: SavedState] = [:]
-        for zone in zones { if let state = states[zone.name] { out[zone.name] = SavedState(state: state, fingerprint: zone.fingerprint) } }
+        for (index, zone) in zones.enumerated() {
+            if let state = states[index] { out[zone.name] = SavedState(state: state, fingerprint: zone.fingerprint) }
+        }
         return out
     }
 
@@ -46,12 +56,26 @@ public struct GeofenceDetector: Sendable {
         lastTime = time
         let point = GeoPoint(latitude: latitude, longitude: longitude)
         var events: [GeofenceEvent] = []
-        for zone in zones {
+        for index in zones.indices {
+            let current = states[index]
+            // The common case with many zones: far outside one already known to be left.
+            if current == .outOfBoundary, streaks[index] == 0, let box = bounds[index],
+               latitude < box.minLatitude || latitude > box.maxLatitude || longitude < box.minLongitude || longitude > box.maxLongitude,
+               zones[index].notify == .transitions {
+                continue
+            }
+            let zone = zones[index]
             if zone.maxHDOP > 0, let hdop = fix.hdop, hdop > zone.maxHDOP { continue }
-            let inside = zone.shape.contains(point)
+            let inside: Bool
+            if let box = bounds[index], latitude < box.minLatitude || latitude > box.maxLatitude
+                || longitude < box.minLongitude || longitude > box.maxLongitude {
+                inside = false
+            } else {
+                inside = zone.shape.contains(point)
+            }
             let observed: ZoneState = inside ? .inBoundary : .outOfBoundary
-            guard let current = states[zone.name] else {
-                states[zone.name] = observed
+            guard let current else {
+                states[index] = observed
                 events.append(GeofenceEvent(zone: zone.name, kind: .onEnter, state: observed, position: point, time: time))
                 if zone.notify == .everyFix {
                     events.append(GeofenceEvent(zone: zone.name, kind: .onInput, state: observed, position: point, time: time))
@@ -61,19 +85,19 @@ public struct GeofenceDetector: Sendable {
             var state = current
             if observed != current {
                 let farEnough = zone.hysteresis <= 0 || zone.shape.distanceToBoundary(point) >= zone.hysteresis
-                let streak = farEnough ? (streaks[zone.name] ?? 0) + 1 : 0
+                let streak = farEnough ? streaks[index] + 1 : 0
                 if streak >= zone.minConsecutive {
                     events.append(GeofenceEvent(zone: zone.name, kind: .onExit, state: current, position: point, time: time))
                     events.append(GeofenceEvent(zone: zone.name, kind: .onEnter, state: observed, previous: current,
                                                 position: point, time: time))
-                    states[zone.name] = observed
+                    states[index] = observed
                     state = observed
-                    streaks[zone.name] = 0
+                    streaks[index] = 0
                 } else {
-                    streaks[zone.name] = streak
+                    streaks[index] = streak
                 }
             } else {
-                streaks[zone.name] = 0
+                streaks[index] = 0
             }
             if zone.notify == .everyFix {
                 events.append(GeofenceEvent(zone: zone.name, kind: .onInput, state: state, position: point, time: time))

@@ -30,6 +30,35 @@ public enum ZoneShape: Sendable, Equatable {
         }
     }
 
+    /// A latitude/longitude rectangle that holds the whole shape, for a cheap "certainly
+    /// outside" test before the exact one; nil when the shape crosses the antimeridian or
+    /// reaches a pole (then only the exact test is used).
+    public var boundingBox: (minLatitude: Double, maxLatitude: Double, minLongitude: Double, maxLongitude: Double)? {
+        switch self {
+        case .box(let minLat, let maxLat, let minLon, let maxLon):
+            return minLon <= maxLon ? (minLat, maxLat, minLon, maxLon) : nil
+        case .polygons(let rings):
+            var box = (minLatitude: Double.infinity, maxLatitude: -Double.infinity,
+                       minLongitude: Double.infinity, maxLongitude: -Double.infinity)
+            for ring in rings where !ring.isEmpty {
+                let (points, _) = Self.unwrapped(ring, ring[0])
+                for point in points {
+                    box.minLatitude = min(box.minLatitude, point.y)
+                    box.maxLatitude = max(box.maxLatitude, point.y)
+                    box.minLongitude = min(box.minLongitude, point.x)
+                    box.maxLongitude = max(box.maxLongitude, point.x)
+                }
+            }
+            return box.minLongitude >= -180 && box.maxLongitude <= 180 ? box : nil
+        case .circle(let center, let radius):
+            let degrees = radius / (GreatCircle.earthRadius * Double.pi / 180) * 1.001
+            let scale = cos(min(89.9, abs(center.latitude) + degrees) * Double.pi / 180)
+            let box = (center.latitude - degrees, center.latitude + degrees,
+                       center.longitude - degrees / scale, center.longitude + degrees / scale)
+            return box.0 > -90 && box.1 < 90 && box.2 >= -180 && box.3 <= 180 ? box : nil
+        }
+    }
+
     /// Metres from `p` to the nearest boundary (a local flat projection: exact enough for
     /// hysteresis of metres to kilometres).
     public func distanceToBoundary(_ p: GeoPoint) -> Double {
