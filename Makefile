@@ -13,13 +13,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
 	python3 python3-venv
 
-# AWS's IoT Device SDK for Python, the independent check of localcloud (from PyPI).
+# From PyPI, in one venv: AWS's IoT Device SDK for Python (the independent check of localcloud)
+# and cfn-lint (the check of cloud/aws/trackerd.yaml).
 AWSIOT_VENV := .build/awsiot-venv
 AWSIOTSDK_VERSION := 1.31.0
+CFN_LINT_VERSION := 1.51.0
 
 RUN_SPEED ?= 10
 
-.PHONY: deps awsiot-sdk build release test run check-config bench clean
+.PHONY: deps python-tools lint-cloud build release test run check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -38,11 +40,16 @@ build: deps
 release: deps
 	swift build -c release -Xswiftc -static-stdlib
 
-awsiot-sdk:
-	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null || { \
-	  python3 -m venv $(AWSIOT_VENV) && $(AWSIOT_VENV)/bin/pip install -q awsiotsdk==$(AWSIOTSDK_VERSION); }
+python-tools:
+	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null && [ -x $(AWSIOT_VENV)/bin/cfn-lint ] || { \
+	  python3 -m venv $(AWSIOT_VENV) && \
+	  $(AWSIOT_VENV)/bin/pip install -q awsiotsdk==$(AWSIOTSDK_VERSION) cfn-lint==$(CFN_LINT_VERSION); }
 
-test: deps awsiot-sdk
+lint-cloud: python-tools
+	$(AWSIOT_VENV)/bin/cfn-lint cloud/aws/trackerd.yaml
+	@echo "cfn-lint: cloud/aws/trackerd.yaml passes"
+
+test: deps python-tools lint-cloud
 	swift build --build-tests
 	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
 
