@@ -38,7 +38,7 @@ build: deps
 	swift build
 
 release: deps
-	swift build -c release -Xswiftc -static-stdlib
+	swift build -c release -Xswiftc -static-stdlib --product trackerd
 
 python-tools:
 	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null && [ -x $(AWSIOT_VENV)/bin/cfn-lint ] || { \
