@@ -6,9 +6,7 @@ import TrackerMQTT
 /// `localcloud serve DIR`: Mosquitto with TLS and client certificates, the fleet-provisioning
 /// answers, broker ACLs kept in step with the registry, and the rules-engine role: every
 /// message on the telemetry or event topics appended to DIR/received.jsonl.
-public final class LocalCloudServer: @unchecked Sendable {
-    // Safe: `broker` is set once in `run()` before any other task reads it, and `received`
-    // is written only from the rules loop.
+public final class LocalCloudServer: Sendable {
     public let directory: LocalCloudDirectory
     public let port: Int
     private let logger: Logger

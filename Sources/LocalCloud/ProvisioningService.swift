@@ -7,8 +7,10 @@ import TrackerMQTT
 /// Answers AWS IoT fleet provisioning's MQTT API on the broker, with AWS's topics and payloads:
 /// CreateKeysAndCertificate, CreateCertificateFromCsr and RegisterThing, each on
 /// `<topic>/accepted` or `<topic>/rejected` (`{"statusCode","errorCode","errorMessage"}`).
+///
+/// `@unchecked Sendable` is sound: its mutable state (`tokens`, `requestCount`) is touched only
+/// by `handle`, which only `run()`'s one sequential loop calls; everything else is immutable.
 public final class ProvisioningService: @unchecked Sendable {
-    // Safe: `tokens` and `requestCount` are touched only from `run()`'s single loop.
     public struct Options: Sendable {
         /// Reject every Nth request with 429 Throttling (0: never), to exercise clients' retries.
         public var throttleEvery = 0

@@ -4,8 +4,10 @@ import Foundation
 /// (d0, q1, r0, m3, 'TOPIC', ... (95 bytes))"): a subscriber is never told the publisher's
 /// client id, and AWS's rules engine offers `clientid()`, so localcloud reconstructs it.
 /// Messages are matched by topic and size, oldest first; entries older than 10 s are dropped.
+///
+/// `@unchecked Sendable` is sound: its only mutable state, `entries`, is read and written only
+/// inside `lock.withLock`.
 public final class PublisherTrail: @unchecked Sendable {
-    // Safe: `entries` is only touched under `lock`.
     struct Entry {
         let clientID: String
         let topic: String

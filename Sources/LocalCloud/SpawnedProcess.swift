@@ -6,8 +6,10 @@ import Foundation
 /// started them (Swift's threads block signals), so a Mosquitto started that way ignores
 /// SIGTERM; and its exit monitoring was seen not to fire here. Here the child starts with an
 /// empty mask and default dispositions.
+///
+/// `@unchecked Sendable` is sound: `exitStatus` and `outputClosed` are read and written only
+/// while holding `lock`; every other property is an immutable `let`.
 public final class SpawnedProcess: @unchecked Sendable {
-    // Safe: `exitStatus` is guarded by `lock`; everything else is immutable after init.
     public let pid: pid_t
     private let lock = NSCondition()
     private var exitStatus: Int32?

@@ -1,8 +1,9 @@
 import Foundation
 
 /// localcloud's registry of things, kept in `DIR/registry.json` (rewritten atomically).
+///
+/// `@unchecked Sendable` is sound: `things` is read and written only inside `lock.withLock`.
 public final class ThingRegistry: @unchecked Sendable {
-    // Safe: every access to `things` goes through `lock`.
     public struct Thing: Codable, Sendable, Equatable {
         public var thingName: String
         public var certificateId: String

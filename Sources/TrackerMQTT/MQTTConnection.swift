@@ -17,7 +17,7 @@ import TrackerSystem
 ///
 /// `@unchecked Sendable` is sound because: the stored properties are immutable (`let`) and of
 /// Sendable types, except `handle`, the `struct mosquitto *`; every call on it from another
-/// thread than the loop's is `mosquitto_publish` (and `mosquitto_disconnect` at shutdown), which
+/// thread than the loop's is `mosquitto_publish` or `mosquitto_subscribe`, which
 /// libmosquitto makes thread-safe once `mosquitto_threaded_set(handle, true)` is called, as it
 /// is in `init`. The handle is destroyed only after the loop thread has ended.
 public final class MQTTConnection: @unchecked Sendable {
