@@ -61,6 +61,12 @@ final class FixPublisher {
     }
 
     var isDrained: Bool { queue.count == 0 }
+
+    /// For `systemctl status`: "connected to host:8883 as thing; queue 0".
+    var status: String {
+        (connection.isConnected ? "connected to \(connection.settings.endpoint) as \(connection.settings.clientID)"
+                                : "not connected to \(connection.settings.endpoint)") + "; queue \(queue.count)"
+    }
     var depth: Int { queue.count }
 
     func start() {

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import TrackerCore
 import TrackerMQTT
 import TrackerStorage
+import TrackerSystem
 
 /// The daemon's one loop: fixes from the source, the clock, and the MQTT connection's events,
 /// handled one at a time. It tells the operator what matters (first fix, fix lost, fix
@@ -65,9 +66,16 @@ struct TrackerService: Service, CustomStringConvertible {
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
         let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
         let mqtt = (publisher?.connection.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
+        let notifier = SystemdNotifier()
+        var lastStatus = ""
+        var lastStatusAt: ContinuousClock.Instant?
+        var lastWatchdog = clock.now
+        var lastFix: (Fix, ContinuousClock.Instant)?
         logger.info("waiting for the first fix from \(source.description)")
         if publisher == nil { logger.info("no [mqtt] endpoint configured: fixes are logged, not published") }
         publisher?.start()
+        // Running: configuration valid, credentials in place, source and connection started.
+        notifier.notify("READY=1\nSTATUS=running; waiting for the first fix from \(source.description)")
 
         for await input in merge(fixes, ticks, mqtt).cancelOnGracefulShutdown() {
             let now = clock.now
@@ -77,6 +85,22 @@ struct TrackerService: Service, CustomStringConvertible {
             case .tick:
                 events = detector.tick(now)
                 publisher?.tick(now: now)
+                if let interval = notifier.watchdogInterval, now - lastWatchdog >= interval {
+                    notifier.notify("WATCHDOG=1")
+                    lastWatchdog = now
+                }
+                if notifier.socketPath != nil, lastStatusAt.map({ now - $0 >= .seconds(2) }) ?? true {
+                    var status = publisher?.status ?? "not publishing (no [mqtt] endpoint)"
+                    if let (fix, at) = lastFix {
+                        let age = Int(at.duration(to: now).seconds.rounded())
+                        status += "; last fix \(age) s ago (\(fix.mode)\(fix.satellitesUsed.map { ", \($0) sats" } ?? ""))"
+                    } else {
+                        status += "; no fix yet"
+                    }
+                    if status != lastStatus { notifier.notify("STATUS=" + status) }
+                    lastStatus = status
+                    lastStatusAt = now
+                }
             case .mqtt(let event):
                 publisher?.handle(event)
                 events = []
@@ -88,6 +112,7 @@ struct TrackerService: Service, CustomStringConvertible {
             for event in events {
                 switch event {
                 case .fix(let fix, let first, let regained):
+                    lastFix = (fix, now)
                     if first {
                         logger.info("first fix: \(fix.summary)")
                     } else if regained {
@@ -117,6 +142,7 @@ struct TrackerService: Service, CustomStringConvertible {
                 break
             }
         }
+        notifier.notify("STOPPING=1\nSTATUS=stopping")
         await publisher?.shutdown()
     }
 }

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// sd_notify without libsystemd: `KEY=VALUE` lines in one datagram to `$NOTIFY_SOCKET`
+/// (a leading `@` names the abstract namespace). Without `$NOTIFY_SOCKET` (not under systemd,
+/// or `Type=` is not notify) every call does nothing.
+public struct SystemdNotifier: Sendable {
+    public let socketPath: String?
+    /// Half of `$WATCHDOG_USEC` when the watchdog is on for this process, as systemd advises.
+    public let watchdogInterval: Duration?
+
+    public init(environment: [String: String] = SystemdNotifier.processEnvironment()) {
+        socketPath = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+        if let text = environment["WATCHDOG_USEC"], let usec = Int64(text), usec > 0,
+           environment["WATCHDOG_PID"].flatMap(Int32.init).map({ $0 == getpid() }) ?? true {
+            watchdogInterval = .microseconds(usec / 2)
+        } else {
+            watchdogInterval = nil
+        }
+    }
+
+    /// Sends `state` (e.g. "READY=1\nSTATUS=..."); false if it could not be sent.
+    @discardableResult
+    public func notify(_ state: String) -> Bool {
+        guard let socketPath else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var path = Array(socketPath.utf8)
+        if path.first == UInt8(ascii: "@") { path[0] = 0 }
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard path.count < capacity else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in path.enumerated() { buffer[i] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count + (path.first == 0 ? 0 : 1))
+        let bytes = Array(state.utf8)
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
+                bytes.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), target, length) }
+            }
+        }
+        return sent == bytes.count
+    }
+
+    public static func processEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            if let value = getenv(key) { out[key] = String(cString: value) }
+        }
+        return out
+    }
+}
