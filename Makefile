@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
 APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
-	python3 python3-venv
+	python3 python3-venv systemd
 
 # From PyPI, in one venv: AWS's IoT Device SDK for Python (the independent check of localcloud)
 # and cfn-lint (the check of cloud/aws/trackerd.yaml).
@@ -51,6 +51,7 @@ lint-cloud: python-tools
 
 test: deps python-tools lint-cloud
 	swift build --build-tests
+	bash Tests/Fixtures/check-systemd-unit.sh systemd/trackerd.service $(CURDIR)/.build/debug/trackerd
 	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
 
 run: build
