@@ -17,12 +17,17 @@ public struct SerialFixSource: FixSource {
     private let logger: Logger
     private let backoff: Backoff
     private let idleFlush: Duration
+    private let initCommands: [[UInt8]]
+    private let atCommands: (port: String, commands: [String])?
 
     /// `backoff`: delays between reopen attempts. A local device has no thundering herd to
     /// avoid, so the default cap is short: a replugged receiver is back within seconds.
     public init(path: String, baud: Int, logger: Logger,
                 backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(10)),
-                idleFlush: Duration = .milliseconds(300)) {
+                idleFlush: Duration = .milliseconds(300), initCommands: [[UInt8]] = [],
+                atCommands: (port: String, commands: [String])? = nil) {
+        self.initCommands = initCommands
+        self.atCommands = atCommands
         self.path = path
         self.baud = baud
         self.logger = logger
@@ -65,6 +70,7 @@ public struct SerialFixSource: FixSource {
                 if !stop.sleep(delay) { return }
                 continue
             }
+            sendInitCommands(to: port)
             if everOpened {
                 logger.info("GPS receiver back", metadata: ["device": "\(path)"])
             } else {
@@ -81,6 +87,33 @@ public struct SerialFixSource: FixSource {
             let delay = backoff.nextDelay()
             logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
             if !stop.sleep(delay) { return }
+        }
+    }
+
+    /// The board profile's set-up: AT commands to the modem's AT port (a modem's GNSS engine must
+    /// be switched on), then NMEA/UBX commands to the receiver itself, at every (re)open.
+    private func sendInitCommands(to port: borrowing SerialPort) {
+        if let (atPath, commands) = atCommands, !commands.isEmpty {
+            let fd = open(atPath, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+            if fd >= 0 {
+                for command in commands { Self.writeAll(fd, Array((command + "\r").utf8)) }
+                close(fd)
+                logger.info("sent \(commands.count) AT commands to \(atPath)")
+            } else {
+                logger.warning("cannot open the modem's AT port \(atPath): \(String(cString: strerror(errno)))")
+            }
+        }
+        guard !initCommands.isEmpty else { return }
+        for command in initCommands { Self.writeAll(port.fd, command) }
+        logger.info("sent \(initCommands.count) init commands to the receiver", metadata: ["device": "\(path)"])
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        var offset = 0
+        var spins = 0
+        while offset < bytes.count && spins < 100 {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n > 0 { offset += n } else if errno == EAGAIN || errno == EINTR { spins += 1; usleep(1000) } else { return }
         }
     }
 

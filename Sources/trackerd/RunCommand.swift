@@ -27,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "A board profile (boards/NAME.toml), instead of [device] board.")
+    var board: String?
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
@@ -42,6 +45,13 @@ struct RunCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         var (settings, origin, logger) = try ConfigFile.start(config, logLevel: logLevel)
         logger.info("trackerd \(TrackerCore.version) starting with \(origin)")
+        var profile: BoardProfile?
+        if let name = board ?? settings.device.board {
+            let loaded = try BoardProfiles.load(name, logger: logger)
+            settings.gps = loaded.apply(to: settings.gps)
+            logger.info("board \(loaded.name): \(loaded.device) at \(loaded.baud) baud")
+            profile = loaded
+        }
         if let replay {
             settings.gps.source = .replay
             settings.gps.replayFile = replay
@@ -67,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.credentials
             }
         }
-        let service = TrackerService(source: settings.gps.makeFixSource(logger: logger), config: settings,
+        let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
                                      deviceID: settings.device.id ?? "unknown", logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger

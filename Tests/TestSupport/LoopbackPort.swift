@@ -1,13 +1,27 @@
 import Foundation
+import Synchronization
 
 /// Loopback TCP ports for the servers a test starts.
 public enum LoopbackPort {
-    /// A port that was free a moment ago (bound to 127.0.0.1:0 and released).
+    /// A port that was free a moment ago, for a server a test starts next. Taken below the
+    /// kernel's ephemeral range (32768 and up), where outgoing connections of tests running in
+    /// parallel take their local ports, and never handed out twice in one run.
     public static func free() -> Int {
-        let listener = try! TCPListener()
-        defer { listener.close() }
-        return listener.port
+        while true {
+            let candidate = handedOut.withLock { ports -> Int in
+                var port: Int
+                repeat { port = Int.random(in: 20_000..<32_000) } while ports.contains(port)
+                ports.insert(port)
+                return port
+            }
+            if let listener = try? TCPListener(port: candidate) {
+                listener.close()
+                return candidate
+            }
+        }
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// True when something accepts connections on 127.0.0.1:`port` right now.
     public static func isAccepting(_ port: Int) -> Bool {

@@ -69,3 +69,48 @@ import TestSupport
         #expect(await run.waitForExit(timeout: .seconds(2)) == 0)
     }
 }
+
+@Suite struct BoardProfileRunTests {
+    /// `--board`: the profile's port and baud are used, and its init commands reach the receiver.
+    @Test func aBoardProfileConfiguresThePortAndInitialisesTheReceiver() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let written = EventLog<[UInt8]>()
+        let master = pty.master
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while true {
+                let n = read(master, &buffer, buffer.count)
+                if n <= 0 { break }
+                written.append(Array(buffer[0..<n]))
+            }
+        }
+        try """
+        name = "test-board"
+        uart = false
+        config_txt = []
+        [gps]
+        source = "serial"
+        device = "\(pty.slavePath)"
+        baud = 38400
+        [init]
+        nmea = ["$PMTK220,1000*1F"]
+        ubx = ["B5 62 06 08 06 00 E8 03 01 00 01 00 01 39"]
+        """.write(to: dir.file("test-board.toml"), atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--board", "test-board"], environment: ["TRACKERD_BOARDS_DIR": dir.path])
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("reading NMEA from serial \(pty.slavePath) at 38400 baud") } })
+        let nmea = Array("$PMTK220,1000*1F\r\n".utf8)
+        let ubx: [UInt8] = [0xB5, 0x62, 0x06, 0x08, 0x06, 0x00, 0xE8, 0x03, 0x01, 0x00, 0x01, 0x00, 0x01, 0x39]
+        #expect(await written.wait(timeout: .seconds(10)) { chunks in
+            let bytes = chunks.flatMap { $0 }
+            return bytes.count >= nmea.count + ubx.count
+        })
+        let bytes = written.items.flatMap { $0 }
+        #expect(Array(bytes.prefix(nmea.count + ubx.count)) == nmea + ubx, "the NMEA command, then the UBX frame, byte for byte")
+        #expect(run.stderrLines.items.contains { $0.contains("sent 2 init commands to the receiver") })
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
+    }
+}

@@ -2,10 +2,12 @@
 public struct DeviceConfig: Sendable, Equatable {
     /// The device id in payloads (`gpsDeviceID`). `nil`: the board's serial number, resolved at start.
     public var id: String?
+    /// A profile in boards/ (receiver, port, baud, init commands), e.g. "rpi-adafruit-gps-hat".
+    public var board: String?
 
     public init() {}
 
-    static let keys = ["id"]
+    static let keys = ["id", "board"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         if let (text, line) = reader.string(table, "device", "id") {
@@ -18,6 +20,11 @@ public struct DeviceConfig: Sendable, Equatable {
             } else {
                 id = text
             }
+        }
+        if let (name, line) = reader.string(table, "device", "board") {
+            if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+                reader.fail(line, "device.board", "\"\(name)\" must be a profile name such as \"rpi-adafruit-gps-hat\"")
+            } else { board = name }
         }
         reader.unknownKeys(in: table, section: "device", known: Self.keys)
     }
