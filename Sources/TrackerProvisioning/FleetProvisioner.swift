@@ -222,7 +222,8 @@ public struct FleetProvisioner: Sendable {
         } catch {
             throw .setup("\(error)")
         }
-        logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))")
+        logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))",
+                    metadata: ["event": "provisioned", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])
         if settings.provisioning.deleteClaim {
             for path in [settings.provisioning.claimCert, settings.provisioning.claimKey] where unlink(path) != 0 && errno != ENOENT {
                 logger.warning("cannot remove the claim file \(path): \(String(cString: strerror(errno)))")

@@ -32,6 +32,12 @@ public struct StderrLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
+        // Events an operator filters on (metadata "event") go to the journal natively, with
+        // their fields (TRACKERD_EVENT=, THING=, ZONE=, ...); stderr is the fallback.
+        if journal, merged["event"] != nil,
+           JournalSocket.send(message: event.message.description, priority: Self.priority(event.level), fields: merged) {
+            return
+        }
         let line = Self.format(level: event.level, message: event.message.description, metadata: merged,
                                journal: journal, now: journal ? nil : Self.now())
         StandardError.write(line)

@@ -87,7 +87,8 @@ final class FixPublisher {
         switch event {
         case .connected:
             everConnected = true
-            logger.info("connected to \(connection.settings.endpoint) as \(connection.settings.clientID); queue \(queue.count)")
+            logger.info("connected to \(connection.settings.endpoint) as \(connection.settings.clientID); queue \(queue.count)",
+                        metadata: ["event": "connected", "thing": "\(connection.settings.clientID)", "endpoint": "\(connection.settings.endpoint)"])
             let online = "{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}"
             _ = connection.publish(topic: statusTopic, payload: Array(online.utf8), retain: true)
             pump()
@@ -97,7 +98,8 @@ final class FixPublisher {
             }
             pump()
         case .disconnected(let reason):
-            logger.warning("disconnected from \(connection.settings.endpoint): \(reason)")
+            logger.warning("disconnected from \(connection.settings.endpoint): \(reason)",
+                           metadata: ["event": "disconnected", "reason": "\(reason)", "endpoint": "\(connection.settings.endpoint)"])
             queue.connectionLost()
             messageSequences.removeAll()
         case .connectionFailed(let reason):
@@ -115,7 +117,8 @@ final class FixPublisher {
         commit(queue.due(now: now))
         if lastDropReport.map({ now - $0 >= .seconds(60) }) ?? true, let dropped = queue.takeDropReport() {
             lastDropReport = now
-            logger.warning("queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start); queue \(queue.count) messages, \(queue.bytes) bytes")
+            logger.warning("queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start); queue \(queue.count) messages, \(queue.bytes) bytes",
+                           metadata: ["event": "queue-overflow", "dropped": "\(dropped)"])
         }
     }
 

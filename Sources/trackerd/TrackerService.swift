@@ -117,7 +117,7 @@ struct TrackerService: Service, CustomStringConvertible {
                         logger.info("first fix: \(fix.summary)")
                     } else if regained {
                         let gap = lostAt.map { " after \(JSONNumber.fixed(($0.duration(to: now) + staleAfter).seconds, 1)) s" } ?? ""
-                        logger.info("fix regained\(gap): \(fix.summary)")
+                        logger.info("fix regained\(gap): \(fix.summary)", metadata: ["event": "fix-regained"])
                     }
                     let messages = planner.plan(fix, afterLoss: regained)
                     publisher?.enqueue(messages, now: now)
@@ -126,13 +126,16 @@ struct TrackerService: Service, CustomStringConvertible {
                     for event in events {
                         let was = event.previous.map { " (was \($0.rawValue))" } ?? ""
                         let at = "\(JSONNumber.fixed(event.position.latitude, 6)),\(JSONNumber.fixed(event.position.longitude, 6))"
-                        logger.notice("geofence \(event.zone): \(event.kind.rawValue) \(event.state.rawValue)\(was) at \(at) \(event.time.iso8601)")
+                        logger.notice("geofence \(event.zone): \(event.kind.rawValue) \(event.state.rawValue)\(was) at \(at) \(event.time.iso8601)",
+                                      metadata: ["event": "geofence", "zone": "\(event.zone)", "geofence_event": "\(event.kind.rawValue)",
+                                                 "state": "\(event.state.rawValue)"])
                     }
                     if !events.isEmpty { zoneStates.save(planner.detector, logger: logger) }
                 case .lost(let last, let receiverReportsNoFix):
                     lostAt = now
                     let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"
-                    logger.warning("fix lost: no new fix for \(JSONNumber.fixed(staleAfter.seconds, 1)) s (\(why)); last: \(last.summary)")
+                    logger.warning("fix lost: no new fix for \(JSONNumber.fixed(staleAfter.seconds, 1)) s (\(why)); last: \(last.summary)",
+                                   metadata: ["event": "fix-lost"])
                 case .repeated(let fix):
                     logger.debug("repeated fix ignored: \(fix.summary)")
                 }

@@ -47,3 +47,47 @@ import TestSupport
         }
     }
 }
+
+/// Under the journal, the events an operator filters on arrive as native journal entries with
+/// fields (TRACKERD_EVENT=, ZONE=, ...), on a socket the test owns in journald's place.
+@Suite struct JournalFieldsTests {
+    @Test func eventsCarryStructuredFields() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let journal = try NotifySocket(directory: dir)
+        defer { journal.close() }
+        let stderrFile = dir.file("stderr.log")
+        #expect(FileManager.default.createFile(atPath: stderrFile.path, contents: nil))
+        var info = stat()
+        #expect(stat(stderrFile.path, &info) == 0)
+        let drive = dir.file("gap.nmea")
+        try TrackerdBinary.seedDriveCut(081450...081610, into: drive)
+        let config = dir.file("t.toml")
+        try """
+        [gps]
+        stale_after_s = 1
+        [store]
+        dir = "\(dir.path)/state"
+        [[geofence]]
+        name = "depot"
+        box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", config.path, "--replay", drive.path, "--replay-speed", "20"],
+                                           environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino)", "TRACKERD_JOURNAL_SOCKET": journal.path],
+                                           stderrPath: stderrFile.path)
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        let entries = journal.messages.items
+        #expect(entries.contains { $0.contains("TRACKERD_EVENT=fix-lost\n") && $0.contains("PRIORITY=4\n") && $0.hasPrefix("MESSAGE=fix lost") })
+        #expect(entries.contains { $0.contains("TRACKERD_EVENT=fix-regained\n") })
+        #expect(entries.contains { $0.contains("TRACKERD_EVENT=geofence\n") && $0.contains("ZONE=depot\n") && $0.contains("STATE=OutOfBoundary\n") },
+                "\(entries)")
+        let lines = try String(contentsOf: stderrFile, encoding: .utf8).split(separator: "\n")
+        #expect(!lines.contains { $0.contains("fix lost") }, "an event goes to the journal once, not also through stderr")
+        #expect(lines.allSatisfy { $0.hasPrefix("<") })
+    }
+
+    @Test func theEntryFormat() {
+        #expect(JournalSocket.entry(message: "connected to b:8883\nas x", priority: 6, fields: ["event": "connected", "thing": "tracker_1"])
+                == "MESSAGE=connected to b:8883 as x\nPRIORITY=6\nSYSLOG_IDENTIFIER=trackerd\nTRACKERD_EVENT=connected\nTHING=tracker_1\n")
+    }
+}
