@@ -62,6 +62,14 @@ final class FixPublisher {
 
     var isDrained: Bool { queue.count == 0 }
 
+    /// The part of `trackerd status` that is the publisher's.
+    func statusJSON(now: ContinuousClock.Instant) -> String {
+        let oldest = queue.oldestEnqueuedAt.map { JSONNumber.fixed(($0.duration(to: now)).seconds, 1) } ?? "null"
+        return "{\"endpoint\":\(FixPayload.jsonString(connection.settings.endpoint)),\"clientId\":\(FixPayload.jsonString(connection.settings.clientID)),"
+            + "\"connected\":\(connection.isConnected),\"queue\":{\"depth\":\(queue.count),\"bytes\":\(queue.bytes),"
+            + "\"oldestAgeSeconds\":\(oldest),\"dropped\":\(queue.droppedTotal)}}"
+    }
+
     /// For `systemctl status`: "connected to host:8883 as thing; queue 0".
     var status: String {
         (connection.isConnected ? "connected to \(connection.settings.endpoint) as \(connection.settings.clientID)"

@@ -61,12 +61,14 @@ struct RunCommand: AsyncParsableCommand {
             settings.device.id = BoardSerialNumber.read()
         }
         logger.info("device id \(settings.device.id ?? "unknown: set [device] id (no board serial number or machine id found)")")
+        var thingName: String?
         if settings.provisioning != nil && settings.mqtt.endpoint != nil {
             let (record, store) = try await DeviceProvisioning.ensure(settings, deviceID: settings.device.id ?? "unknown", logger: logger)
             settings.mqtt.certFile = store.activeCertificate
             settings.mqtt.keyFile = store.activeKey
             if settings.mqtt.clientID == nil { settings.mqtt.clientID = record.thingName }
             logger.info("using the device certificate of \(record.thingName)")
+            thingName = record.thingName
         }
 
         if settings.mqtt.endpoint != nil {
@@ -78,7 +80,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
-                                     deviceID: settings.device.id ?? "unknown", logger: logger)
+                                     deviceID: settings.device.id ?? "unknown", thingName: thingName, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

@@ -8,7 +8,7 @@ struct TrackerCommand: AsyncParsableCommand {
         commandName: "trackerd",
         abstract: "Fleet tracker daemon: GPS fixes from gpsd or a UART, published over MQTT.",
         version: TrackerCore.version,
-        subcommands: [RunCommand.self, ProvisionCommand.self, SimulateCommand.self, DecodeCommand.self, CheckConfigCommand.self, QueueCommand.self],
+        subcommands: [RunCommand.self, StatusCommand.self, ProvisionCommand.self, SimulateCommand.self, DecodeCommand.self, CheckConfigCommand.self, QueueCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AsyncAlgorithms
 import Logging
 import ServiceLifecycle
@@ -14,6 +17,8 @@ struct TrackerService: Service, CustomStringConvertible {
     let source: any FixSource
     let config: TrackerConfig
     let deviceID: String
+    /// The thing name when the device is fleet-provisioned.
+    var thingName: String?
     let logger: Logger
 
     var description: String { "trackerd loop over \(source.description)" }
@@ -67,6 +72,7 @@ struct TrackerService: Service, CustomStringConvertible {
         let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
         let mqtt = (publisher?.connection.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
         let notifier = SystemdNotifier()
+        let statusFile = StatusFile(directory: StatusFile.runtimeDirectory)
         var lastStatus = ""
         var lastStatusAt: ContinuousClock.Instant?
         var lastWatchdog = clock.now
@@ -88,6 +94,9 @@ struct TrackerService: Service, CustomStringConvertible {
                 if let interval = notifier.watchdogInterval, now - lastWatchdog >= interval {
                     notifier.notify("WATCHDOG=1")
                     lastWatchdog = now
+                }
+                if lastStatusAt.map({ now - $0 >= .seconds(2) }) ?? true {
+                    statusFile.write(statusJSON(publisher: publisher, lastFix: lastFix, zones: planner.detector, now: now))
                 }
                 if notifier.socketPath != nil, lastStatusAt.map({ now - $0 >= .seconds(2) }) ?? true {
                     var status = publisher?.status ?? "not publishing (no [mqtt] endpoint)"
@@ -131,6 +140,10 @@ struct TrackerService: Service, CustomStringConvertible {
                                                  "state": "\(event.state.rawValue)"])
                     }
                     if !events.isEmpty { zoneStates.save(planner.detector, logger: logger) }
+                    if first || regained || !events.isEmpty {
+                        // Worth showing at once, not at the next 2-second rewrite.
+                        statusFile.write(statusJSON(publisher: publisher, lastFix: lastFix, zones: planner.detector, now: now))
+                    }
                 case .lost(let last, let receiverReportsNoFix):
                     lostAt = now
                     let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"
@@ -146,6 +159,26 @@ struct TrackerService: Service, CustomStringConvertible {
             }
         }
         notifier.notify("STOPPING=1\nSTATUS=stopping")
+        statusFile.remove()
         await publisher?.shutdown()
+    }
+
+    /// What `trackerd status` shows.
+    private func statusJSON(publisher: FixPublisher?, lastFix: (Fix, ContinuousClock.Instant)?, zones: GeofenceDetector,
+                            now: ContinuousClock.Instant) -> String {
+        var text = "{\"pid\":\(getpid()),\"deviceId\":\(FixPayload.jsonString(deviceID)),"
+        text += "\"thing\":" + (thingName.map(FixPayload.jsonString) ?? "null")
+        text += ",\"provisioned\":\(thingName != nil)"
+        text += ",\"source\":\(FixPayload.jsonString(source.description))"
+        text += ",\"mqtt\":" + (publisher?.statusJSON(now: now) ?? "null")
+        if let (fix, at) = lastFix {
+            text += ",\"lastFix\":{\"ageSeconds\":\(JSONNumber.fixed(at.duration(to: now).seconds, 1)),\"fix\":\(FixJSON.encode(fix))}"
+        } else {
+            text += ",\"lastFix\":null"
+        }
+        let states = zones.zones.map { zone in
+            "\(FixPayload.jsonString(zone.name)):" + (zones.state(of: zone.name).map { "\"\($0.rawValue)\"" } ?? "null")
+        }
+        return text + ",\"zones\":{" + states.joined(separator: ",") + "}}"
     }
 }

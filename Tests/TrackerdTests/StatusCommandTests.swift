@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `trackerd status` reads what the running `trackerd run` keeps in its runtime directory.
+@Suite struct StatusCommandTests {
+    @Test func statusShowsTheRunningDaemonAndSaysWhenItIsNot() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let runtime = dir.path + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        let config = dir.file("t.toml")
+        try """
+        [store]
+        dir = "\(dir.path)/state"
+        [[geofence]]
+        name = "depot"
+        box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", config.path, "--replay", TrackerdBinary.seedDrive.path],
+                                           environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("first fix") } })
+        // The status is rewritten every 2 s: ask until it shows the fix (each ask is a new process).
+        var json: [String: Any]?
+        for _ in 0..<40 {
+            let status = try TrackerdBinary.start(["status", "--json"], environment: ["RUNTIME_DIRECTORY": runtime])
+            _ = await status.waitForExit(timeout: .seconds(10))
+            if let line = status.stdoutLines.items.first,
+               let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["lastFix"] is [String: Any] {
+                json = object
+                break
+            }
+        }
+        let status = try #require(json)
+        #expect(status["pid"] as? Int == Int(run.pid))
+        #expect((status["zones"] as? [String: Any])?["depot"] as? String == "InBoundary")
+        #expect(((status["lastFix"] as? [String: Any])?["fix"] as? [String: Any])?["mode"] as? Int == 3)
+        #expect(status["mqtt"] is NSNull)
+
+        let text = try TrackerdBinary.start(["status"], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await text.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(text.stdoutLines.items.contains { $0.hasPrefix("last fix: ") && $0.contains("3D") })
+        #expect(text.stdoutLines.items.contains("zone depot: InBoundary"))
+
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
+        let stopped = try TrackerdBinary.start(["status"], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await stopped.waitForExit(timeout: .seconds(10)) == 3)
+        #expect(stopped.stderrLines.items.first?.hasPrefix("trackerd is not running") == true)
+    }
+}
