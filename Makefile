@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
 APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
-	python3 python3-venv systemd
+	python3 python3-venv systemd netcat-openbsd
 
 # From PyPI, in one venv: AWS's IoT Device SDK for Python (the independent check of localcloud)
 # and cfn-lint (the check of cloud/aws/trackerd.yaml).
@@ -21,7 +21,7 @@ CFN_LINT_VERSION := 1.51.0
 
 RUN_SPEED ?= 10
 
-.PHONY: deps python-tools lint-cloud build release test run check-config bench clean
+.PHONY: deps python-tools lint-cloud build release test run run-replay check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -55,13 +55,7 @@ test: deps python-tools lint-cloud
 	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
 
 run: build
-	@echo "== trackerd: replaying $(SHARED)/testdata/tracks/seed-drive.nmea at $(RUN_SPEED)x (Ctrl-C stops) =="
-	.build/debug/trackerd run --config etc/trackerd.toml --log-level debug \
-	  --replay $(SHARED)/testdata/tracks/seed-drive.nmea --replay-speed $(RUN_SPEED)
-
-# Figures, not pass/fail: see Benchmarks/bench.py.
-bench: release
-	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED)
+	SHARED=$(SHARED) RUN_SPEED=$(RUN_SPEED) bash scripts/run-demo.sh
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

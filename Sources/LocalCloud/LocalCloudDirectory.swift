@@ -6,8 +6,11 @@ import TrackerStorage
 public struct LocalCloudDirectory: Sendable {
     public let path: String
 
+    /// A relative `path` is taken from the current directory: the files it writes (trackerd.toml)
+    /// name absolute paths, as trackerd requires.
     public init(_ path: String) {
-        self.path = path.hasSuffix("/") ? String(path.dropLast()) : path
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        self.path = trimmed.hasPrefix("/") ? trimmed : FileManager.default.currentDirectoryPath + "/" + trimmed
     }
 
     public var caCertificate: String { path + "/ca/ca.pem" }
