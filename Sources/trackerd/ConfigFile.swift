@@ -50,4 +50,14 @@ enum ConfigFile {
             throw ExitStatus.configuration
         }
     }
+
+    /// For the one-shot commands: the configuration, or its errors on stderr and exit 78.
+    static func loadOrExit(_ path: String?) throws -> TrackerConfig {
+        do {
+            return try load(path).0
+        } catch {
+            StandardError.line("\(error)")
+            throw ExitStatus.configuration
+        }
+    }
 }

@@ -28,13 +28,7 @@ struct QueueCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let settings: TrackerConfig
-            do {
-                settings = try ConfigFile.load(config).0
-            } catch {
-                StandardError.line("\(error)")
-                throw ExitStatus.configuration
-            }
+            let settings = try ConfigFile.loadOrExit(config)
             let path = settings.store.directory + "/queue.db"
             guard access(path, F_OK) == 0 else {
                 print(json ? #"{"path":\#(FixPayload.jsonString(path)),"depth":0,"bytes":0,"dropped":0}"# : "\(path): no queue yet (nothing queued)")

@@ -20,13 +20,7 @@ struct SimulateCommand: ParsableCommand {
     var track: String
 
     func run() throws {
-        let settings: TrackerConfig
-        do {
-            settings = try ConfigFile.load(config).0
-        } catch {
-            StandardError.line("\(error)")
-            throw ExitStatus.configuration
-        }
+        let settings = try ConfigFile.loadOrExit(config)
         var zones: [Zone] = []
         for entry in settings.geofences {
             do {
