@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TrackerCore
 import TrackerCrypto
 import TrackerMQTT
@@ -7,10 +8,7 @@ import TrackerMQTT
 /// Answers AWS IoT fleet provisioning's MQTT API on the broker, with AWS's topics and payloads:
 /// CreateKeysAndCertificate, CreateCertificateFromCsr and RegisterThing, each on
 /// `<topic>/accepted` or `<topic>/rejected` (`{"statusCode","errorCode","errorMessage"}`).
-///
-/// `@unchecked Sendable` is sound: its mutable state (`tokens`, `requestCount`) is touched only
-/// by `handle`, which only `run()`'s one sequential loop calls; everything else is immutable.
-public final class ProvisioningService: @unchecked Sendable {
+public final class ProvisioningService: Sendable {
     public struct Options: Sendable {
         /// Reject every Nth request with 429 Throttling (0: never), to exercise clients' retries.
         public var throttleEvery = 0
@@ -23,7 +21,7 @@ public final class ProvisioningService: @unchecked Sendable {
         public init() {}
     }
 
-    struct IssuedToken {
+    struct IssuedToken: Sendable {
         let certificateId: String
         let certificatePem: String
         let identity: String
@@ -37,8 +35,8 @@ public final class ProvisioningService: @unchecked Sendable {
     private let options: Options
     private let logger: Logger
     private let onRegistered: @Sendable (ThingRegistry.Thing) -> Void
-    private var tokens: [String: IssuedToken] = [:]
-    private var requestCount = 0
+    private let tokens = Mutex<[String: IssuedToken]>([:])
+    private let requestCount = Atomic<Int>(0)
 
     public static let requestTopics = [
         ProvisioningTopics.createKeysAndCertificate,
@@ -82,8 +80,8 @@ public final class ProvisioningService: @unchecked Sendable {
     }
 
     func handle(topic: String, payload: [UInt8]) {
-        requestCount += 1
-        if options.throttleEvery > 0 && requestCount % options.throttleEvery == 0 {
+        let count = requestCount.add(1, ordering: .relaxed).newValue
+        if options.throttleEvery > 0 && count % options.throttleEvery == 0 {
             return reject(topic, 429, "Throttling", "Rate exceeded")
         }
         switch topic {
@@ -131,9 +129,9 @@ public final class ProvisioningService: @unchecked Sendable {
         guard let request = try? JSONDecoder().decode(RegisterThingRequest.self, from: Data(payload)) else {
             return reject(topic, 400, "InvalidPayload", "The request is not a RegisterThing request")
         }
-        guard let issued = tokens[request.certificateOwnershipToken],
+        guard let issued = tokens.withLock({ $0[request.certificateOwnershipToken] }),
               Date().timeIntervalSince(issued.issuedAt) < options.tokenLifetime else {
-            tokens[request.certificateOwnershipToken] = nil
+            tokens.withLock { $0[request.certificateOwnershipToken] = nil }
             return reject(topic, 400, "InvalidCertificateOwnershipToken", "The certificate ownership token is invalid or has expired")
         }
         guard let template = templates[name] else {
@@ -161,7 +159,7 @@ public final class ProvisioningService: @unchecked Sendable {
         } catch {
             return reject(topic, 500, "InternalFailure", "cannot save the registry: \(error)")
         }
-        tokens[request.certificateOwnershipToken] = nil
+        tokens.withLock { $0[request.certificateOwnershipToken] = nil }
         logger.info("registered thing \(outcome.thingName) with certificate \(issued.certificateId)")
         onRegistered(thing)
         reply(topic, RegisterThingResponse(thingName: outcome.thingName, deviceConfiguration: outcome.deviceConfiguration))
@@ -173,7 +171,8 @@ public final class ProvisioningService: @unchecked Sendable {
         var generator = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
         let token = bytes.map { String(format: "%02x", $0) }.joined()
-        tokens[token] = IssuedToken(certificateId: certificateId, certificatePem: certificate, identity: identity, issuedAt: Date())
+        let issued = IssuedToken(certificateId: certificateId, certificatePem: certificate, identity: identity, issuedAt: Date())
+        tokens.withLock { $0[token] = issued }
         logger.info("issued certificate \(certificateId) for \(identity)")
         return (certificateId, token)
     }

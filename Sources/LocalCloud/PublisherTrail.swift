@@ -1,13 +1,11 @@
 import Foundation
+import Synchronization
 
 /// Who published what, read from Mosquitto's own debug log ("Received PUBLISH from CLIENT
 /// (d0, q1, r0, m3, 'TOPIC', ... (95 bytes))"): a subscriber is never told the publisher's
 /// client id, and AWS's rules engine offers `clientid()`, so localcloud reconstructs it.
 /// Messages are matched by topic and size, oldest first; entries older than 10 s are dropped.
-///
-/// `@unchecked Sendable` is sound: its only mutable state, `entries`, is read and written only
-/// inside `lock.withLock`.
-public final class PublisherTrail: @unchecked Sendable {
+public final class PublisherTrail: Sendable {
     struct Entry {
         let clientID: String
         let topic: String
@@ -15,8 +13,7 @@ public final class PublisherTrail: @unchecked Sendable {
         let at: Date
     }
 
-    private let lock = NSLock()
-    private var entries: [Entry] = []
+    private let entries = Mutex<[Entry]>([])
 
     public init() {}
 
@@ -37,7 +34,7 @@ public final class PublisherTrail: @unchecked Sendable {
               let size = Int(rest[sizeStart.upperBound..<sizeEnd.lowerBound]) else { return true }
         let entry = Entry(clientID: String(rest[..<space]), topic: String(rest[topicStart.upperBound..<topicEnd.lowerBound]),
                           size: size, at: Date())
-        lock.withLock {
+        entries.withLock { entries in
             entries.removeAll { entry.at.timeIntervalSince($0.at) > 10 }
             entries.append(entry)
         }
@@ -46,7 +43,7 @@ public final class PublisherTrail: @unchecked Sendable {
 
     /// The publisher of a message with this topic and size, if Mosquitto has logged it.
     public func take(topic: String, size: Int) -> String? {
-        lock.withLock {
+        entries.withLock { entries in
             guard let index = entries.firstIndex(where: { $0.topic == topic && $0.size == size }) else { return nil }
             return entries.remove(at: index).clientID
         }

@@ -7,7 +7,7 @@ import Foundation
 /// SIGTERM; and its exit monitoring was seen not to fire here. Here the child starts with an
 /// empty mask and default dispositions.
 ///
-/// `@unchecked Sendable` is sound: `exitStatus` and `outputClosed` are read and written only
+/// Unchecked sendability is sound: `exitStatus` and `outputClosed` are read and written only
 /// while holding `lock`; every other property is an immutable `let`.
 public final class SpawnedProcess: @unchecked Sendable {
     public let pid: pid_t

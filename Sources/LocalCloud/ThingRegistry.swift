@@ -1,9 +1,8 @@
 import Foundation
+import Synchronization
 
 /// localcloud's registry of things, kept in `DIR/registry.json` (rewritten atomically).
-///
-/// `@unchecked Sendable` is sound: `things` is read and written only inside `lock.withLock`.
-public final class ThingRegistry: @unchecked Sendable {
+public final class ThingRegistry: Sendable {
     public struct Thing: Codable, Sendable, Equatable {
         public var thingName: String
         public var certificateId: String
@@ -15,25 +14,23 @@ public final class ThingRegistry: @unchecked Sendable {
     }
 
     public let path: String
-    private let lock = NSLock()
-    private var things: [String: Thing] = [:]
+    private let things: Mutex<[String: Thing]>
 
     public init(path: String) throws {
         self.path = path
-        if let data = FileManager.default.contents(atPath: path) {
-            things = try JSONDecoder().decode([String: Thing].self, from: data)
-        }
+        let stored = try FileManager.default.contents(atPath: path).map { try JSONDecoder().decode([String: Thing].self, from: $0) }
+        things = Mutex(stored ?? [:])
     }
 
-    public func thing(named name: String) -> Thing? { lock.withLock { things[name] } }
+    public func thing(named name: String) -> Thing? { things.withLock { $0[name] } }
 
-    public var all: [Thing] { lock.withLock { things.values.sorted { $0.thingName < $1.thingName } } }
+    public var all: [Thing] { things.withLock { $0.values.sorted { $0.thingName < $1.thingName } } }
 
     /// Registers (or re-registers with a new certificate) a thing and saves the registry.
     public func register(_ thing: Thing) throws {
-        let snapshot: [String: Thing] = lock.withLock {
-            things[thing.thingName] = thing
-            return things
+        let snapshot: [String: Thing] = things.withLock {
+            $0[thing.thingName] = thing
+            return $0
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -31,8 +31,6 @@ public enum ConnectionDiagnosis {
             case 0: break
             default: return "connection to \(endpoint) failed: \(String(cString: strerror(savedErrno)))"
             }
-        case Int32(MOSQ_ERR_TLS.rawValue), Int32(MOSQ_ERR_CONN_LOST.rawValue), Int32(MOSQ_ERR_PROTOCOL.rawValue):
-            break
         default:
             break
         }

@@ -15,7 +15,7 @@ import TrackerSystem
 /// and after any failure waits a full-jitter backoff delay (reset once a session has stayed up
 /// for `stableAfter`). Every change arrives on `events`. `publish` may be called from any task.
 ///
-/// `@unchecked Sendable` is sound because: the stored properties are immutable (`let`) and of
+/// Unchecked sendability is sound because: the stored properties are immutable (`let`) and of
 /// Sendable types, except `handle`, the `struct mosquitto *`; every call on it from another
 /// thread than the loop's is `mosquitto_publish` or `mosquitto_subscribe`, which
 /// libmosquitto makes thread-safe once `mosquitto_threaded_set(handle, true)` is called, as it

@@ -7,6 +7,12 @@ enum GeofenceFiles {
         let description: String
     }
 
+    static func zones(_ entries: [GeofenceConfig]) throws(LoadError) -> [Zone] {
+        var zones: [Zone] = []
+        for entry in entries { zones.append(try zone(entry)) }
+        return zones
+    }
+
     static func zone(_ entry: GeofenceConfig) throws(LoadError) -> Zone {
         if let zone = entry.zone() { return zone }
         guard case .geojson(let path) = entry.shape else { throw LoadError(description: "geofence \(entry.name): no shape") }

@@ -21,22 +21,14 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let settings = try ConfigFile.loadOrExit(config)
-        var zones: [Zone] = []
-        for entry in settings.geofences {
-            do {
-                zones.append(try GeofenceFiles.zone(entry))
-            } catch {
-                StandardError.line("\(error)")
-                throw ExitStatus.configuration
-            }
+        let zones: [Zone]
+        do { zones = try GeofenceFiles.zones(settings.geofences) } catch {
+            StandardError.line("\(error)")
+            throw ExitStatus.configuration
         }
         let deviceID = settings.device.id ?? "simulated"
-        let thing = settings.mqtt.clientID ?? deviceID
-        var planner = PublicationPlanner(
-            deviceID: deviceID, format: settings.payload.format, telemetryTopic: settings.mqtt.topic,
-            eventsTopic: settings.mqtt.eventsTopic.replacing("{thingName}", with: thing),
-            limiter: PublishRateLimiter(minInterval: settings.gps.minInterval, minDistance: settings.gps.minDistance),
-            detector: GeofenceDetector(zones: zones))
+        var planner = PublicationPlanner(config: settings, deviceID: deviceID, thingName: settings.mqtt.clientID ?? deviceID,
+                                         detector: GeofenceDetector(zones: zones))
         let bytes: [UInt8]
         do {
             bytes = try FileReader.readAll(track)

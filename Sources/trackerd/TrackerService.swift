@@ -41,12 +41,10 @@ struct TrackerService: Service, CustomStringConvertible {
                 throw ExitStatus.configuration
             }
         }
-        var zones: [Zone] = []
-        for entry in config.geofences {
-            do { zones.append(try GeofenceFiles.zone(entry)) } catch {
-                logger.error("configuration: \(error)")
-                throw ExitStatus.configuration
-            }
+        let zones: [Zone]
+        do { zones = try GeofenceFiles.zones(config.geofences) } catch {
+            logger.error("configuration: \(error)")
+            throw ExitStatus.configuration
         }
         let zoneStates = GeofenceStateFile(path: config.store.directory + "/geofence.json")
         if !zones.isEmpty {
@@ -56,11 +54,8 @@ struct TrackerService: Service, CustomStringConvertible {
         }
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
         let thing = config.mqtt.clientID ?? deviceID
-        var planner = PublicationPlanner(
-            deviceID: deviceID, format: config.payload.format, telemetryTopic: config.mqtt.topic,
-            eventsTopic: config.mqtt.eventsTopic.replacing("{thingName}", with: thing),
-            limiter: PublishRateLimiter(minInterval: config.gps.minInterval, minDistance: config.gps.minDistance),
-            detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:], lastTime: restored?.lastTime))
+        var planner = PublicationPlanner(config: config, deviceID: deviceID, thingName: thing,
+                                         detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:], lastTime: restored?.lastTime))
         if !zones.isEmpty {
             logger.info("geofences: \(zones.map(\.name).joined(separator: ", "))")
         }

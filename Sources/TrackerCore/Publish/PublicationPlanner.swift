@@ -26,6 +26,15 @@ public struct PublicationPlanner: Sendable {
         self.detector = detector
     }
 
+    /// The planner a configuration describes: its payload format, topics (`{thingName}` filled
+    /// in) and rate control.
+    public init(config: TrackerConfig, deviceID: String, thingName: String, detector: GeofenceDetector) {
+        self.init(deviceID: deviceID, format: config.payload.format, telemetryTopic: config.mqtt.topic,
+                  eventsTopic: config.mqtt.eventsTopic.replacing("{thingName}", with: thingName),
+                  limiter: PublishRateLimiter(minInterval: config.gps.minInterval, minDistance: config.gps.minDistance),
+                  detector: detector)
+    }
+
     /// `afterLoss`: the first fix after a loss of fix (always published).
     public mutating func plan(_ fix: Fix, afterLoss: Bool) -> [Message] {
         var out: [Message] = []
