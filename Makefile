@@ -11,7 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
 APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
-	python3 python3-venv systemd netcat-openbsd
+	python3 python3-venv systemd netcat-openbsd dpkg-dev lintian
+# What the system test adds (make test runs it only as root).
+SYSTEM_TEST_PACKAGES := debootstrap systemd-container
 
 # From PyPI, in one venv: AWS's IoT Device SDK for Python (the independent check of localcloud)
 # and cfn-lint (the check of cloud/aws/trackerd.yaml).
@@ -21,7 +23,20 @@ CFN_LINT_VERSION := 1.51.0
 
 RUN_SPEED ?= 10
 
-.PHONY: deps python-tools lint-cloud build release test run run-replay check-config bench clean
+# The release binary: static Swift runtime (the board needs no toolchain), no $$ORIGIN rpath,
+# full RELRO and fortified C targets, as Debian builds its own packages.
+RELEASE_FLAGS := -c release -Xswiftc -static-stdlib --disable-local-rpath \
+	-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now -Xcc -D_FORTIFY_SOURCE=2
+# Cross builds (README, "Building for arm64"): a Swift SDK, the package's architecture, its strip.
+SWIFT_SDK ?=
+DEB_ARCH ?=
+STRIP ?= strip
+RELEASE_FLAGS += $(if $(SWIFT_SDK),--swift-sdk $(SWIFT_SDK))
+DEB_DIR := .build/deb
+VERSION := $(shell sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/TrackerCore/TrackerCore.swift)
+HOST_DEB := $(DEB_DIR)/trackerd_$(VERSION)_$(shell dpkg --print-architecture).deb
+
+.PHONY: deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -38,7 +53,16 @@ build: deps
 	swift build
 
 release: deps
-	swift build -c release -Xswiftc -static-stdlib --product trackerd
+	swift build $(RELEASE_FLAGS) --product trackerd
+
+# The Debian package for the host architecture, in .build/deb/.
+deb: release
+	DEB_ARCH=$(DEB_ARCH) STRIP=$(STRIP) bash scripts/build-deb.sh "$$(swift build $(RELEASE_FLAGS) --show-bin-path)/trackerd" $(DEB_DIR)
+
+# lintian must report no errors (warnings are printed; the run fails on E: lines only).
+lint-deb: deb
+	@deb=$(DEB_DIR)/trackerd_$(VERSION)_$(or $(DEB_ARCH),$(shell dpkg --print-architecture)).deb; \
+	lintian --allow-root --fail-on error "$$deb" && echo "lintian: $$deb has no errors"
 
 python-tools:
 	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null && [ -x $(AWSIOT_VENV)/bin/cfn-lint ] || { \
@@ -49,13 +73,37 @@ lint-cloud: python-tools
 	$(AWSIOT_VENV)/bin/cfn-lint cloud/aws/trackerd.yaml
 	@echo "cfn-lint: cloud/aws/trackerd.yaml passes"
 
-test: deps python-tools lint-cloud
+test: deps python-tools lint-cloud lint-deb
 	swift build --build-tests
 	bash Tests/Fixtures/check-systemd-unit.sh systemd/trackerd.service $(CURDIR)/.build/debug/trackerd
 	TRACKERD_SHARED_DIR=$(SHARED) swift test --skip-build
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory test-system; \
+	else echo "make test: not root, so the system test under a real systemd (make test-system) is skipped"; fi
+
+# The package installed in a booted Debian bookworm container (systemd-nspawn), with localcloud
+# on the host's loopback: READY, provisioning, fixes, journal fields, stop, restart.
+test-system: lint-deb build
+	@missing=""; for p in $(SYSTEM_TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	SHARED=$(SHARED) bash Tests/System/system-test.sh $(HOST_DEB) .build/debug/localcloud
 
 run: build
 	SHARED=$(SHARED) RUN_SPEED=$(RUN_SPEED) bash scripts/run-demo.sh
+
+# trackerd alone on the recorded drive, no cloud: every fix and the zone changes in its log.
+run-replay: build
+	@echo "== trackerd: replaying $(SHARED)/testdata/tracks/seed-drive.nmea at $(RUN_SPEED)x (Ctrl-C stops) =="
+	.build/debug/trackerd run --config etc/trackerd.toml --log-level debug \
+	  --replay $(SHARED)/testdata/tracks/seed-drive.nmea --replay-speed $(RUN_SPEED)
+
+# Figures, not pass/fail: see Benchmarks/bench.py.
+bench: release
+	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED)
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

@@ -5,14 +5,23 @@ import TrackerSystem
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validate a configuration file: exit 0 when valid, 1 with every error (file:line: key: problem)."
+        abstract: "Validate a configuration file: exit 0 when valid, 1 with every error (file:line: key: problem).",
+        discussion: """
+        With --configured it answers systemd's ExecCondition= instead: exit 0 when the file names an \
+        [mqtt] endpoint (or is broken, so that `trackerd run` fails and says why), 1 when the device \
+        is not configured yet and the unit should stay stopped.
+        """
     )
 
     @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
     var config: String?
 
+    @Flag(name: .long, help: "Exit 1 when the file is valid but names no [mqtt] endpoint yet.")
+    var configured = false
+
     func run() throws {
         let file = config ?? TrackerConfig.defaultPath
+        if configured { return try checkConfigured(file) }
         do {
             _ = try ConfigFile.load(file)
             print("\(file): valid")
@@ -20,5 +29,28 @@ struct CheckConfigCommand: ParsableCommand {
             StandardError.line("\(error)")
             throw ExitStatus.invalid
         }
+    }
+
+    /// A freshly installed package ships the example file, which is valid but points nowhere:
+    /// starting the daemon then would only log fixes. A broken file, on the other hand, must not
+    /// be skipped quietly: the unit starts, `run` reports every error and exits 78, and the unit
+    /// shows as failed.
+    private func checkConfigured(_ file: String) throws {
+        let settings: TrackerConfig
+        do {
+            settings = try ConfigFile.load(file).0
+        } catch {
+            if case .unreadable(let reason) = error, reason.isMissing {
+                print("\(file) does not exist: trackerd is not configured yet")
+                throw ExitStatus.invalid
+            }
+            print("\(file) has errors: starting trackerd, which reports them")
+            return
+        }
+        guard let endpoint = settings.mqtt.endpoint else {
+            print("\(file) names no [mqtt] endpoint: trackerd is not configured yet")
+            throw ExitStatus.invalid
+        }
+        print("\(file): configured for \(endpoint)")
     }
 }

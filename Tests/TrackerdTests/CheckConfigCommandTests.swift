@@ -28,4 +28,29 @@ import TestSupport
         #expect(await run.waitForExit(timeout: .seconds(10)) == 1)
         #expect(run.stderrLines.items == ["cannot read /nonexistent/trackerd.toml: No such file or directory"])
     }
+
+    /// systemd's ExecCondition= runs this before the daemon: the example file the package ships
+    /// keeps the unit stopped, a file with an endpoint starts it, and a broken file starts it too
+    /// so that `run` fails loudly instead of the unit being skipped without a word.
+    @Test func configuredAnswersTheUnitsExecCondition() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let example = SharedTestData.repositoryRoot.appendingPathComponent("etc/trackerd.toml").path
+        let withEndpoint = dir.file("configured.toml")
+        try "[mqtt]\nendpoint = \"broker.example\"\n".write(to: withEndpoint, atomically: true, encoding: .utf8)
+        let broken = dir.file("broken.toml")
+        try "[mqtt]\nport = \"x\"\n".write(to: broken, atomically: true, encoding: .utf8)
+
+        let cases: [(String, Int32, String)] = [
+            (example, 1, "\(example) names no [mqtt] endpoint: trackerd is not configured yet"),
+            (withEndpoint.path, 0, "\(withEndpoint.path): configured for broker.example"),
+            (broken.path, 0, "\(broken.path) has errors: starting trackerd, which reports them"),
+            ("/nonexistent/trackerd.toml", 1, "/nonexistent/trackerd.toml does not exist: trackerd is not configured yet"),
+        ]
+        for (file, status, line) in cases {
+            let run = try TrackerdBinary.start(["check-config", "--configured", "--config", file])
+            #expect(await run.waitForExit(timeout: .seconds(10)) == status, "\(file)")
+            #expect(run.stdoutLines.items == [line])
+        }
+    }
 }

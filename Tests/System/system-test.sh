@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# make test-system: the Debian package under a real systemd. A Debian bookworm container
+# (debootstrap --variant=minbase, booted with systemd-nspawn) gets the .deb; localcloud runs on
+# the host's loopback, which the container shares. The test shows, in the container: the package
+# installs without starting an unconfigured service; once configured the unit reaches READY; the
+# device provisions and its fixes reach localcloud; the journal carries trackerd's fields;
+# `systemctl stop` is clean; after a restart the device does not provision again.
+#   usage: system-test.sh TRACKERD_DEB LOCALCLOUD_BINARY   (as root; SHARED = ../shared)
+set -euo pipefail
+deb=$(realpath "$1")
+localcloud=$(realpath "$2")
+shared=$(realpath "${SHARED:-../shared}")
+[ "$(id -u)" = 0 ] || { echo "system-test: needs root (debootstrap, systemd-nspawn)"; exit 1; }
+
+cache=${TRACKERD_SYSTEM_TEST_CACHE:-$PWD/.build/system-test}
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/run-XXXXXX")
+root=$work/root
+started=$(date +%s)
+pids=()
+failures=0
+
+step() { printf '\n== system test: %s\n' "$*"; }
+pass() { printf '   ok: %s\n' "$*"; }
+fail() { printf '   FAILED: %s\n' "$*"; failures=$((failures + 1)); }
+check() { # description, command...
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "${nspawn:-}" ] && kill -0 "$nspawn" 2>/dev/null; then
+        # SIGTERM asks the container's systemd to shut down; it gets 30 s before SIGKILL.
+        kill -TERM "$nspawn" 2>/dev/null || true
+        timeout 30 tail --pid="$nspawn" -f /dev/null || kill -KILL "$nspawn" 2>/dev/null || true
+    fi
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do timeout 10 tail --pid="$pid" -f /dev/null || kill -KILL "$pid" 2>/dev/null || true; done
+    if [ "$status" != 0 ] || [ "$failures" != 0 ]; then
+        echo "system-test: logs kept in $work (container boot log boot.log, localcloud.log)"
+        rm -rf "$root"
+    else
+        rm -rf "$work"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+# wait_for_line SECONDS PATTERN COUNT COMMAND...: COMMAND's output (a followed file or journal;
+# an executable, not a shell function, so that the PID below is the follower itself) until COUNT
+# lines match PATTERN, or fail after SECONDS. The follower is stopped by PID.
+wait_for_line() {
+    local seconds=$1 pattern=$2 count=$3 fd follower matched rc=0
+    shift 3
+    exec {fd}< <(exec "$@" 2>/dev/null)
+    follower=$!
+    # Not `>/dev/null`: GNU grep then takes a shortcut that ignores -m and reads to the end.
+    matched=$(timeout "$seconds" grep -c -m "$count" -- "$pattern" <&"$fd") || rc=$?
+    kill -TERM "$follower" 2>/dev/null || true
+    exec {fd}<&-
+    return "$rc"
+}
+
+# --- the root file system, cached ----------------------------------------------------------
+# The mirror apt uses on this machine (deb822 .sources or the one-line format).
+mirror=$( { sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
+            sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null || true
+          } | { grep -v security || true; } | head -1)
+mirror=${mirror:-http://deb.debian.org/debian}
+# What the package needs (its Depends without versions) plus systemd and dbus to boot.
+depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[[:space:]]*(.*//; s/^[[:space:]]*//' | grep . | sort -u | paste -sd, -)
+include="systemd,systemd-sysv,dbus,$depends"
+key=$(printf '%s\n' bookworm minbase "$mirror" "$include" | sha256sum | cut -c1-16)
+rootfs=$cache/rootfs-$key
+step "root file system (bookworm minbase from $mirror; $include)"
+if [ -f "$rootfs/.complete" ]; then
+    pass "cached in $rootfs"
+else
+    # Built aside and renamed when complete, so an interrupted debootstrap is never reused.
+    rm -rf "$rootfs.partial"
+    if ! debootstrap --variant=minbase --include="$include" bookworm "$rootfs.partial" "$mirror" > "$work/debootstrap.log" 2>&1; then
+        echo "debootstrap failed:"; tail -20 "$work/debootstrap.log"; exit 1
+    fi
+    # The cache is never booted: each run boots a copy, so nothing a test does leaks into the next.
+    rm -rf "$rootfs.partial/var/cache/apt/archives/"*.deb
+    touch "$rootfs.partial/.complete"
+    mv "$rootfs.partial" "$rootfs"
+    pass "built in $(( $(date +%s) - started )) s, cached in $rootfs"
+fi
+cp -a "$rootfs" "$root"
+echo "127.0.0.1 localhost" > "$root/etc/hosts"
+echo "trackerd-system-test" > "$root/etc/hostname"
+mkdir -p "$root/srv/trackerd-test"
+cp "$deb" "$root/srv/trackerd-test/"
+cp "$shared/testdata/tracks/seed-drive.nmea" "$root/srv/trackerd-test/drive.nmea"
+
+# --- localcloud on the host's loopback -------------------------------------------------------
+port=$(python3 -c '
+import random, socket
+ports = list(range(20000, 32000)); random.shuffle(ports)
+for p in ports:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: s.close()')
+step "localcloud on 127.0.0.1:$port"
+"$localcloud" init "$work/cloud" --port "$port" > /dev/null
+"$localcloud" serve "$work/cloud" --port "$port" 2> "$work/localcloud.log" &
+pids+=($!)
+check "localcloud is ready" wait_for_line 30 'localcloud ready' 1 tail -n +1 -F "$work/localcloud.log"
+
+# --- boot ------------------------------------------------------------------------------------
+step "booting the container (systemd-nspawn --register=no --keep-unit -b)"
+systemd-nspawn --register=no --keep-unit --console=read-only -q -D "$root" -b > "$work/boot.log" 2>&1 &
+nspawn=$!
+leader=""
+deadline=$(( $(date +%s) + 30 ))
+while [ -z "$leader" ] && [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$nspawn" 2>/dev/null; do
+    leader=$(pgrep -P "$nspawn" -x systemd || true)
+    [ -n "$leader" ] || sleep 0.05   # the container's init appears within milliseconds of the fork
+done
+[ -n "$leader" ] || { echo "the container's systemd did not start:"; cat "$work/boot.log"; exit 1; }
+# Commands run in the container's namespaces. systemd refuses a client on its private socket
+# whose PID it cannot see, so systemctl needs the PID namespace too.
+inside() { nsenter -t "$leader" -m -u -i -p -- "$@"; }
+# Until the container's systemd listens, is-system-running has no socket to wait on.
+state=""
+deadline=$(( $(date +%s) + 60 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    state=$(inside systemctl is-system-running --wait 2>&1) && break
+    case $state in running|degraded|maintenance|stopping) break ;; esac
+    sleep 0.1
+done
+check "the container's systemd is up ($state)" test "$state" = running -o "$state" = degraded
+[ "$state" = running ] || inside systemctl --failed --no-pager || true
+
+# --- install -----------------------------------------------------------------------------------
+step "dpkg -i $(basename "$deb") in the running container"
+install_log=$(inside dpkg -i "/srv/trackerd-test/$(basename "$deb")" 2>&1) || { echo "$install_log"; exit 1; }
+check "postinst says why it did not start" grep -q 'trackerd: not started: set \[mqtt\] endpoint' <<< "$install_log"
+check "the unit is enabled" test "$(inside systemctl is-enabled trackerd)" = enabled
+check "the unit is not running" test "$(inside systemctl is-active trackerd || true)" = inactive
+groups_of=$(inside id -nG trackerd 2>&1 || true)
+check "system user trackerd, groups: $groups_of" grep -qw dialout <<< "$groups_of"
+check "the conffile is registered" grep -q '/etc/trackerd/trackerd.toml' <<< "$(inside dpkg-query -W -f='${Conffiles}' trackerd)"
+inside systemctl start trackerd
+result=$(inside systemctl show trackerd -p ActiveState -p ConditionResult -p Result --value | paste -sd' ')
+check "started unconfigured, ExecCondition= skips it (state result: $result)" test "$(inside systemctl is-active trackerd || true)" = inactive
+
+# --- configure and start -----------------------------------------------------------------------
+step "configuring: localcloud's CA and claim certificate, the drive, the original geofence"
+install -D -m 0644 "$work/cloud/ca/ca.pem" "$root/etc/trackerd/ca.pem"
+install -D -m 0644 "$work/cloud/claim/certificate.pem.crt" "$root/etc/trackerd/claim/certificate.pem.crt"
+install -D -m 0600 "$work/cloud/claim/private.pem.key" "$root/etc/trackerd/claim/private.pem.key"
+inside chown -R trackerd:trackerd /etc/trackerd/claim
+inside chmod 0700 /etc/trackerd/claim
+cat > "$root/etc/trackerd/trackerd.toml" <<TOML
+[device]
+id = "10000000cafe"
+
+[gps]
+source = "replay"
+replay_file = "/srv/trackerd-test/drive.nmea"
+replay_speed = 5.0
+
+[mqtt]
+endpoint = "localhost"
+port = $port
+ca_file = "/etc/trackerd/ca.pem"
+topic = "gpsTopic"
+
+[provisioning]
+method = "csr"
+template = "iotDeviceTemplateName"
+parameters = { SerialNumber = "{serial}" }
+claim_cert = "/etc/trackerd/claim/certificate.pem.crt"
+claim_key = "/etc/trackerd/claim/private.pem.key"
+
+[[geofence]]
+name = "depot"
+box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }
+TOML
+thing=tracker_10000000cafe
+
+# journal_events: trackerd's native journal entries, one "EVENT key=value ..." line each.
+journal_events() {
+    inside journalctl -u trackerd -o json --no-pager | python3 -c '
+import json, sys
+for line in sys.stdin:
+    entry = json.loads(line)
+    if "TRACKERD_EVENT" in entry:
+        fields = " ".join("%s=%s" % (k, v) for k, v in sorted(entry.items()) if k.isupper() and not k.startswith("_") and k not in ("MESSAGE", "TRACKERD_EVENT", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC"))
+        print(entry["TRACKERD_EVENT"], fields, "invocation=" + entry.get("_SYSTEMD_INVOCATION_ID", "?"))'
+}
+gps_lines() { grep -c "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" "$work/cloud/received.jsonl" || true; }
+
+step "systemctl start trackerd (Type=notify: returns once trackerd sent READY=1)"
+if inside systemctl start trackerd; then pass "systemctl start returned 0"; else fail "systemctl start failed"; fi
+check "the unit is active (running)" test "$(inside systemctl show trackerd -p SubState --value)" = running
+status_text=$(inside systemctl show trackerd -p StatusText --value)
+echo "   STATUS=$status_text"
+check "the device provisioned itself as $thing" grep -q "\"$thing\"" "$work/cloud/registry.json"
+check "fixes reach localcloud" wait_for_line 60 "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" 5 tail -n +1 -F "$work/cloud/received.jsonl"
+check "the geofence event reaches localcloud" wait_for_line 60 "\"topic\":\"trackers/$thing/geofence\"" 1 tail -n +1 -F "$work/cloud/received.jsonl"
+# The sandbox as the kernel sees it, not as the unit file says.
+main_pid=$(inside systemctl show trackerd -p MainPID --value)
+proc_status=$(inside cat "/proc/$main_pid/status")
+field() { sed -n "s/^$1:[[:space:]]*//p" <<< "$proc_status" | awk '{print $1}'; }
+check "runs as user trackerd (uid $(field Uid))" test "$(field Uid)" = "$(inside id -u trackerd)"
+check "no capabilities, not even in the bounding set" test "$(field CapBnd)" = 0000000000000000
+check "no_new_privs" test "$(field NoNewPrivs)" = 1
+check "a seccomp filter" test "$(field Seccomp)" = 2
+# STATUS= is rewritten as things change; wait for the connected one.
+status_text=""
+deadline=$(( $(date +%s) + 20 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    status_text=$(inside systemctl show trackerd -p StatusText --value)
+    case $status_text in "connected to localhost:$port as $thing;"*"last fix"*) break ;; esac
+    sleep 0.2
+done
+check "STATUS=$status_text" grep -q "^connected to localhost:$port as $thing; queue [0-9]*; last fix" <<< "$status_text"
+status_out=$(inside trackerd status 2>&1 || true)
+check "trackerd status names the thing" grep -q "$thing" <<< "$status_out"
+
+step "journalctl -u trackerd -o json"
+events=$(journal_events)
+echo "$events" | sed 's/^/   /'
+check "provisioned, with THING= and CERTIFICATE_ID=" grep -qE "^provisioned .*CERTIFICATE_ID=[0-9a-f]{8}.*THING=$thing" <<< "$events"
+check "connected, with ENDPOINT= and THING=" grep -qE "^connected .*ENDPOINT=localhost:$port.*THING=$thing" <<< "$events"
+check "geofence, with GEOFENCE_EVENT=, STATE= and ZONE=" grep -qE "^geofence .*GEOFENCE_EVENT=OnEnter.*STATE=InBoundary.*ZONE=depot" <<< "$events"
+journal_text=$(inside journalctl -u trackerd --no-pager -o cat)
+check "no key or certificate in the journal" test "$(grep -c -- '-----BEGIN' <<< "$journal_text")" = 0
+first_invocation=$(inside systemctl show trackerd -p InvocationID --value)
+
+step "systemctl stop trackerd"
+stop_started=$(date +%s%N)
+inside systemctl stop trackerd
+stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
+shown=$(inside systemctl show trackerd -p Result -p ExecMainCode -p ExecMainStatus | paste -sd' ')
+check "clean stop in $stop_ms ms ($shown)" test "$shown" = "Result=success ExecMainCode=1 ExecMainStatus=0"
+check "the broker got the offline presence" wait_for_line 10 '"payload":{"state":"offline"}' 1 tail -n +1 -F "$work/cloud/received.jsonl"
+
+step "systemctl start trackerd again: the device keeps its certificate"
+before=$(gps_lines)
+if inside systemctl start trackerd; then pass "systemctl start returned 0"; else fail "systemctl start failed"; fi
+second_invocation=$(inside systemctl show trackerd -p InvocationID --value)
+check "a new invocation" test "$second_invocation" != "$first_invocation"
+check "fixes keep reaching localcloud" wait_for_line 60 "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" $((before + 5)) tail -n +1 -F "$work/cloud/received.jsonl"
+events=$(journal_events)
+check "connected again as $thing" grep -qE "^connected .*THING=$thing.*invocation=$second_invocation" <<< "$events"
+check "provisioned exactly once" test "$(grep -c '^provisioned ' <<< "$events")" = 1
+check "one thing in localcloud's registry" test "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("things", r)))' "$work/cloud/registry.json")" = 1
+
+elapsed=$(( $(date +%s) - started ))
+if [ "$failures" = 0 ]; then
+    echo; echo "system test: passed in $elapsed s"
+else
+    echo; echo "system test: $failures check(s) FAILED ($elapsed s)"; exit 1
+fi
