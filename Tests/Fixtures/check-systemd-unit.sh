@@ -6,9 +6,12 @@ unit=${1:-systemd/trackerd.service}
 binary=${2:-$PWD/.build/debug/trackerd}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# verify checks that ExecStart exists: point it at the binary just built.
+# verify checks that ExecStart exists: point it at the binary just built. It also opens every
+# man: page in Documentation=: give it the package's, where man looks first.
 sed "s|/usr/bin/trackerd|$binary|" "$unit" > "$work/trackerd.service"
-problems=$(systemd-analyze verify "$work/trackerd.service" 2>&1 || true)
+mkdir -p "$work/man/man8"
+sed "s/@VERSION@/check/" "$(dirname "$0")/../../packaging/debian/trackerd.8" > "$work/man/man8/trackerd.8"
+problems=$(MANPATH="$work/man:" systemd-analyze verify "$work/trackerd.service" 2>&1 || true)
 if [ -n "$problems" ]; then
     echo "systemd-analyze verify $unit:"; echo "$problems"; exit 1
 fi

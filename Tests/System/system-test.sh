@@ -254,6 +254,21 @@ check "connected again as $thing" grep -qE "^connected .*THING=$thing.*invocatio
 check "provisioned exactly once" test "$(grep -c '^provisioned ' <<< "$events")" = 1
 check "one thing in localcloud's registry" test "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("things", r)))' "$work/cloud/registry.json")" = 1
 
+step "dpkg -i the same package again (an upgrade): configuration kept, service restarted"
+third_before=$(inside systemctl show trackerd -p InvocationID --value)
+if upgrade_log=$(inside dpkg -i "/srv/trackerd-test/$(basename "$deb")" 2>&1); then pass "dpkg -i returned 0"; else fail "dpkg -i: $upgrade_log"; fi
+check "the edited configuration is kept" grep -q "^port = $port\$" "$root/etc/trackerd/trackerd.toml"
+check "the service runs again, restarted" test "$(inside systemctl is-active trackerd)" = active -a \
+    "$(inside systemctl show trackerd -p InvocationID --value)" != "$third_before"
+check "still provisioned exactly once" test "$(journal_events | grep -c '^provisioned ')" = 1
+
+step "dpkg --purge trackerd"
+if purge_log=$(inside dpkg --purge trackerd 2>&1); then pass "dpkg --purge returned 0"; else fail "dpkg --purge: $purge_log"; fi
+check "the service is stopped" test "$(inside systemctl is-active trackerd || true)" = inactive
+check "its state (queue, device certificate and key) is gone" test ! -e "$root/var/lib/trackerd" -a ! -e "$root/var/lib/private/trackerd"
+check "the conffile is gone" test ! -e "$root/etc/trackerd/trackerd.toml"
+check "the operator's claim pair stays" test -f "$root/etc/trackerd/claim/private.pem.key"
+
 elapsed=$(( $(date +%s) - started ))
 if [ "$failures" = 0 ]; then
     echo; echo "system test: passed in $elapsed s"
