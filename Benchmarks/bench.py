@@ -9,7 +9,8 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
   4. CPU time per 1,000 fixes (that replay, and the drain);
   5. size of the stripped release binary built with -static-stdlib;
   6. geofence cost per fix with 1, 100 and 10,000 zones (50-vertex polygons), from `trackerd
-     simulate` on the seed drive against the same run with no zone.
+     simulate` on a 50,000-fix drive against the same run with no zone (below the run-to-run
+     spread it says so instead of printing a number).
 Standard library only. Usage: bench.py TRACKERD SHARED_DIR
 """
 import json
