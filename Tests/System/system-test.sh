@@ -150,6 +150,17 @@ inside systemctl start trackerd
 result=$(inside systemctl show trackerd -p ActiveState -p ConditionResult -p Result --value | paste -sd' ')
 check "started unconfigured, ExecCondition= skips it (state result: $result)" test "$(inside systemctl is-active trackerd || true)" = inactive
 
+step "a configuration with an error: the unit fails (not skipped) and is not restarted"
+cp "$root/etc/trackerd/trackerd.toml" "$work/example.toml"
+printf '[mqtt]\nendpoint = "localhost"\nport = 70000\n' > "$root/etc/trackerd/trackerd.toml"
+if inside systemctl start trackerd 2>/dev/null; then fail "systemctl start succeeded"; else pass "systemctl start failed"; fi
+shown=$(inside systemctl show trackerd -p Result -p ExecMainStatus -p NRestarts | sort | paste -sd' ')
+check "exit 78, no restart ($shown)" test "$shown" = "ExecMainStatus=78 NRestarts=0 Result=exit-code"
+journal_text=$(inside journalctl -u trackerd --no-pager -o cat)
+check "the journal names file, line and key" grep -q '/etc/trackerd/trackerd.toml:3: mqtt.port' <<< "$journal_text"
+inside systemctl reset-failed trackerd
+cp "$work/example.toml" "$root/etc/trackerd/trackerd.toml"
+
 # --- configure and start -----------------------------------------------------------------------
 step "configuring: localcloud's CA and claim certificate, the drive, the original geofence"
 install -D -m 0644 "$work/cloud/ca/ca.pem" "$root/etc/trackerd/ca.pem"
@@ -239,8 +250,8 @@ step "systemctl stop trackerd"
 stop_started=$(date +%s%N)
 inside systemctl stop trackerd
 stop_ms=$(( ($(date +%s%N) - stop_started) / 1000000 ))
-shown=$(inside systemctl show trackerd -p Result -p ExecMainCode -p ExecMainStatus | paste -sd' ')
-check "clean stop in $stop_ms ms ($shown)" test "$shown" = "Result=success ExecMainCode=1 ExecMainStatus=0"
+shown=$(inside systemctl show trackerd -p Result -p ExecMainCode -p ExecMainStatus | sort | paste -sd' ')
+check "clean stop in $stop_ms ms ($shown)" test "$shown" = "ExecMainCode=1 ExecMainStatus=0 Result=success"
 check "the broker got the offline presence" wait_for_line 10 '"payload":{"state":"offline"}' 1 tail -n +1 -F "$work/cloud/received.jsonl"
 
 step "systemctl start trackerd again: the device keeps its certificate"
