@@ -28,19 +28,18 @@ RUN_SPEED ?= 10
 RELEASE_FLAGS := -c release -Xswiftc -static-stdlib --disable-local-rpath \
 	-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now -Xcc -D_FORTIFY_SOURCE=2
 # Cross builds (README, "Building for arm64"): a Swift SDK, the package's architecture, its strip.
+HOST_ARCH := $(shell dpkg --print-architecture)
 SWIFT_SDK ?=
-DEB_ARCH ?=
+DEB_ARCH ?= $(HOST_ARCH)
 STRIP ?= strip
 RELEASE_FLAGS += $(if $(SWIFT_SDK),--swift-sdk $(SWIFT_SDK))
-DEB_DIR := .build/deb
 VERSION := $(shell sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/TrackerCore/TrackerCore.swift)
-HOST_DEB := $(DEB_DIR)/trackerd_$(VERSION)_$(shell dpkg --print-architecture).deb
+DEB_DIR := .build/deb
+DEB := $(DEB_DIR)/trackerd_$(VERSION)_$(DEB_ARCH).deb
+HOST_DEB := $(DEB_DIR)/trackerd_$(VERSION)_$(HOST_ARCH).deb
 
-.PHONY: deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
-
-deps:
-	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt-install,PACKAGES): installs those of the Debian PACKAGES that are missing.
+apt-install = @missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -49,20 +48,28 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+.PHONY: deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
+
+deps:
+	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
+	$(call apt-install,$(APT_PACKAGES))
+
 build: deps
 	swift build
 
 release: deps
 	swift build $(RELEASE_FLAGS) --product trackerd
 
-# The Debian package for the host architecture, in .build/deb/.
+# The Debian package, .build/deb/trackerd_VERSION_ARCH.deb (this machine's architecture unless
+# DEB_ARCH says otherwise).
 deb: release
-	DEB_ARCH=$(DEB_ARCH) STRIP=$(STRIP) bash scripts/build-deb.sh "$$(swift build $(RELEASE_FLAGS) --show-bin-path)/trackerd" $(DEB_DIR)
+	VERSION=$(VERSION) DEB_ARCH=$(DEB_ARCH) STRIP=$(STRIP) \
+	  bash scripts/build-deb.sh "$$(swift build $(RELEASE_FLAGS) --show-bin-path)/trackerd" $(DEB)
 
 # lintian must report no errors (warnings are printed; the run fails on E: lines only).
 lint-deb: deb
-	@deb=$(DEB_DIR)/trackerd_$(VERSION)_$(or $(DEB_ARCH),$(shell dpkg --print-architecture)).deb; \
-	lintian --allow-root --fail-on error "$$deb" && echo "lintian: $$deb has no errors"
+	lintian --allow-root --fail-on error $(DEB)
+	@echo "lintian: $(DEB) has no errors"
 
 python-tools:
 	@$(AWSIOT_VENV)/bin/python -c 'import awsiot' 2>/dev/null && [ -x $(AWSIOT_VENV)/bin/cfn-lint ] || { \
@@ -82,14 +89,8 @@ test: deps python-tools lint-cloud lint-deb
 
 # The package installed in a booted Debian bookworm container (systemd-nspawn), with localcloud
 # on the host's loopback: READY, provisioning, fixes, journal fields, stop, restart.
-test-system: lint-deb build
-	@missing=""; for p in $(SYSTEM_TEST_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make: installing Debian packages:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+test-system: deb build
+	$(call apt-install,$(SYSTEM_TEST_PACKAGES))
 	SHARED=$(SHARED) bash Tests/System/system-test.sh $(HOST_DEB) .build/debug/localcloud
 
 run: build

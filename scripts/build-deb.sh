@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# make deb: trackerd's Debian package for the host architecture, from the release binary
+# make deb: trackerd's Debian package, from the release binary
 # (static Swift runtime, stripped) and the files under packaging/debian, systemd/, udev/,
 # boards/ and etc/. Prints the path of the .deb it wrote.
-#   usage: scripts/build-deb.sh RELEASE_BINARY OUTPUT_DIR
-#   DEB_ARCH (default: this machine's) and STRIP (default: strip) for cross builds.
+#   usage: VERSION=V DEB_ARCH=A [STRIP=strip] scripts/build-deb.sh RELEASE_BINARY OUTPUT.deb
+#   (make deb sets them: the version is TrackerCore.version).
 set -euo pipefail
 binary=$1
-mkdir -p "$2"; out=$(cd "$2" && pwd)
-version=$(sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/TrackerCore/TrackerCore.swift)
+deb=$(realpath -m "$2")
+out=$(dirname "$deb")
+mkdir -p "$out"
+version=${VERSION:?VERSION is not set (run make deb)}
+arch=${DEB_ARCH:?DEB_ARCH is not set (run make deb)}
+strip=${STRIP:-strip}
 changelog_version=$(sed -n '1s/^trackerd (\([^)]*\)).*/\1/p' packaging/debian/changelog)
 if [ "$version" != "$changelog_version" ]; then
     echo "build-deb: TrackerCore.version is $version but packaging/debian/changelog starts with $changelog_version" >&2
     exit 1
 fi
-arch=${DEB_ARCH:-$(dpkg --print-architecture)}
-strip=${STRIP:-strip}
 stage=$out/stage
 rm -rf "$stage"
 umask 022
@@ -54,6 +56,5 @@ for script in postinst prerm postrm; do install -m 0755 "packaging/debian/$scrip
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/md5sums"
 
-deb=$out/trackerd_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
 echo "$deb"

@@ -63,6 +63,18 @@ wait_for_line() {
     return "$rc"
 }
 
+# until_true SECONDS COMMAND...: COMMAND again every 0.1 s until it succeeds, or fail after
+# SECONDS. Only for states that announce themselves nowhere we could wait on (a PID appearing,
+# a socket starting to answer, a unit's STATUS= text).
+until_true() {
+    local deadline=$(( $(date +%s) + $1 ))
+    shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
 # --- the root file system, cached ----------------------------------------------------------
 # The mirror apt uses on this machine (deb822 .sources or the one-line format).
 mirror=$( { sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null || true
@@ -117,23 +129,15 @@ step "booting the container (systemd-nspawn --register=no --keep-unit -b)"
 systemd-nspawn --register=no --keep-unit --console=read-only -q -D "$root" -b > "$work/boot.log" 2>&1 &
 nspawn=$!
 leader=""
-deadline=$(( $(date +%s) + 30 ))
-while [ -z "$leader" ] && [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$nspawn" 2>/dev/null; do
-    leader=$(pgrep -P "$nspawn" -x systemd || true)
-    [ -n "$leader" ] || sleep 0.05   # the container's init appears within milliseconds of the fork
-done
-[ -n "$leader" ] || { echo "the container's systemd did not start:"; cat "$work/boot.log"; exit 1; }
+found_leader() { kill -0 "$nspawn" 2>/dev/null && leader=$(pgrep -P "$nspawn" -x systemd); }
+until_true 30 found_leader || { echo "the container's systemd did not start:"; cat "$work/boot.log"; exit 1; }
 # Commands run in the container's namespaces. systemd refuses a client on its private socket
 # whose PID it cannot see, so systemctl needs the PID namespace too.
 inside() { nsenter -t "$leader" -m -u -i -p -- "$@"; }
-# Until the container's systemd listens, is-system-running has no socket to wait on.
+# is-system-running --wait waits for the boot, but only once systemd listens on its socket.
 state=""
-deadline=$(( $(date +%s) + 60 ))
-while [ "$(date +%s)" -lt "$deadline" ]; do
-    state=$(inside systemctl is-system-running --wait 2>&1) && break
-    case $state in running|degraded|maintenance|stopping) break ;; esac
-    sleep 0.1
-done
+booted() { state=$(inside systemctl is-system-running --wait 2>&1); [ "$state" = running ] || [ "$state" = degraded ]; }
+until_true 60 booted || true
 check "the container's systemd is up ($state)" test "$state" = running -o "$state" = degraded
 [ "$state" = running ] || inside systemctl --failed --no-pager || true
 
@@ -226,12 +230,11 @@ check "no_new_privs" test "$(field NoNewPrivs)" = 1
 check "a seccomp filter" test "$(field Seccomp)" = 2
 # STATUS= is rewritten as things change; wait for the connected one.
 status_text=""
-deadline=$(( $(date +%s) + 20 ))
-while [ "$(date +%s)" -lt "$deadline" ]; do
+connected_status() {
     status_text=$(inside systemctl show trackerd -p StatusText --value)
-    case $status_text in "connected to localhost:$port as $thing;"*"last fix"*) break ;; esac
-    sleep 0.2
-done
+    [[ $status_text == "connected to localhost:$port as $thing;"*"last fix"* ]]
+}
+until_true 20 connected_status || true
 check "STATUS=$status_text" grep -q "^connected to localhost:$port as $thing; queue [0-9]*; last fix" <<< "$status_text"
 status_out=$(inside trackerd status 2>&1 || true)
 check "trackerd status names the thing" grep -q "$thing" <<< "$status_out"
