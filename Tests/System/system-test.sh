@@ -2,9 +2,10 @@
 # make test-system: the Debian package under a real systemd. A Debian bookworm container
 # (debootstrap --variant=minbase, booted with systemd-nspawn) gets the .deb; localcloud runs on
 # the host's loopback, which the container shares. The test shows, in the container: the package
-# installs without starting an unconfigured service; once configured the unit reaches READY; the
-# device provisions and its fixes reach localcloud; the journal carries trackerd's fields;
-# `systemctl stop` is clean; after a restart the device does not provision again.
+# installs without starting an unconfigured service; a configuration error fails the unit for
+# good; once configured the unit reaches READY, sandboxed; the device provisions and its fixes
+# reach localcloud; the journal carries trackerd's fields; `systemctl stop` is clean; neither a
+# restart nor an upgrade provisions again; purge removes the device's state.
 #   usage: system-test.sh TRACKERD_DEB LOCALCLOUD_BINARY   (as root; SHARED = ../shared)
 set -euo pipefail
 deb=$(realpath "$1")
