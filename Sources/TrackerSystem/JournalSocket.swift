@@ -26,24 +26,6 @@ public enum JournalSocket {
 
     /// False if the journal could not be reached (the caller writes to stderr instead).
     public static func send(message: String, priority: Int, fields: Logger.Metadata) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(self.path.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in path.enumerated() { buffer[i] = byte }
-        }
-        let bytes = Array(entry(message: message, priority: priority, fields: fields).utf8)
-        let sent = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { target in
-                bytes.withUnsafeBytes {
-                    sendto(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL), target, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
-        }
-        return sent == bytes.count
+        UnixDatagram.send(Array(entry(message: message, priority: priority, fields: fields).utf8), to: path)
     }
 }

@@ -91,19 +91,13 @@ struct TrackerService: Service, CustomStringConvertible {
                     lastWatchdog = now
                 }
                 if lastStatusAt.map({ now - $0 >= .seconds(2) }) ?? true {
-                    statusFile.write(statusJSON(publisher: publisher, lastFix: lastFix, zones: planner.detector, now: now))
-                }
-                if notifier.socketPath != nil, lastStatusAt.map({ now - $0 >= .seconds(2) }) ?? true {
-                    var status = publisher?.status ?? "not publishing (no [mqtt] endpoint)"
-                    if let (fix, at) = lastFix {
-                        let age = Int(at.duration(to: now).seconds.rounded())
-                        status += "; last fix \(age) s ago (\(fix.mode)\(fix.satellitesUsed.map { ", \($0) sats" } ?? ""))"
-                    } else {
-                        status += "; no fix yet"
-                    }
-                    if status != lastStatus { notifier.notify("STATUS=" + status) }
-                    lastStatus = status
                     lastStatusAt = now
+                    statusFile.write(statusJSON(publisher: publisher, lastFix: lastFix, zones: planner.detector, now: now))
+                    if notifier.socketPath != nil {
+                        let status = systemdStatus(publisher: publisher, lastFix: lastFix, now: now)
+                        if status != lastStatus { notifier.notify("STATUS=" + status) }
+                        lastStatus = status
+                    }
                 }
             case .mqtt(let event):
                 publisher?.handle(event)
@@ -156,6 +150,15 @@ struct TrackerService: Service, CustomStringConvertible {
         notifier.notify("STOPPING=1\nSTATUS=stopping")
         statusFile.remove()
         await publisher?.shutdown()
+    }
+
+    /// The line `systemctl status` shows.
+    private func systemdStatus(publisher: FixPublisher?, lastFix: (Fix, ContinuousClock.Instant)?,
+                               now: ContinuousClock.Instant) -> String {
+        let connection = publisher?.status ?? "not publishing (no [mqtt] endpoint)"
+        guard let (fix, at) = lastFix else { return connection + "; no fix yet" }
+        let age = Int(at.duration(to: now).seconds.rounded())
+        return connection + "; last fix \(age) s ago (\(fix.mode)\(fix.satellitesUsed.map { ", \($0) sats" } ?? ""))"
     }
 
     /// What `trackerd status` shows.
