@@ -6,7 +6,11 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "What the running trackerd is doing: provisioning, connection, queue, last fix, zones.",
-        discussion: "Reads status.json from $RUNTIME_DIRECTORY (or /run/trackerd), which `trackerd run` rewrites every 2 s. Exit 3 when trackerd is not running."
+        discussion: """
+        Reads status.json from $RUNTIME_DIRECTORY (or /run/trackerd), which `trackerd run` rewrites \
+        every 2 s; under systemd only root and the group trackerd may read it. Exit 3 when trackerd is \
+        not running, 4 when the status cannot be read (permission).
+        """
     )
 
     @Flag(name: .long, help: "The status as JSON, for scripts.")
@@ -36,8 +40,20 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let file = StatusFile(directory: StatusFile.runtimeDirectory)
-        guard let text = file.read(), let status = try? JSONDecoder().decode(Status.self, from: Data(text.utf8)),
-              kill(status.pid, 0) == 0 else {
+        let text: String
+        do {
+            text = try file.read()
+        } catch {
+            // Not knowing is not "not running": an operator without the rights must be told so.
+            if error.errno == EACCES {
+                StandardError.line("\(error): run it as root (sudo trackerd status) or as a member of group trackerd")
+                throw ExitCode(4)
+            }
+            text = ""
+        }
+        // kill(pid, 0) answers EPERM for a live process of another user (the daemon's).
+        guard let status = try? JSONDecoder().decode(Status.self, from: Data(text.utf8)),
+              kill(status.pid, 0) == 0 || errno == EPERM else {
             StandardError.line("trackerd is not running (no current status in \(file.path))")
             throw ExitCode(3)
         }

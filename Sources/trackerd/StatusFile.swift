@@ -20,8 +20,8 @@ struct StatusFile: Sendable {
         _ = try? CredentialStore.write(Array((json + "\n").utf8), to: path, mode: 0o644)
     }
 
-    func read() -> String? {
-        (try? FileReader.readAll(path)).map { String(decoding: $0, as: UTF8.self) }
+    func read() throws(FileReader.ReadError) -> String {
+        String(decoding: try FileReader.readAll(path), as: UTF8.self)
     }
 
     func remove() { unlink(path) }

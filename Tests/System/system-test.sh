@@ -239,6 +239,12 @@ until_true 20 connected_status || true
 check "STATUS=$status_text" grep -q "^connected to localhost:$port as $thing; queue [0-9]*; last fix" <<< "$status_text"
 status_out=$(inside trackerd status 2>&1 || true)
 check "trackerd status names the thing" grep -q "$thing" <<< "$status_out"
+# The runtime directory is 0750 trackerd:trackerd: another user is told why, a member of the group
+# is shown the status (the daemon's PID belongs to another user there).
+rc=0; stranger=$(inside setpriv --reuid=65534 --regid=65534 --clear-groups trackerd status 2>&1) || rc=$?
+check "trackerd status as another user: exit $rc, '$stranger'" test "$rc" = 4 -a -n "$(grep 'Permission denied.*group trackerd' <<< "$stranger")"
+rc=0; member=$(inside setpriv --reuid=65534 --regid="$(inside id -g trackerd)" --clear-groups trackerd status 2>&1) || rc=$?
+check "trackerd status as a member of group trackerd: exit $rc" test "$rc" = 0 -a -n "$(grep "$thing" <<< "$member")"
 
 step "journalctl -u trackerd -o json"
 events=$(journal_events)
