@@ -114,23 +114,26 @@ public struct GPSDFixSource: FixSource {
     /// mode and LATLON_SET decide; every number is checked for NaN.
     static func fix(from data: UnsafePointer<gps_data_t>) -> Fix {
         let g = data.pointee
-        func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+        // gpsd passes on what the receiver said: the same ranges as our own NMEA decoder apply.
+        func within(_ x: Double, _ range: ClosedRange<Double>) -> Double? { x.isFinite && range.contains(x) ? x : nil }
         let nanoseconds = cgps_fix_time_ns(data)
-        var fix = Fix(time: nanoseconds > 0 ? UTCTimestamp(millisecondsSinceEpoch: (nanoseconds + 500_000) / 1_000_000) : nil,
+        let milliseconds = nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 >= 500_000 ? 1 : 0)
+        var fix = Fix(time: FixRanges.milliseconds.contains(milliseconds) ? UTCTimestamp(millisecondsSinceEpoch: milliseconds) : nil,
                       mode: .noFix)
         guard g.fix.mode >= 2, cgps_set(data) & cgps_latlon_set() != 0,
-              let lat = finite(g.fix.latitude), let lon = finite(g.fix.longitude) else { return fix }
+              let lat = within(g.fix.latitude, FixRanges.latitude),
+              let lon = within(g.fix.longitude, FixRanges.longitude) else { return fix }
         fix.mode = g.fix.mode >= 3 ? .threeD : .twoD
         fix.latitude = lat
         fix.longitude = lon
-        if fix.mode == .threeD { fix.altitudeMSL = finite(cgps_fix_alt_msl(data)) }
-        fix.speed = finite(g.fix.speed)
-        fix.track = finite(g.fix.track)
-        fix.horizontalError = finite(g.fix.eph)
-        fix.hdop = finite(g.dop.hdop)
-        fix.pdop = finite(g.dop.pdop)
-        fix.vdop = finite(g.dop.vdop)
-        if g.satellites_used > 0 { fix.satellitesUsed = Int(g.satellites_used) }
+        if fix.mode == .threeD { fix.altitudeMSL = within(cgps_fix_alt_msl(data), FixRanges.altitude) }
+        fix.speed = within(g.fix.speed, FixRanges.speedMetresPerSecond)
+        fix.track = within(g.fix.track, 0...359.999_999)
+        fix.horizontalError = within(g.fix.eph, 0...1_000_000)
+        fix.hdop = within(g.dop.hdop, FixRanges.dilution)
+        fix.pdop = within(g.dop.pdop, FixRanges.dilution)
+        fix.vdop = within(g.dop.vdop, FixRanges.dilution)
+        if FixRanges.satellites.contains(Int(g.satellites_used)), g.satellites_used > 0 { fix.satellitesUsed = Int(g.satellites_used) }
         fix.quality = switch cgps_fix_status(data) {
         case 2: .dgps
         case 3: .rtkFixed

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import TrackerCore
 
 /// journald's native protocol: one datagram of `KEY=value` lines to /run/systemd/journal/socket
 /// (`$TRACKERD_JOURNAL_SOCKET` in tests). Metadata becomes fields: `event` → `TRACKERD_EVENT`,
@@ -15,7 +16,7 @@ public enum JournalSocket {
 
     /// The datagram's text.
     public static func entry(message: String, priority: Int, fields: Logger.Metadata) -> String {
-        func clean(_ text: String) -> String { text.split(whereSeparator: \.isNewline).joined(separator: " ") }
+        func clean(_ text: String) -> String { ControlCharacters.escaped(text) }
         var text = "MESSAGE=\(clean(message))\nPRIORITY=\(priority)\nSYSLOG_IDENTIFIER=trackerd\n"
         for key in fields.keys.sorted() {
             let name = key == "event" ? "TRACKERD_EVENT" : key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()

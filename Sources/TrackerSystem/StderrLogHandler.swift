@@ -43,16 +43,16 @@ public struct StderrLogHandler: LogHandler {
         StandardError.write(line)
     }
 
-    /// The text of one line, newline included. A message's own newlines are folded so one event
-    /// stays one journal entry.
+    /// The text of one line, newline included. Control characters in the message and metadata are
+    /// escaped, so one event stays one journal entry and no value can start a line of its own.
     public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata,
                               journal: Bool, now: UTCTimestamp?) -> String {
         var text = journal ? "<\(priority(level))>" : ""
         if let now { text += now.iso8601 + " " }
         if !journal { text += level.rawValue + ": " }
-        text += message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        text += ControlCharacters.escaped(message)
         for key in metadata.keys.sorted() {
-            text += " \(key)=\(metadata[key]!)"
+            text += " \(key)=" + ControlCharacters.escaped("\(metadata[key]!)")
         }
         return text + "\n"
     }

@@ -91,6 +91,24 @@ import TrackerCore
         #expect(logs.items.filter { $0.message.hasPrefix("GPS receiver unavailable") }.count == 1)
     }
 
+    /// The fault campaign's killer sentence arrives over the UART between good cycles: the
+    /// reader counts it and goes on.
+    @Test func aHostileSentenceOverTheWireIsSkipped() async throws {
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let logs = EventLog<CapturingLogHandler.Entry>()
+        let source = SerialFixSource(path: pty.slavePath, baud: 9600, logger: CapturingLogHandler.logger(logs))
+        let received = EventLog<Fix>()
+        let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
+        defer { consumer.cancel() }
+        #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
+        let (drive, expected) = try Self.seedDrive()
+        let killer = Array("$GPZDA,120000.00,01,01,300000000,00,00*56\r\n".utf8)
+        pty.write(killer + Self.cycles(drive, 0..<3) + killer + Self.cycles(drive, 3..<6))
+        #expect(await received.wait(timeout: .seconds(15)) { $0.count >= 5 })
+        #expect(received.items.map(\.time) == expected[0..<received.items.count].map(\.time))
+    }
+
     @Test func stoppingTheConsumerStopsTheReader() async throws {
         let pty = try PseudoTerminal()
         defer { pty.close() }

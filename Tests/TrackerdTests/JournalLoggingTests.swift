@@ -8,7 +8,10 @@ import TestSupport
     @Test func linesCarryPriorityPrefixesForTheJournal() {
         #expect(StderrLogHandler.format(level: .info, message: "first fix", metadata: [:], journal: true, now: nil) == "<6>first fix\n")
         #expect(StderrLogHandler.format(level: .warning, message: "a\nb", metadata: ["device": "/dev/gps0"], journal: true, now: nil)
-                == "<4>a b device=/dev/gps0\n")
+                == "<4>a\\nb device=/dev/gps0\n")
+        // A value cannot start a line of its own, nor forge a journald priority.
+        #expect(StderrLogHandler.format(level: .info, message: "zone x\n<0>forged\r\u{1b}[2J", metadata: ["reason": "a\nb"],
+                                        journal: true, now: nil) == "<6>zone x\\n<0>forged\\r\\u{1b}[2J reason=a\\nb\n")
         #expect([Logger.Level.trace, .debug, .info, .notice, .warning, .error, .critical].map(StderrLogHandler.priority)
                 == [7, 7, 6, 5, 4, 3, 2])
         #expect(StderrLogHandler.format(level: .error, message: "x", metadata: [:], journal: false,
@@ -88,6 +91,6 @@ import TestSupport
 
     @Test func theEntryFormat() {
         #expect(JournalSocket.entry(message: "connected to b:8883\nas x", priority: 6, fields: ["event": "connected", "thing": "tracker_1"])
-                == "MESSAGE=connected to b:8883 as x\nPRIORITY=6\nSYSLOG_IDENTIFIER=trackerd\nTRACKERD_EVENT=connected\nTHING=tracker_1\n")
+                == "MESSAGE=connected to b:8883\\nas x\nPRIORITY=6\nSYSLOG_IDENTIFIER=trackerd\nTRACKERD_EVENT=connected\nTHING=tracker_1\n")
     }
 }

@@ -114,3 +114,36 @@ import TestSupport
         #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
     }
 }
+
+/// The campaign's killer sentence through the executable's two file paths: counted, skipped,
+/// and the fixes around it still come out.
+@Suite struct HostileSentenceTests {
+    static let killer = "$GPZDA,120000.00,01,01,300000000,00,00*56"
+
+    static func drive(_ dir: TemporaryDirectory) throws -> URL {
+        let cut = dir.file("cut.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: cut)
+        var text = try String(contentsOf: cut, encoding: .utf8)
+        text = Self.killer + "\r\n" + text + Self.killer + "\r\n"
+        let drive = dir.file("hostile.nmea")
+        try text.write(to: drive, atomically: true, encoding: .utf8)
+        return drive
+    }
+
+    @Test func decodeCountsItAsMalformed() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let run = try TrackerdBinary.start(["decode", try Self.drive(dir).path])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(run.stdoutLines.items.count == 10)
+        #expect(run.stderrLines.items.last?.hasSuffix("10 fixes, 0 no-fix, rejected 2 (malformed 2)") == true, "\(run.stderrLines.items)")
+    }
+
+    @Test func runReplaysPastIt() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let run = try TrackerdBinary.start(["run", "--replay", try Self.drive(dir).path, "--replay-speed", "0", "--log-level", "debug"])
+        #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(run.stderrLines.items.filter { $0.contains("debug: fix: 3D") }.count == 10)
+    }
+}

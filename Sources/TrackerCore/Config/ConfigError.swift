@@ -14,7 +14,8 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         self.message = message
     }
 
+    /// One line, whatever the file holds: a key or value with a newline is shown escaped.
     public var description: String {
-        "\(file):\(line): " + (key.map { "\($0): " } ?? "") + message
+        ControlCharacters.escaped("\(file):\(line): " + (key.map { "\($0): " } ?? "") + message)
     }
 }

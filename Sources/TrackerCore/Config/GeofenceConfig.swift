@@ -13,6 +13,9 @@ public struct GeofenceConfig: Sendable, Equatable {
     public var notify: Zone.Notify = .transitions
     public let line: Int
 
+    /// Points of an inline `polygon`, as Amazon Location Service allows per geofence.
+    public static let maxPolygonPoints = 1_000
+
     static let keys = ["name", "box", "polygon", "circle", "geojson", "hysteresis_m", "min_consecutive", "max_hdop", "notify"]
 
     /// The zone, given the polygons of its GeoJSON file when it has one.
@@ -88,6 +91,12 @@ public struct GeofenceConfig: Sendable, Equatable {
             return .zone(.box(minLatitude: minLat, maxLatitude: maxLat, minLongitude: minLng, maxLongitude: maxLng))
         case "polygon":
             guard case .array(let items) = value.kind else { reader.fail(value.line, key, "must be [[lat, lng], ...]"); return nil }
+            // The self-crossing check compares every edge with every other: bounded here, as
+            // Amazon Location bounds its polygons, so that a hostile file cannot stall startup.
+            guard items.count <= maxPolygonPoints else {
+                reader.fail(value.line, key, "has \(items.count) points; at most \(maxPolygonPoints) (put a larger area in a geojson file)")
+                return nil
+            }
             var points: [GeoPoint] = []
             for item in items {
                 guard case .array(let pair) = item.kind, pair.count == 2, let lat = number(pair[0]), let lng = number(pair[1]) else {

@@ -6,10 +6,19 @@
 /// basic/literal/multi-line strings, integers (with `_`, hex, octal, binary), floats (with
 /// `inf`/`nan`), booleans, arrays and inline tables. Dates and times are rejected with a clear
 /// message: no tracker setting is a date.
+///
+/// Nesting is bounded (`maxDepth` levels of tables, dotted key parts and arrays together):
+/// the parser and everything that walks its result recurse, and a hostile file nested
+/// thousands deep would otherwise overflow a thread's stack instead of getting a located error.
 public struct TOMLParser {
+    /// Far beyond any configuration (trackerd's go three deep), far below any stack's limit.
+    public static let maxDepth = 64
+
     private let bytes: [UInt8]
     private var index = 0
     private var line = 1
+    /// How deep the value being parsed sits: the key path that holds it plus open arrays.
+    private var depth = 0
 
     /// Parse-time tables are references so `[a.b]` and `[[c]]` can reach into the tree.
     private final class Node {
@@ -21,10 +30,15 @@ public struct TOMLParser {
         var keys: [String] = []
         var entries: [String: Entry] = [:]
         let line: Int
+        /// Levels below the root, for the nesting bound.
+        let depth: Int
         var headerDefined = false
         var sealed = false
 
-        init(line: Int) { self.line = line }
+        init(line: Int, depth: Int) {
+            self.line = line
+            self.depth = depth
+        }
 
         func set(_ key: String, _ entry: Entry) {
             if entries.updateValue(entry, forKey: key) == nil { keys.append(key) }
@@ -56,7 +70,7 @@ public struct TOMLParser {
     // MARK: document
 
     private mutating func parseDocument() throws(TOMLSyntaxError) -> TOMLTable {
-        let root = Node(line: 1)
+        let root = Node(line: 1, depth: 0)
         var current = root
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         while true {
@@ -94,7 +108,7 @@ public struct TOMLParser {
         }
         let last = path.last!
         if isArray {
-            let element = Node(line: headerLine)
+            let element = Node(line: headerLine, depth: node.depth + 2)
             element.headerDefined = true
             switch node.entries[last] {
             case nil: node.set(last, .tables([element], line: headerLine))
@@ -107,7 +121,7 @@ public struct TOMLParser {
         }
         switch node.entries[last] {
         case nil:
-            let table = Node(line: headerLine)
+            let table = Node(line: headerLine, depth: node.depth + 1)
             table.headerDefined = true
             node.set(last, .table(table))
             return table
@@ -123,7 +137,8 @@ public struct TOMLParser {
     private func descend(_ node: Node, _ key: String, _ line: Int, _ name: String) throws(TOMLSyntaxError) -> Node {
         switch node.entries[key] {
         case nil:
-            let table = Node(line: line)
+            guard node.depth < Self.maxDepth else { throw error(at: line, "'\(name)' nests deeper than \(Self.maxDepth) levels") }
+            let table = Node(line: line, depth: node.depth + 1)
             node.set(key, .table(table))
             return table
         case .table(let table)?:
@@ -139,20 +154,27 @@ public struct TOMLParser {
     private mutating func parseKeyValue(into node: Node) throws(TOMLSyntaxError) {
         let keyLine = line
         let path = try parseKey()
+        let name = path.joined(separator: ".")
+        guard node.depth + path.count <= Self.maxDepth else {
+            throw error(at: keyLine, "'\(name.prefix(64))' nests deeper than \(Self.maxDepth) levels")
+        }
         skipWhitespace()
-        try expect("=", "after the key '\(path.joined(separator: "."))'")
+        try expect("=", "after the key '\(name)'")
         skipWhitespace()
+        let outer = depth
+        depth = node.depth + path.count
         let value = try parseValue()
+        depth = outer
         var target = node
         for key in path.dropLast() {
-            target = try descend(target, key, keyLine, path.joined(separator: "."))
+            target = try descend(target, key, keyLine, name)
         }
         let last = path.last!
         if target.entries[last] != nil {
-            throw error(at: keyLine, "the key '\(path.joined(separator: "."))' is defined twice")
+            throw error(at: keyLine, "the key '\(name)' is defined twice")
         }
         if case .table(let table) = value.kind {
-            let sealed = Node(line: value.line)
+            let sealed = Node(line: value.line, depth: target.depth + 1)
             sealed.sealed = true
             for key in table.keys { sealed.set(key, .value(table[key]!)) }
             target.set(last, .table(sealed))
@@ -166,6 +188,9 @@ public struct TOMLParser {
     private mutating func parseKey() throws(TOMLSyntaxError) -> [String] {
         var path: [String] = []
         while true {
+            guard path.count < Self.maxDepth else {
+                throw error("a key of more than \(Self.maxDepth) dotted parts ('\(path.prefix(3).joined(separator: ".")). ...')")
+            }
             skipWhitespace()
             guard let byte = peek() else { throw error("expected a key, found the end of the file") }
             if byte == UInt8(ascii: "\"") {
@@ -270,6 +295,9 @@ public struct TOMLParser {
 
     private mutating func parseArray() throws(TOMLSyntaxError) -> TOMLValue {
         let arrayLine = line
+        guard depth < Self.maxDepth else { throw error("arrays and tables nest deeper than \(Self.maxDepth) levels") }
+        depth += 1
+        defer { depth -= 1 }
         index += 1
         var elements: [TOMLValue] = []
         while true {
@@ -288,8 +316,9 @@ public struct TOMLParser {
 
     private mutating func parseInlineTable() throws(TOMLSyntaxError) -> TOMLValue {
         let tableLine = line
+        guard depth < Self.maxDepth else { throw error("arrays and tables nest deeper than \(Self.maxDepth) levels") }
         index += 1
-        let node = Node(line: tableLine)
+        let node = Node(line: tableLine, depth: depth)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1

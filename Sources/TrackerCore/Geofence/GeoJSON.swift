@@ -69,6 +69,9 @@ public enum GeoJSON {
         var points: [GeoPoint] = []
         for position in rings[0] {
             guard position.count >= 2 else { throw Invalid(reason: "a position with fewer than 2 numbers") }
+            guard FixRanges.latitude.contains(position[1]), FixRanges.longitude.contains(position[0]) else {
+                throw Invalid(reason: "a position [\(position[0]), \(position[1])] outside ±180° longitude, ±90° latitude")
+            }
             points.append(GeoPoint(latitude: position[1], longitude: position[0]))
         }
         if points.count > 1, points.first == points.last { points.removeLast() }

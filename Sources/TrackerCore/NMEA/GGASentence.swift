@@ -13,11 +13,11 @@ public struct GGASentence: Sendable, Equatable {
         timeOfDay = try NMEAField.timeOfDay(s[0])
         latitude = try NMEAField.latitude(s[1], s[2])
         longitude = try NMEAField.longitude(s[3], s[4])
-        quality = try NMEAField.int(s[5], "fix quality")
-        satellitesUsed = try NMEAField.int(s[6], "satellites used")
-        hdop = try NMEAField.double(s[7], "HDOP")
-        altitudeMSL = try NMEAField.double(s[8], "altitude")
-        geoidSeparation = try NMEAField.double(s[10], "geoid separation")
+        quality = try NMEAField.int(s[5], "fix quality", FixRanges.ggaQuality)
+        satellitesUsed = try NMEAField.int(s[6], "satellites used", FixRanges.satellites)
+        hdop = try NMEAField.double(s[7], "HDOP", FixRanges.dilution)
+        altitudeMSL = try NMEAField.double(s[8], "altitude", FixRanges.altitude)
+        geoidSeparation = try NMEAField.double(s[10], "geoid separation", FixRanges.geoidSeparation)
     }
 
     /// Quality 0 means "fix not valid"; the position fields may still hold a stale position.

@@ -14,10 +14,10 @@ public struct GNSSentence: Sendable, Equatable {
         latitude = try NMEAField.latitude(s[1], s[2])
         longitude = try NMEAField.longitude(s[3], s[4])
         modeIndicators = s[5]
-        satellitesUsed = try NMEAField.int(s[6], "satellites used")
-        hdop = try NMEAField.double(s[7], "HDOP")
-        altitudeMSL = try NMEAField.double(s[8], "altitude")
-        geoidSeparation = try NMEAField.double(s[9], "geoid separation")
+        satellitesUsed = try NMEAField.int(s[6], "satellites used", FixRanges.satellites)
+        hdop = try NMEAField.double(s[7], "HDOP", FixRanges.dilution)
+        altitudeMSL = try NMEAField.double(s[8], "altitude", FixRanges.altitude)
+        geoidSeparation = try NMEAField.double(s[9], "geoid separation", FixRanges.geoidSeparation)
     }
 
     /// Valid when any constellation has a solution (any indicator other than `N`).

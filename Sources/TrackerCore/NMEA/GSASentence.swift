@@ -8,11 +8,10 @@ public struct GSASentence: Sendable, Equatable {
     public var vdop: Double?
 
     public init(_ s: NMEASentence) throws(NMEAFieldError) {
-        mode = try NMEAField.int(s[1], "GSA mode")
-        if let m = mode, !(1...3).contains(m) { throw NMEAFieldError(field: "GSA mode", value: s[1]) }
+        mode = try NMEAField.int(s[1], "GSA mode", 1...3)
         satellitesUsed = (2..<14).reduce(0) { $0 + (s[$1].isEmpty ? 0 : 1) }
-        pdop = try NMEAField.double(s[14], "PDOP")
-        hdop = try NMEAField.double(s[15], "HDOP")
-        vdop = try NMEAField.double(s[16], "VDOP")
+        pdop = try NMEAField.double(s[14], "PDOP", FixRanges.dilution)
+        hdop = try NMEAField.double(s[15], "HDOP", FixRanges.dilution)
+        vdop = try NMEAField.double(s[16], "VDOP", FixRanges.dilution)
     }
 }

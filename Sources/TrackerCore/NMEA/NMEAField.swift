@@ -1,15 +1,20 @@
 /// Readers for the field formats NMEA 0183 shares between sentences. An empty field is `nil`
 /// (not given); a field that is present but unreadable throws.
 enum NMEAField {
-    static func double(_ text: Substring, _ name: String) throws(NMEAFieldError) -> Double? {
+    /// Every number has a range (`FixRanges`): a checksum-valid sentence can still carry a
+    /// corrupted or hostile field, and an HDOP of 1.8e308 or a year of 300000000 must be refused
+    /// here, not overflow an error estimate or a timestamp later.
+    static func double(_ text: Substring, _ name: String, _ range: ClosedRange<Double>) throws(NMEAFieldError) -> Double? {
         if text.isEmpty { return nil }
-        guard let value = Double(text), value.isFinite else { throw NMEAFieldError(field: name, value: text) }
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw NMEAFieldError(field: name, value: text)
+        }
         return value
     }
 
-    static func int(_ text: Substring, _ name: String) throws(NMEAFieldError) -> Int? {
+    static func int(_ text: Substring, _ name: String, _ range: ClosedRange<Int>) throws(NMEAFieldError) -> Int? {
         if text.isEmpty { return nil }
-        guard let value = Int(text) else { throw NMEAFieldError(field: name, value: text) }
+        guard let value = Int(text), range.contains(value) else { throw NMEAFieldError(field: name, value: text) }
         return value
     }
 
@@ -46,7 +51,8 @@ enum NMEAField {
         }
         func digits(_ i: Int) -> Int { Int(utf8[i] - 0x30) * 10 + Int(utf8[i + 1] - 0x30) }
         let hours = digits(0), minutes = digits(2)
-        guard let seconds = Double(text.dropFirst(4)), hours < 24, minutes < 60, seconds < 61 else {
+        guard let seconds = Double(text.dropFirst(4)), seconds.isFinite, seconds >= 0, seconds < 61,
+              hours < 24, minutes < 60 else {
             throw NMEAFieldError(field: "time", value: text)
         }
         return (hours * 3600 + minutes * 60) * 1000 + Int((seconds * 1000).rounded())

@@ -15,8 +15,8 @@ public struct RMCSentence: Sendable, Equatable {
         isValid = s[1] == "A" && modeIndicator != "N"
         latitude = try NMEAField.latitude(s[2], s[3])
         longitude = try NMEAField.longitude(s[4], s[5])
-        speedKnots = try NMEAField.double(s[6], "speed")
-        course = try NMEAField.double(s[7], "course")
+        speedKnots = try NMEAField.double(s[6], "speed", FixRanges.speedKnots)
+        course = try NMEAField.double(s[7], "course", FixRanges.course)
         date = try NMEAField.date(s[8])
     }
 

@@ -7,12 +7,12 @@ public struct VTGSentence: Sendable, Equatable {
 
     public init(_ s: NMEASentence) throws(NMEAFieldError) {
         if s[1] == "T" || s[3] == "M" || s[5] == "N" {
-            course = try NMEAField.double(s[0], "course")
-            speedKnots = try NMEAField.double(s[4], "speed")
+            course = try NMEAField.double(s[0], "course", FixRanges.course)
+            speedKnots = try NMEAField.double(s[4], "speed", FixRanges.speedKnots)
             isValid = NMEAField.character(s[8]) != "N"
         } else {
-            course = try NMEAField.double(s[0], "course")
-            speedKnots = try NMEAField.double(s[2], "speed")
+            course = try NMEAField.double(s[0], "course", FixRanges.course)
+            speedKnots = try NMEAField.double(s[2], "speed", FixRanges.speedKnots)
             isValid = true
         }
     }
