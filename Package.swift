@@ -96,7 +96,7 @@ let package = Package(
             "GPSSources", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport"]),
+        .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport", "CSQLite"]),
         .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
         .testTarget(name: "LocalCloudTests", dependencies: [
             "LocalCloud", "TrackerCrypto", "TrackerProvisioning", "TrackerStorage", "TrackerMQTT", "TrackerCore", "TestSupport",

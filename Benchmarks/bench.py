@@ -4,7 +4,8 @@
 Every figure that has a natural baseline is reported as a ratio to it, measured in the same run:
   1. drain 100,000 queued fixes to a local mosquitto (TLS, client certificates) vs
      `mosquitto_pub -l -q 1` sending the same 100,000 payloads over the same kind of connection;
-  2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline;
+  2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline, and with
+     every-message durability the files' peak size as messages per MiB of free space;
   3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s;
   4. CPU time per 1,000 fixes (that replay, and the drain);
   5. size of the stripped release binary built with -static-stdlib;
@@ -255,6 +256,37 @@ def bench(work, pki, broker):
     if offline_bytes is not None:
         results["offline_disk_bytes_per_fix"] = round(offline_bytes / n, 1)
         print("offline: %.1f bytes written to disk per fix (%d fixes, batched commits)" % (offline_bytes / n, n))
+
+    # 2b. every-message durability offline: each fix its own transaction. Peak size of the
+    # database and its WAL, as messages per MiB of free space (the figure an SD card that is
+    # nearly full cares about), and bytes written per fix.
+    em_n = 10_000
+    em_drive = os.path.join(work, "every-message.nmea")
+    synthetic_drive(em_drive, em_n)
+    em_state = os.path.join(work, "state-every-message")
+    cfg = os.path.join(work, "every-message.toml")
+    config(cfg, pki, broker.port, em_state, em_drive, 0, 'durability = "every-message"')
+    peak = {"db": 0, "wal": 0}
+
+    def sample(_, line):
+        for key, name in (("db", "queue.db"), ("wal", "queue.db-wal")):
+            try:
+                peak[key] = max(peak[key], os.path.getsize(os.path.join(em_state, name)))
+            except OSError:
+                pass
+
+    p, io, _ = run_until([TRACKERD, "run", "--config", cfg, "--log-level", "debug"], "fix source ended", 300, sample)
+    sample(None, "")
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    size = peak["db"] + peak["wal"]
+    results["every_message_wal_peak_bytes"] = peak["wal"]
+    results["every_message_msgs_per_mib"] = round(em_n / (size / 1048576))
+    if io:
+        results["every_message_disk_bytes_per_fix"] = round(int(io["write_bytes"]) / em_n, 1)
+    print("every-message: %d fixes in %d bytes (database %d, WAL peak %d): %d messages per MiB%s"
+          % (em_n, size, peak["db"], peak["wal"], results["every_message_msgs_per_mib"],
+             ", %.0f bytes written per fix" % (int(io["write_bytes"]) / em_n) if io else ""))
 
     # 1. Drain to the broker, against mosquitto_pub -l with the same payloads.
     broker.start()

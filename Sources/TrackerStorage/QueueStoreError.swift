@@ -4,6 +4,10 @@ public enum QueueStoreError: Error, Equatable, CustomStringConvertible {
     case diskFull(path: String)
     /// The file is not a usable database; it was renamed so nothing is lost, and a fresh one started.
     case corrupt(path: String, movedTo: String, detail: String)
+    /// Another program's database where the queue belongs; renamed, never deleted.
+    case foreign(path: String, movedTo: String, detail: String)
+    /// The file was there but empty (0 bytes): whatever it held is gone.
+    case emptied(path: String)
     case failed(path: String, operation: String, detail: String)
 
     public var description: String {
@@ -12,6 +16,10 @@ public enum QueueStoreError: Error, Equatable, CustomStringConvertible {
             "disk full: cannot write the queue to \(path); messages are kept in memory until space returns"
         case .corrupt(let path, let movedTo, let detail):
             "the queue database \(path) is unreadable (\(detail)); moved aside to \(movedTo) and started a new one"
+        case .foreign(let path, let movedTo, let detail):
+            "\(path) is another program's database (\(detail)); moved aside to \(movedTo) and started a new queue"
+        case .emptied(let path):
+            "the queue database \(path) was empty (0 bytes): whatever it held before is lost; starting a new one"
         case .failed(let path, let operation, let detail):
             "queue database \(path): \(operation) failed: \(detail)"
         }

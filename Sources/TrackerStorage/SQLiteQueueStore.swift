@@ -11,28 +11,55 @@ import TrackerCore
 /// It writes only what the queue hands it (`StoreWork`), one transaction per commit, with
 /// `synchronous=FULL` so a committed message survives power loss, not only a crash. It is used
 /// from one task at a time (the publisher owns it).
+///
+/// Small pages and a WAL checkpointed every `walCheckpointPages` keep the files close to the
+/// messages' own size, so a nearly full SD card still holds thousands of fixes with
+/// `every-message` durability (a 4 KiB page per commit and SQLite's default 1,000-page WAL
+/// filled 256 KiB with 15 messages).
 public final class SQLiteQueueStore {
     public let path: String
     private var db: OpaquePointer?
+    private let readOnly: Bool
+    private var storedDropped: Int?
+
+    /// Pages of a new database: a fix is about 100 bytes.
+    static let pageSize = 1024
+    /// WAL pages before a checkpoint folds them into the database and the WAL starts over.
+    static let walCheckpointPages = 32
+    /// What a checkpointed WAL is cut back to.
+    static let walSizeLimit = 64 * 1024
+    /// `PRAGMA application_id` of our files ("TRKQ"), so a foreign database is told apart.
+    static let applicationID: Int32 = 0x5452_4B51
 
     /// Opens (or creates) the database. A file that is not a sound database is renamed
-    /// `<path>.corrupt-<ms>` and a fresh one is started: the error is returned for the log.
-    public init(path: String) throws(QueueStoreError) {
+    /// `<path>.corrupt-<ms>` (its WAL beside it), one of another program's schema
+    /// `<path>.foreign-<ms>`, and a fresh one is started: `recovered` says so for the log.
+    /// Nothing is ever deleted. `readOnly` (for `trackerd queue stats`) changes nothing on
+    /// disk and reports what it finds as an error instead.
+    public init(path: String, readOnly: Bool = false) throws(QueueStoreError) {
         self.path = path
+        self.readOnly = readOnly
+        if readOnly {
+            try openReadOnly()
+            return
+        }
+        let emptyFile = Self.fileSize(path) == 0 && (Self.fileSize(path + "-wal") ?? 0) == 0
         do {
             try openAndCheck()
-        } catch let error where Self.isCorruption(error) {
+        } catch let error where Self.isCorruption(error) || error.isForeign {
             close()
-            let aside = "\(path).corrupt-\(Self.nowMilliseconds())"
+            let aside = "\(path).\(error.isForeign ? "foreign" : "corrupt")-\(Self.nowMilliseconds())"
             rename(path, aside)
-            unlink(path + "-wal")
+            rename(path + "-wal", aside + "-wal")
             unlink(path + "-shm")
             try openAndCheck()
-            recovered = .corrupt(path: path, movedTo: aside, detail: error.detailText)
+            recovered = error.isForeign ? .foreign(path: path, movedTo: aside, detail: error.detailText)
+                                        : .corrupt(path: path, movedTo: aside, detail: error.detailText)
         }
+        if emptyFile { recovered = recovered ?? .emptied(path: path) }
     }
 
-    /// Set when the database had to be replaced at open; the caller logs it.
+    /// Set when the database was found damaged, foreign or empty at open; the caller logs it.
     public private(set) var recovered: QueueStoreError?
 
     deinit { close() }
@@ -60,11 +87,36 @@ public final class SQLiteQueueStore {
         return out
     }
 
-    /// One transaction: the inserts and the deletions of `work`, and the drop counter.
+    /// The drop count kept by earlier runs.
+    public func droppedTotal() throws(QueueStoreError) -> Int {
+        let statement = try prepare("SELECT value FROM meta WHERE key = 'dropped_total'")
+        defer { sqlite3_finalize(statement) }
+        let rc = sqlite3_step(statement)
+        if rc == SQLITE_DONE { return 0 }
+        guard rc == SQLITE_ROW else { throw failure("read", rc) }
+        let value = Int(sqlite3_column_int64(statement, 0))
+        storedDropped = value
+        return value
+    }
+
+    /// One transaction: the deletions, then the inserts of `work`, and the drop counter when it
+    /// changed. Deletions go first so that a number freed and reused in the same work (a store
+    /// adopted late in a run) ends up holding the new message.
     public func commit(_ work: StoreWork, droppedTotal: Int? = nil) throws(QueueStoreError) {
-        guard !work.isEmpty || droppedTotal != nil else { return }
+        let dropped = droppedTotal == storedDropped ? nil : droppedTotal
+        guard !work.isEmpty || dropped != nil else { return }
         try execute("BEGIN IMMEDIATE")
         do throws(QueueStoreError) {
+            if !work.delete.isEmpty {
+                let delete = try prepare("DELETE FROM messages WHERE seq = ?")
+                defer { sqlite3_finalize(delete) }
+                for sequence in work.delete {
+                    sqlite3_reset(delete)
+                    sqlite3_bind_int64(delete, 1, sequence)
+                    let rc = sqlite3_step(delete)
+                    guard rc == SQLITE_DONE else { throw failure("delete", rc) }
+                }
+            }
             if !work.insert.isEmpty {
                 let insert = try prepare("INSERT OR REPLACE INTO messages(seq, topic, payload, created_ms) VALUES(?, ?, ?, ?)")
                 defer { sqlite3_finalize(insert) }
@@ -81,20 +133,11 @@ public final class SQLiteQueueStore {
                     guard rc == SQLITE_DONE else { throw failure("insert", rc) }
                 }
             }
-            if !work.delete.isEmpty {
-                let delete = try prepare("DELETE FROM messages WHERE seq = ?")
-                defer { sqlite3_finalize(delete) }
-                for sequence in work.delete {
-                    sqlite3_reset(delete)
-                    sqlite3_bind_int64(delete, 1, sequence)
-                    let rc = sqlite3_step(delete)
-                    guard rc == SQLITE_DONE else { throw failure("delete", rc) }
-                }
-            }
-            if let droppedTotal {
-                try execute("INSERT OR REPLACE INTO meta(key, value) VALUES('dropped_total', \(droppedTotal))")
+            if let dropped {
+                try execute("INSERT OR REPLACE INTO meta(key, value) VALUES('dropped_total', \(dropped))")
             }
             try execute("COMMIT")
+            if let dropped { storedDropped = dropped }
         } catch {
             _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
             throw error
@@ -103,6 +146,7 @@ public final class SQLiteQueueStore {
 
     /// Queue statistics as stored: depth, bytes, the oldest message's wall-clock time, drops.
     public func statistics() throws(QueueStoreError) -> (depth: Int, bytes: Int, oldestMilliseconds: Int64?, dropped: Int) {
+        if readOnly, try !hasOurTables() { return (0, 0, nil, 0) }
         let statement = try prepare("SELECT COUNT(*), COALESCE(SUM(LENGTH(payload) + LENGTH(topic)), 0), MIN(created_ms), (SELECT value FROM meta WHERE key = 'dropped_total') FROM messages")
         defer { sqlite3_finalize(statement) }
         guard sqlite3_step(statement) == SQLITE_ROW else { throw failure("read statistics", sqlite3_errcode(db)) }
@@ -119,16 +163,87 @@ public final class SQLiteQueueStore {
         db = handle
         guard rc == SQLITE_OK else { throw failure("open", rc) }
         sqlite3_busy_timeout(db, 2000)
+        // Checked before anything is written: a file that is not ours is moved aside unchanged.
+        try quickCheck()
+        try checkSchema()
+        // page_size takes effect only on a database that has no pages yet.
+        try execute("PRAGMA page_size=\(Self.pageSize)")
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=FULL")
+        try execute("PRAGMA wal_autocheckpoint=\(Self.walCheckpointPages)")
+        try execute("PRAGMA journal_size_limit=\(Self.walSizeLimit)")
+        try execute("CREATE TABLE IF NOT EXISTS messages(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL)")
+        try execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        if try pragmaInteger("application_id") != Int64(Self.applicationID) {
+            try execute("PRAGMA application_id=\(Self.applicationID)")
+        }
+    }
+
+    private func openReadOnly() throws(QueueStoreError) {
+        var handle: OpaquePointer?
+        let uri = "file:" + path.replacing("%", with: "%25").replacing("?", with: "%3f").replacing("#", with: "%23") + "?mode=ro"
+        let rc = sqlite3_open_v2(uri, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        db = handle
+        guard rc == SQLITE_OK else { throw failure("open", rc) }
+        sqlite3_busy_timeout(db, 2000)
+        try quickCheck()
+        try checkSchema()
+    }
+
+    private func quickCheck() throws(QueueStoreError) {
         let check = try prepare("PRAGMA quick_check")
         defer { sqlite3_finalize(check) }
         let step = sqlite3_step(check)
         guard step == SQLITE_ROW else { throw failure("check", step) }
         let verdict = sqlite3_column_text(check, 0).map { String(cString: $0) } ?? ""
         guard verdict == "ok" else { throw QueueStoreError.failed(path: path, operation: "check", detail: "corrupt: \(verdict)") }
-        try execute("CREATE TABLE IF NOT EXISTS messages(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL)")
-        try execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    }
+
+    /// Ours: no tables yet, or exactly `messages` and `meta` with our columns (files of earlier
+    /// versions have no application id). Anything else belongs to another program.
+    private func checkSchema() throws(QueueStoreError) {
+        let expected = ["messages": ["seq", "topic", "payload", "created_ms"], "meta": ["key", "value"]]
+        let tables = try column("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        let application = try pragmaInteger("application_id")
+        if tables.isEmpty && (application == 0 || application == Int64(Self.applicationID)) { return }
+        var problems: [String] = []
+        if application != 0 && application != Int64(Self.applicationID) { problems.append("application id \(application)") }
+        for table in tables.sorted() {
+            guard let columns = expected[table] else { problems.append("table \(table)"); continue }
+            let found = try column("SELECT name FROM pragma_table_info('\(table)') ORDER BY cid")
+            if found != columns { problems.append("\(table)(\(found.joined(separator: ", ")))") }
+        }
+        guard problems.isEmpty else {
+            throw QueueStoreError.failed(path: path, operation: "check", detail: "foreign: not trackerd's queue (\(problems.joined(separator: ", ")))")
+        }
+    }
+
+    private func hasOurTables() throws(QueueStoreError) -> Bool {
+        try column("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('messages', 'meta')").count == 2
+    }
+
+    private func column(_ sql: String) throws(QueueStoreError) -> [String] {
+        let statement = try prepare(sql)
+        defer { sqlite3_finalize(statement) }
+        var out: [String] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return out }
+            guard rc == SQLITE_ROW else { throw failure("read schema", rc) }
+            out.append(sqlite3_column_text(statement, 0).map { String(cString: $0) } ?? "")
+        }
+    }
+
+    private func pragmaInteger(_ name: String) throws(QueueStoreError) -> Int64 {
+        let statement = try prepare("PRAGMA \(name)")
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW else { throw failure("read \(name)", sqlite3_errcode(db)) }
+        return sqlite3_column_int64(statement, 0)
+    }
+
+    private static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
     private func execute(_ sql: String) throws(QueueStoreError) {
@@ -168,8 +283,14 @@ extension QueueStoreError {
     var detailText: String {
         switch self {
         case .failed(_, _, let detail): detail
-        case .corrupt(_, _, let detail): detail
+        case .corrupt(_, _, let detail), .foreign(_, _, let detail): detail
         case .diskFull: "disk full"
+        case .emptied: "empty file"
         }
+    }
+
+    var isForeign: Bool {
+        if case .failed(_, _, let detail) = self { return detail.hasPrefix("foreign") }
+        return false
     }
 }

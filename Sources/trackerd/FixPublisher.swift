@@ -16,7 +16,8 @@ final class FixPublisher {
     let connection: MQTTConnection
     private var queue: OutboundQueue
     private var store: SQLiteQueueStore?
-    private var storeDegraded = false
+    private var storage = QueueStorageHealth()
+    private let storeDirectory: String
     private var messageSequences: [Int32: Int64] = [:]
     private let topic: String
     private let statusTopic: String
@@ -32,24 +33,8 @@ final class FixPublisher {
         topic = config.mqtt.topic
         statusTopic = config.mqtt.statusTopic.replacing("{clientId}", with: clientID)
 
-        var restored: [OutboundMessage] = []
-        let directory = config.store.directory
-        if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-            logger.error("cannot create the state directory \(directory): \(String(cString: strerror(errno))); the queue is kept in memory only")
-        } else {
-            do {
-                let store = try SQLiteQueueStore(path: directory + "/queue.db")
-                if let recovered = store.recovered { logger.error("\(recovered)") }
-                restored = try store.loadAll()
-                self.store = store
-                if !restored.isEmpty {
-                    logger.info("\(restored.count) queued messages from before the restart are sent first")
-                }
-            } catch {
-                logger.error("\(error); the queue is kept in memory only")
-            }
-        }
-        queue = OutboundQueue(policy: config.queue, restored: restored, now: now)
+        storeDirectory = config.store.directory
+        queue = OutboundQueue(policy: config.queue, now: now)
 
         let settings = MQTTSettings(host: config.mqtt.endpoint ?? "", port: config.mqtt.port, caFile: config.mqtt.caFile,
                                     certFile: config.mqtt.certFile, keyFile: config.mqtt.keyFile, clientID: clientID,
@@ -58,6 +43,13 @@ final class FixPublisher {
         if let problem = ConnectionDiagnosis.clientCertificateProblem(settings) { logger.warning("\(problem)") }
         connection = try MQTTConnection(settings: settings, logger: logger,
                                         backoff: Backoff(base: config.mqtt.reconnectMin, cap: config.mqtt.reconnectMax))
+        if let (store, restored, dropped) = openStore(now: now) {
+            self.store = store
+            queue = OutboundQueue(policy: config.queue, restored: restored, droppedBefore: dropped, now: now)
+            if !restored.isEmpty {
+                logger.info("\(restored.count) queued messages from before the restart are sent first")
+            }
+        }
     }
 
     var isDrained: Bool { queue.count == 0 }
@@ -67,13 +59,19 @@ final class FixPublisher {
         let oldest = queue.oldestEnqueuedAt.map { JSONNumber.fixed(($0.duration(to: now)).seconds, 1) } ?? "null"
         return "{\"endpoint\":\(FixPayload.jsonString(connection.settings.endpoint)),\"clientId\":\(FixPayload.jsonString(connection.settings.clientID)),"
             + "\"connected\":\(connection.isConnected),\"queue\":{\"depth\":\(queue.count),\"bytes\":\(queue.bytes),"
-            + "\"oldestAgeSeconds\":\(oldest),\"dropped\":\(queue.droppedTotal)}}"
+            + "\"oldestAgeSeconds\":\(oldest),\"dropped\":\(queue.droppedTotal)},\"store\":\(storeJSON)}"
+    }
+
+    private var storeJSON: String {
+        guard let (since, reason) = memoryOnlySince else { return "{\"durable\":true}" }
+        return "{\"durable\":false,\"memoryOnlySince\":\"\(since.iso8601)\",\"reason\":\(FixPayload.jsonString(reason))}"
     }
 
     /// For `systemctl status`: "connected to host:8883 as thing; queue 0".
     var status: String {
         (connection.isConnected ? "connected to \(connection.settings.endpoint) as \(connection.settings.clientID)"
                                 : "not connected to \(connection.settings.endpoint)") + "; queue \(queue.count)"
+            + (memoryOnlySince.map { " (memory only since \($0.since.iso8601))" } ?? "")
     }
     var depth: Int { queue.count }
 
@@ -86,9 +84,55 @@ final class FixPublisher {
     func enqueue(_ messages: [PublicationPlanner.Message], now: ContinuousClock.Instant) {
         guard !messages.isEmpty else { return }
         for message in messages {
-            commit(queue.enqueue(topic: message.topic, payload: Array(message.payload.utf8), now: now, connected: connection.isConnected))
+            commit(queue.enqueue(topic: message.topic, payload: Array(message.payload.utf8), now: now, connected: connection.isConnected), now: now)
         }
         pump()
+    }
+
+    /// The store, its rows and its drop count; nil (and memory-only, retried with backoff) when
+    /// it cannot be opened.
+    private func openStore(now: ContinuousClock.Instant) -> (SQLiteQueueStore, [OutboundMessage], Int)? {
+        do {
+            if mkdir(storeDirectory, 0o700) != 0 && errno != EEXIST {
+                throw QueueStoreError.failed(path: storeDirectory, operation: "create the state directory",
+                                             detail: String(cString: strerror(errno)))
+            }
+            let store = try SQLiteQueueStore(path: storeDirectory + "/queue.db")
+            if let recovered = store.recovered {
+                logger.error("\(recovered)", metadata: ["event": "queue-store-replaced", "path": "\(store.path)"])
+            }
+            return (store, try store.loadAll(), try store.droppedTotal())
+        } catch {
+            storageFailed(error, now: now)
+            return nil
+        }
+    }
+
+    /// What `trackerd status` and STATUS= say about the disk: nil while durable.
+    var memoryOnlySince: (since: UTCTimestamp, reason: String)? {
+        guard case .memoryOnly(let since, let reason) = storage.state else { return nil }
+        return (UTCTimestamp(millisecondsSinceEpoch: since), reason)
+    }
+
+    private func storageFailed(_ error: any Error, now: ContinuousClock.Instant) {
+        if storage.failed("\(error)", wallMilliseconds: Self.wallMilliseconds(), now: now) {
+            logger.error("\(error); the queue is kept in memory only (a crash now loses it) until the store works again",
+                         metadata: ["event": "queue-memory-only", "reason": "\(error)"])
+        } else {
+            logger.debug("queue store still unusable: \(error)")
+        }
+    }
+
+    private func storageSucceeded() {
+        guard let (since, _) = storage.succeeded() else { return }
+        logger.notice("queue storage recovered: \(storeDirectory)/queue.db is written again (memory only since \(UTCTimestamp(millisecondsSinceEpoch: since).iso8601))",
+                      metadata: ["event": "queue-durable"])
+    }
+
+    private static func wallMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     func handle(_ event: MQTTEvent) {
@@ -102,7 +146,7 @@ final class FixPublisher {
             pump()
         case .acknowledgementsReady:
             for messageID in connection.takeAcknowledged() {
-                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence) }
+                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence, now: ContinuousClock.now) }
             }
             pump()
         case .disconnected(let reason):
@@ -122,7 +166,15 @@ final class FixPublisher {
     }
 
     func tick(now: ContinuousClock.Instant) {
-        commit(queue.due(now: now))
+        if store == nil, storage.openIsDue(now: now), let (store, stored, dropped) = openStore(now: now) {
+            self.store = store
+            let work = queue.adopt(stored, droppedBefore: dropped, now: now)
+            if !work.insert.isEmpty {
+                logger.notice("\(work.insert.count) messages found in \(store.path) join the queue after the \(queue.count - work.insert.count) queued meanwhile")
+            }
+            commit(work, now: now, always: true)
+        }
+        commit(queue.due(now: now), now: now)
         if lastDropReport.map({ now - $0 >= .seconds(60) }) ?? true, let dropped = queue.takeDropReport() {
             lastDropReport = now
             logger.warning("queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start); queue \(queue.count) messages, \(queue.bytes) bytes",
@@ -132,7 +184,7 @@ final class FixPublisher {
 
     /// Clean shutdown: what is still only in memory goes to disk, then the connection closes.
     func shutdown() async {
-        commit(queue.flushAll(), always: true)
+        commit(queue.flushAll(), now: ContinuousClock.now, always: true)
         if let dropped = queue.takeDropReport() {
             logger.warning("queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start)")
         }
@@ -146,7 +198,7 @@ final class FixPublisher {
 
     private func pump() {
         guard connection.isConnected else { return }
-        for message in queue.nextToSend() {
+        for message in queue.nextToSend(now: ContinuousClock.now) {
             switch connection.publish(topic: message.topic, payload: message.payload) {
             case .success(let messageID):
                 messageSequences[messageID] = message.sequence
@@ -163,7 +215,10 @@ final class FixPublisher {
     }
 
     /// `always`: write even without messages, so the drop count reaches the disk.
-    private func commit(_ work: StoreWork, always: Bool = false) {
+    /// A full disk keeps the store (space may return: the next commit tries again) and tries
+    /// the deletions alone, which need little space and free some; any other error closes it,
+    /// and it is reopened with backoff (a damaged file is then moved aside and replaced).
+    private func commit(_ work: StoreWork, now: ContinuousClock.Instant, always: Bool = false) {
         guard let store, !work.isEmpty || always else {
             if store == nil && !work.isEmpty { queue.commitFailed(work) }
             return
@@ -172,16 +227,24 @@ final class FixPublisher {
             try store.commit(work, droppedTotal: queue.droppedTotal)
             queue.committed(work)
             logger.debug("queue committed: \(work.insert.count) written, \(work.delete.count) removed; \(queue.count) queued")
-            if storeDegraded {
-                storeDegraded = false
-                logger.notice("queue storage recovered: \(store.path) is written again")
-            }
+            storageSucceeded()
         } catch {
             queue.commitFailed(work)
-            if !storeDegraded {
-                storeDegraded = true
-                logger.error("\(error)")
+            if case .diskFull = error {
+                let deletes = queue.takeDeletes()
+                if !deletes.isEmpty {
+                    do {
+                        try store.commit(deletes)
+                        queue.committed(deletes)
+                    } catch {
+                        queue.commitFailed(deletes)
+                    }
+                }
+            } else {
+                store.close()
+                self.store = nil
             }
+            storageFailed(error, now: now)
         }
     }
 }

@@ -18,7 +18,7 @@ struct QueueCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Depth, bytes, age of the oldest message and drop count of the stored queue.",
-            discussion: "Reads [store] dir/queue.db. A running trackerd keeps its newest, not yet acknowledged messages in memory for up to [queue] spill_after_s before they reach this file."
+            discussion: "Reads [store] dir/queue.db without changing it. A running trackerd keeps its newest, not yet acknowledged messages in memory for up to [queue] spill_after_s before they reach this file."
         )
 
         @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
@@ -36,8 +36,8 @@ struct QueueCommand: ParsableCommand {
             }
             let statistics: (depth: Int, bytes: Int, oldestMilliseconds: Int64?, dropped: Int)
             do {
-                let store = try SQLiteQueueStore(path: path)
-                if let recovered = store.recovered { StandardError.line("\(recovered)") }
+                // Read-only: a damaged file is reported, never moved or repaired from here.
+                let store = try SQLiteQueueStore(path: path, readOnly: true)
                 statistics = try store.statistics()
             } catch {
                 StandardError.line("\(error)")

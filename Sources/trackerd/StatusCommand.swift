@@ -19,10 +19,12 @@ struct StatusCommand: ParsableCommand {
     struct Status: Decodable {
         struct MQTT: Decodable {
             struct Queue: Decodable { let depth: Int; let bytes: Int; let oldestAgeSeconds: Double?; let dropped: Int }
+            struct Store: Decodable { let durable: Bool; let memoryOnlySince: String?; let reason: String? }
             let endpoint: String
             let clientId: String
             let connected: Bool
             let queue: Queue
+            let store: Store?
         }
         struct LastFix: Decodable {
             struct FixValues: Decodable { let time: String?; let mode: Int; let lat: Double?; let lon: Double?; let sats: Int? }
@@ -67,6 +69,9 @@ struct StatusCommand: ParsableCommand {
             print("connection: " + (mqtt.connected ? "connected to \(mqtt.endpoint) as \(mqtt.clientId)" : "not connected to \(mqtt.endpoint)"))
             let oldest = mqtt.queue.oldestAgeSeconds.map { ", oldest \(Int($0)) s old" } ?? ""
             print("queue: \(mqtt.queue.depth) messages, \(mqtt.queue.bytes) bytes\(oldest), \(mqtt.queue.dropped) dropped")
+            if let store = mqtt.store, !store.durable {
+                print("storage: MEMORY ONLY since \(store.memoryOnlySince ?? "?") (\(store.reason ?? "unknown")): a crash now loses the queue")
+            }
         } else {
             print("connection: none ([mqtt] has no endpoint)")
         }

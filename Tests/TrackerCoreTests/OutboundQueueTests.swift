@@ -16,40 +16,41 @@ import Testing
     @Test func sendsInOrderWithABoundedWindowAndForgetsOnlyAcknowledged() {
         var queue = OutboundQueue(policy: policy(), now: t0)
         for n in 1...5 { #expect(queue.enqueue(topic: "gpsTopic", payload: payload(n), now: t0, connected: true).isEmpty) }
-        #expect(queue.nextToSend().map(\.sequence) == [1, 2, 3])
-        #expect(queue.nextToSend().isEmpty, "window full")
-        queue.acknowledge(2)
-        #expect(queue.nextToSend().map(\.sequence) == [4])
-        queue.acknowledge(1)
-        queue.acknowledge(3)
-        #expect(queue.nextToSend().map(\.sequence) == [5])
+        #expect(queue.nextToSend(now: t0).map(\.sequence) == [1, 2, 3])
+        #expect(queue.nextToSend(now: t0).isEmpty, "window full")
+        queue.acknowledge(2, now: t0)
+        #expect(queue.nextToSend(now: t0).map(\.sequence) == [4])
+        queue.acknowledge(1, now: t0)
+        queue.acknowledge(3, now: t0)
+        #expect(queue.nextToSend(now: t0).map(\.sequence) == [5])
         #expect(queue.count == 2 && queue.pending.map(\.sequence) == [4, 5])
-        queue.acknowledge(99)
+        queue.acknowledge(99, now: t0)
         #expect(queue.count == 2)
     }
 
     @Test func aLostConnectionResendsEverythingUnacknowledgedInOrder() {
         var queue = OutboundQueue(policy: policy(), now: t0)
         for n in 1...4 { _ = queue.enqueue(topic: "t", payload: payload(n), now: t0, connected: true) }
-        _ = queue.nextToSend()
-        queue.acknowledge(1)
+        _ = queue.nextToSend(now: t0)
+        queue.acknowledge(1, now: t0)
         queue.connectionLost()
         #expect(queue.inflightCount == 0)
-        #expect(queue.nextToSend().map(\.sequence) == [2, 3, 4])
+        #expect(queue.nextToSend(now: t0).map(\.sequence) == [2, 3, 4])
     }
 
     @Test func batchedSpillsOnlyTheSlowAndTheOfflineOncePerInterval() {
-        var queue = OutboundQueue(policy: policy(), now: t0)
+        // A patient broker: the stall rule (below) stays out of this test.
+        var queue = OutboundQueue(policy: policy { $0.ackTimeout = .seconds(60) }, now: t0)
         _ = queue.enqueue(topic: "t", payload: payload(1), now: t0, connected: true)
         _ = queue.enqueue(topic: "t", payload: payload(2), now: t0, connected: false)
         _ = queue.enqueue(topic: "t", payload: payload(3), now: t0 + .seconds(4), connected: true)
-        _ = queue.nextToSend()
+        _ = queue.nextToSend(now: t0)
         #expect(queue.due(now: t0 + .seconds(4)).isEmpty, "commit interval not reached")
         let work = queue.due(now: t0 + .seconds(5))
         #expect(work.insert.map(\.sequence) == [1, 2], "1 unacknowledged for 5 s, 2 produced offline; 3 is young")
         queue.committed(work)
-        queue.acknowledge(1)
-        queue.acknowledge(3)
+        queue.acknowledge(1, now: t0)
+        queue.acknowledge(3, now: t0)
         let next = queue.due(now: t0 + .seconds(10))
         #expect(next.delete == [1], "an acknowledged message leaves the disk; 3 never reached it")
         #expect(next.insert.isEmpty)
@@ -68,8 +69,8 @@ import Testing
         let work = queue.enqueue(topic: "t", payload: payload(1), now: t0, connected: true)
         #expect(work.insert.map(\.sequence) == [1])
         queue.committed(work)
-        _ = queue.nextToSend()
-        queue.acknowledge(1)
+        _ = queue.nextToSend(now: t0)
+        queue.acknowledge(1, now: t0)
         #expect(queue.due(now: t0 + .seconds(5)).delete == [1])
     }
 
@@ -91,10 +92,101 @@ import Testing
         var queue = OutboundQueue(policy: policy { $0.maxMessages = 2 },
                                   restored: [OutboundMessage(sequence: 7, topic: "t", payload: [1]),
                                              OutboundMessage(sequence: 8, topic: "t", payload: [2])], now: t0)
-        #expect(queue.nextToSend().map(\.sequence) == [7, 8], "what was on disk goes first")
+        #expect(queue.nextToSend(now: t0).map(\.sequence) == [7, 8], "what was on disk goes first")
         _ = queue.enqueue(topic: "t", payload: [3], now: t0, connected: true)
         #expect(queue.pending.map(\.sequence) == [8, 9])
         #expect(queue.inflightCount == 1)
         #expect(queue.due(now: t0 + .seconds(5)).delete == [7])
+    }
+
+    /// A hung broker: connected, messages in flight, no PUBACK. After `ackTimeout` the queue
+    /// spills like offline, at the next commit, instead of waiting `spillAfter`.
+    @Test func aBrokerThatStopsAcknowledgingCountsAsOfflineForSpilling() {
+        var queue = OutboundQueue(policy: policy { $0.spillAfter = .seconds(60); $0.commitInterval = .seconds(1) }, now: t0)
+        _ = queue.enqueue(topic: "t", payload: payload(1), now: t0, connected: true)
+        _ = queue.nextToSend(now: t0)
+        #expect(!queue.isStalled(now: t0 + .milliseconds(1_999)))
+        #expect(queue.due(now: t0 + .seconds(1)).insert.isEmpty, "acknowledgements may still come")
+        #expect(queue.isStalled(now: t0 + .seconds(2)))
+        _ = queue.enqueue(topic: "t", payload: payload(2), now: t0 + .seconds(2), connected: true)
+        #expect(queue.due(now: t0 + .seconds(2)).insert.map(\.sequence) == [1, 2])
+
+        // A PUBACK is progress: the link is healthy again and spill_after applies once more.
+        queue.acknowledge(1, now: t0 + .seconds(3))
+        #expect(!queue.isStalled(now: t0 + .seconds(3)))
+        _ = queue.enqueue(topic: "t", payload: payload(3), now: t0 + .seconds(3), connected: true)
+        #expect(queue.due(now: t0 + .seconds(4)).insert.isEmpty)
+    }
+
+    @Test func anIdleWindowIsNotAStall() {
+        var queue = OutboundQueue(policy: policy(), now: t0)
+        #expect(!queue.isStalled(now: t0 + .seconds(100)))
+        _ = queue.enqueue(topic: "t", payload: payload(1), now: t0 + .seconds(100), connected: true)
+        _ = queue.nextToSend(now: t0 + .seconds(100))
+        #expect(!queue.isStalled(now: t0 + .seconds(101)), "the wait starts when the window fills, not at the last PUBACK")
+        #expect(queue.isStalled(now: t0 + .seconds(102)))
+    }
+
+    @Test func theDropCountCarriesOverFromTheStore() {
+        var queue = OutboundQueue(policy: policy { $0.maxMessages = 1 }, droppedBefore: 40, now: t0)
+        for n in 1...3 { _ = queue.enqueue(topic: "t", payload: payload(n), now: t0, connected: false) }
+        #expect(queue.droppedTotal == 42)
+        #expect(queue.takeDropReport() == 2)
+    }
+
+    /// A store that could be opened only later in the run: what it held joins the queue
+    /// renumbered after this run's messages, and what this run acknowledged is not sent again.
+    @Test func aLateStoreIsAdoptedWithoutResendingWhatWasAcknowledged() {
+        var queue = OutboundQueue(policy: policy(), now: t0)
+        for n in 1...3 { _ = queue.enqueue(topic: "t", payload: payload(n), now: t0, connected: true) }
+        let stored = (1...4).map { OutboundMessage(sequence: Int64($0), topic: "old", payload: Array("old \($0)".utf8)) }
+        let work = queue.adopt(stored, now: t0)
+        #expect(work.delete == [1, 2, 3, 4])
+        #expect(work.insert.map(\.sequence) == [5, 6, 7, 8])
+        #expect(work.insert.map(\.payload) == stored.map(\.payload))
+        queue.committed(work)
+        #expect(queue.pending.map(\.sequence) == [1, 2, 3, 5, 6, 7, 8])
+        #expect(queue.due(now: t0 + .seconds(5)).insert.map(\.sequence) == [1, 2, 3], "this run's messages follow them to disk")
+
+        // Acknowledged in this run while the store was down, its deletion still pending: a row
+        // with the same number that the late store hands back is the same message.
+        var second = OutboundQueue(policy: policy(), restored: [OutboundMessage(sequence: 9, topic: "t", payload: [9])], now: t0)
+        _ = second.nextToSend(now: t0)
+        second.acknowledge(9, now: t0)
+        #expect(second.acknowledgedNotYetDeleted == [9])
+        let again = second.adopt([OutboundMessage(sequence: 9, topic: "t", payload: [9]),
+                                  OutboundMessage(sequence: 10, topic: "t", payload: [10])], now: t0)
+        #expect(again.delete == [9, 10])
+        #expect(again.insert.map(\.payload) == [[10]])
+        #expect(second.pending.map(\.payload) == [[10]])
+    }
+
+    @Test func deletionsCanBeTakenAlone() {
+        var queue = OutboundQueue(policy: policy(), restored: [OutboundMessage(sequence: 1, topic: "t", payload: [1])], now: t0)
+        _ = queue.enqueue(topic: "t", payload: payload(2), now: t0, connected: false)
+        _ = queue.nextToSend(now: t0)
+        queue.acknowledge(1, now: t0)
+        let work = queue.due(now: t0 + .seconds(5))
+        #expect(work.delete == [1] && work.insert.map(\.sequence) == [2])
+        queue.commitFailed(work)
+        #expect(queue.takeDeletes() == StoreWork(delete: [1]))
+        #expect(queue.takeDeletes().isEmpty)
+    }
+}
+
+extension OutboundQueueTests {
+    /// The same store reopened in the run (after an I/O error): its rows are our own messages,
+    /// kept as they are; a store that came back empty (moved aside) gets them written again.
+    @Test func aReopenedStoreKeepsOurOwnRowsAndRewritesMissingOnes() {
+        let restored = (1...3).map { OutboundMessage(sequence: Int64($0), topic: "t", payload: [UInt8($0)]) }
+        var queue = OutboundQueue(policy: policy(), restored: restored, now: t0)
+        let same = queue.adopt(restored, now: t0)
+        #expect(same.isEmpty)
+        #expect(queue.pending.map(\.sequence) == [1, 2, 3])
+        #expect(queue.due(now: t0 + .seconds(5)).insert.isEmpty, "still on disk")
+
+        let fresh = queue.adopt([], now: t0)
+        #expect(fresh.isEmpty)
+        #expect(queue.due(now: t0 + .seconds(10)).insert.map(\.sequence) == [1, 2, 3], "the new file must hold them again")
     }
 }

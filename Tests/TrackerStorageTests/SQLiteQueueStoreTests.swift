@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import TrackerCore
 @testable import TrackerStorage
+import CSQLite
 
 @Suite struct SQLiteQueueStoreTests {
     func messages(_ range: ClosedRange<Int64>, size: Int = 80) -> [OutboundMessage] {
@@ -60,6 +61,96 @@ import TrackerCore
         try handle.close()
         let store = try SQLiteQueueStore(path: path)
         if case .corrupt? = store.recovered {} else { Issue.record("damage not detected") }
+    }
+
+    @Test func anotherProgramsDatabaseIsMovedAsideNotUsed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("queue.db").path
+        var handle: OpaquePointer?
+        #expect(sqlite3_open(path, &handle) == SQLITE_OK)
+        #expect(sqlite3_exec(handle, "CREATE TABLE messages(id INTEGER PRIMARY KEY, body TEXT); INSERT INTO messages(body) VALUES('theirs')", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close(handle)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let store = try SQLiteQueueStore(path: path)
+        guard case .foreign(_, let movedTo, let detail)? = store.recovered else {
+            Issue.record("foreign schema not reported: \(String(describing: store.recovered))")
+            return
+        }
+        #expect(movedTo.hasPrefix(path + ".foreign-"))
+        #expect(detail.contains("messages(id, body)"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: movedTo)) == original, "kept, never deleted")
+        try store.commit(StoreWork(insert: messages(1...2)))
+        #expect(try store.loadAll().count == 2)
+    }
+
+    @Test func anEmptyFileIsReported() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("queue.db").path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        let store = try SQLiteQueueStore(path: path)
+        #expect(store.recovered == .emptied(path: path))
+        #expect(store.recovered?.description.contains("was empty (0 bytes)") == true)
+        #expect(try SQLiteQueueStore(path: path).recovered == nil, "a file we wrote is not reported again")
+    }
+
+    @Test func theDropCountIsKeptAndWrittenOnlyWhenItChanges() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("queue.db").path
+        do {
+            let store = try SQLiteQueueStore(path: path)
+            #expect(try store.droppedTotal() == 0)
+            try store.commit(StoreWork(insert: messages(1...1)), droppedTotal: 7)
+        }
+        let store = try SQLiteQueueStore(path: path)
+        #expect(try store.droppedTotal() == 7)
+        let before = Self.walFrames(path)
+        try store.commit(StoreWork(), droppedTotal: 7)
+        #expect(Self.walFrames(path) == before, "nothing changed, nothing written")
+    }
+
+    static func walFrames(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0) ?? 0
+    }
+
+    /// `trackerd queue stats` opens read-only: a damaged file is reported and left exactly where
+    /// and as it is (the running daemon, or the next start, deals with it).
+    @Test func readOnlyNeverMovesOrChangesAFile() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("queue.db").path
+        let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try garbage.write(to: URL(fileURLWithPath: path))
+        #expect(throws: QueueStoreError.self) { try SQLiteQueueStore(path: path, readOnly: true) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == garbage)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["queue.db"])
+
+        let good = dir.file("good.db").path
+        do { try SQLiteQueueStore(path: good).commit(StoreWork(insert: messages(1...3)), droppedTotal: 2) }
+        let stats = try SQLiteQueueStore(path: good, readOnly: true).statistics()
+        #expect(stats.depth == 3 && stats.dropped == 2)
+    }
+
+    /// every-message durability: one commit per message. The files stay near the messages' own
+    /// size (small pages, a WAL checkpointed every 32 pages and cut back to 64 KiB).
+    @Test func oneCommitPerMessageKeepsTheFilesSmall() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("queue.db").path
+        let store = try SQLiteQueueStore(path: path)
+        var largestWAL = 0
+        for n in Int64(1)...3000 {
+            try store.commit(StoreWork(insert: messages(n...n, size: 100)))
+            largestWAL = max(largestWAL, Self.walFrames(path))
+        }
+        let database = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        #expect(largestWAL <= 40 * (1024 + 24) + 32, "WAL peak \(largestWAL) bytes")
+        let perMessage = Double(database + largestWAL) / 3000
+        #expect(perMessage < 250, "\(perMessage) bytes per 100-byte message")
+        print("every-message store: 3000 messages, database \(database) bytes, WAL peak \(largestWAL) bytes, \(Int(1_048_576 / perMessage)) messages per MiB")
     }
 
     /// A real full disk: a 512 KiB tmpfs mounted for the test, filled by another file, then freed.

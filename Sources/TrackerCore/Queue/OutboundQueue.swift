@@ -5,12 +5,17 @@
 /// (`StoreWork`): in batches, messages that were not acknowledged within `spillAfter` or were
 /// produced while offline; with `every-message`, each message as it comes. A message leaves
 /// the queue only when it is acknowledged, or dropped as the oldest when a bound is reached.
+///
+/// A broker that keeps the TCP connection open but stops acknowledging (hung) counts as
+/// offline for spilling once no PUBACK has come for `policy.ackTimeout` while messages are in
+/// flight: otherwise everything produced meanwhile would wait `spillAfter` in memory.
 public struct OutboundQueue: Sendable {
     struct Entry: Sendable {
         var message: OutboundMessage
         var enqueuedAt: ContinuousClock.Instant
         var producedOffline: Bool
         var inflight = false
+        var sentAt: ContinuousClock.Instant?
         var acknowledged = false
         var onDisk: Bool
         var writing = false
@@ -26,13 +31,20 @@ public struct OutboundQueue: Sendable {
     public private(set) var bytes = 0
     public private(set) var count = 0
     public private(set) var inflightCount = 0
-    public private(set) var droppedTotal = 0
+    /// Drops since the queue was first created, across restarts (the store keeps the count).
+    public private(set) var droppedTotal: Int
     private var droppedUnreported = 0
+    /// The last PUBACK, or when the window last went from empty to busy: the broker's last sign
+    /// of progress.
+    private var lastProgress: ContinuousClock.Instant
 
     /// `restored`: what a previous run left on disk, oldest first. It is sent before anything new.
-    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], now: ContinuousClock.Instant) {
+    /// `droppedBefore`: the drop count the store kept from earlier runs.
+    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], droppedBefore: Int = 0, now: ContinuousClock.Instant) {
         self.policy = policy
         lastCommit = now
+        lastProgress = now
+        droppedTotal = droppedBefore
         nextSequence = (restored.map(\.sequence).max() ?? 0) + 1
         for message in restored.sorted(by: { $0.sequence < $1.sequence }) {
             entries.append(Entry(message: message, enqueuedAt: now, producedOffline: true, onDisk: true))
@@ -49,7 +61,7 @@ public struct OutboundQueue: Sendable {
                                  connected: Bool) -> StoreWork {
         let message = OutboundMessage(sequence: nextSequence, topic: topic, payload: payload)
         nextSequence += 1
-        var entry = Entry(message: message, enqueuedAt: now, producedOffline: !connected, onDisk: false)
+        var entry = Entry(message: message, enqueuedAt: now, producedOffline: !connected || isStalled(now: now), onDisk: false)
         var work = StoreWork()
         if policy.durability == .everyMessage {
             entry.writing = true
@@ -63,12 +75,14 @@ public struct OutboundQueue: Sendable {
     }
 
     /// The next messages to publish, oldest first, keeping at most `maxInflight` unacknowledged.
-    public mutating func nextToSend() -> [OutboundMessage] {
+    public mutating func nextToSend(now: ContinuousClock.Instant) -> [OutboundMessage] {
         var out: [OutboundMessage] = []
         var i = head
+        if inflightCount == 0 { lastProgress = now }
         while i < entries.count && inflightCount < policy.maxInflight {
             if !entries[i].inflight && !entries[i].acknowledged {
                 entries[i].inflight = true
+                entries[i].sentAt = now
                 inflightCount += 1
                 out.append(entries[i].message)
             }
@@ -78,7 +92,8 @@ public struct OutboundQueue: Sendable {
     }
 
     /// The broker's PUBACK for `sequence`. Unknown sequences (already dropped) are ignored.
-    public mutating func acknowledge(_ sequence: Int64) {
+    public mutating func acknowledge(_ sequence: Int64, now: ContinuousClock.Instant) {
+        lastProgress = now
         guard let i = position(of: sequence), !entries[i].acknowledged else { return }
         if entries[i].inflight { inflightCount -= 1 }
         entries[i].inflight = false
@@ -95,6 +110,11 @@ public struct OutboundQueue: Sendable {
         inflightCount = 0
     }
 
+    /// Messages are in flight and the broker has acknowledged nothing for `policy.ackTimeout`.
+    public func isStalled(now: ContinuousClock.Instant) -> Bool {
+        inflightCount > 0 && now - lastProgress >= policy.ackTimeout
+    }
+
     /// Due disk work for a batched commit: spilled messages and deletions, once per
     /// `commitInterval`. Empty when nothing is due.
     public mutating func due(now: ContinuousClock.Instant) -> StoreWork {
@@ -102,8 +122,9 @@ public struct OutboundQueue: Sendable {
         lastCommit = now
         var work = StoreWork(delete: pendingDeletes)
         pendingDeletes = []
+        let stalled = isStalled(now: now)
         for i in head..<entries.count where !entries[i].acknowledged && !entries[i].onDisk && !entries[i].writing {
-            if entries[i].producedOffline || now - entries[i].enqueuedAt >= policy.spillAfter {
+            if stalled || entries[i].producedOffline || now - entries[i].enqueuedAt >= policy.spillAfter {
                 entries[i].writing = true
                 work.insert.append(entries[i].message)
             }
@@ -139,6 +160,61 @@ public struct OutboundQueue: Sendable {
             if let i = position(of: message.sequence) { entries[i].writing = false }
         }
         pendingDeletes = work.delete + pendingDeletes
+    }
+
+    /// Deletions of acknowledged messages still to reach the disk. A store reopened in this run
+    /// must not hand these back: the broker has them.
+    public var acknowledgedNotYetDeleted: Set<Int64> { Set(pendingDeletes) }
+
+    /// Only the deletions due, to be tried alone when a full disk refused a whole commit:
+    /// a deletion needs little space and frees some.
+    public mutating func takeDeletes() -> StoreWork {
+        defer { pendingDeletes = [] }
+        return StoreWork(delete: pendingDeletes)
+    }
+
+    /// The store could be used only now (it failed to open at start, or was reopened after an
+    /// error), and holds `stored`. A row that is one of ours (same number, same message, on
+    /// disk) stays as it is. Any other row is from an earlier run: it joins the end of the
+    /// queue, renumbered after everything queued meanwhile, and the returned work moves it to
+    /// its new number — except what this run already had acknowledged, which is only deleted.
+    /// Whatever the queue believed on disk but the store does not hold is written again.
+    /// `droppedBefore`: the store's drop count from earlier runs.
+    public mutating func adopt(_ stored: [OutboundMessage], droppedBefore: Int = 0, now: ContinuousClock.Instant) -> StoreWork {
+        let skip = acknowledgedNotYetDeleted
+        var work = StoreWork()
+        var kept = Set<Int64>()
+        droppedTotal += droppedBefore
+        let start = max(nextSequence, (stored.map(\.sequence).max() ?? 0) + 1)
+        var renumbered: [OutboundMessage] = []
+        for message in stored.sorted(by: { $0.sequence < $1.sequence }) {
+            if skip.contains(message.sequence) {
+                work.delete.append(message.sequence)
+                continue
+            }
+            if let i = position(of: message.sequence), !entries[i].acknowledged, entries[i].onDisk, entries[i].message == message {
+                kept.insert(message.sequence)
+                continue
+            }
+            work.delete.append(message.sequence)
+            renumbered.append(message)
+        }
+        nextSequence = start
+        pendingDeletes.removeAll { skip.contains($0) }
+        for i in head..<entries.count where !entries[i].acknowledged && !entries[i].writing {
+            if entries[i].onDisk && !kept.contains(entries[i].message.sequence) { entries[i].onDisk = false }
+            if !entries[i].onDisk { entries[i].producedOffline = true }
+        }
+        for message in renumbered {
+            let moved = OutboundMessage(sequence: nextSequence, topic: message.topic, payload: message.payload)
+            nextSequence += 1
+            entries.append(Entry(message: moved, enqueuedAt: now, producedOffline: true, onDisk: false, writing: true))
+            bytes += moved.size
+            count += 1
+            work.insert.append(moved)
+        }
+        enforceBounds(&work)
+        return work
     }
 
     /// Drops since the last report, for a log line at most once a minute; nil if none.

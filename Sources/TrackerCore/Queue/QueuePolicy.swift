@@ -7,6 +7,9 @@ public struct QueuePolicy: Sendable, Equatable {
     public var spillAfter: Duration = .seconds(5)
     public var commitInterval: Duration = .seconds(5)
     public var durability: QueueDurability = .batched
+    /// No PUBACK for this long while messages are in flight: the broker is treated as offline
+    /// for spilling (a hung broker keeps the TCP connection open and acknowledges nothing).
+    public var ackTimeout: Duration = .seconds(2)
 
     public init() {}
 }

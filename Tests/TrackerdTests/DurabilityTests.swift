@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TestSupport
+import TrackerCore
+import TrackerStorage
+
+/// The fault campaign's durability findings, against the real executable, a real broker and
+/// real files: a store that will not open, a hung broker, a persistent drop count, a read-only
+/// `queue stats`.
+@Suite struct DurabilityTests {
+    typealias Setup = PublishingTests.Setup
+
+    static func fixes(_ run: ChildProcess) -> Int { PublishingTests.count(run, "debug: fix:") }
+
+    /// The state directory cannot be created at start (its parent is a file). trackerd runs on
+    /// in memory, says so in the journal and in `trackerd status`, retries with backoff, and
+    /// once the directory can be made writes everything it holds: a kill then loses nothing.
+    @Test func aStoreThatWillNotOpenIsRetriedUntilItWorks() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let blocker = setup.dir.file("blocker")
+        try Data("not a directory".utf8).write(to: blocker)
+        let runtime = setup.dir.file("run").path
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080419, into: drive)
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let config = try setup.config(replay: drive, speed: 5, queue: "commit_interval_s = 0.5")
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: "dir = \"\(setup.dir.path)/state\"", with: "dir = \"\(blocker.path)/state\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+
+        let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("the queue is kept in memory only") } })
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= 10 })
+        let status = try TrackerdBinary.start(["status"], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await status.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(status.stdoutLines.items.contains { $0.hasPrefix("storage: MEMORY ONLY since 20") && $0.contains("Not a directory") },
+                "\(status.stdoutLines.items)")
+
+        try FileManager.default.removeItem(at: blocker)
+        try FileManager.default.createDirectory(at: blocker, withIntermediateDirectories: false)
+        #expect(await run.stderrLines.wait(timeout: .seconds(60)) { $0.contains { $0.contains("queue storage recovered") } },
+                "\(run.stderrLines.items.suffix(5))")
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in
+            guard let end = lines.firstIndex(where: { $0.contains("fix source ended") }) else { return false }
+            return lines[end...].contains { $0.contains("queue committed:") }
+        })
+        run.signal(SIGKILL)
+        _ = await run.waitForExit(timeout: .seconds(5))
+        #expect(PublishingTests.count(run, "the queue is kept in memory only") == 1, "one line when it starts, not one per retry")
+
+        let stored = try SQLiteQueueStore(path: blocker.path + "/state/queue.db").loadAll()
+        #expect(stored.map { String(decoding: $0.payload, as: UTF8.self) } == expected, "everything held in memory reached the disk, in order")
+    }
+
+    /// A broker that keeps the connection and stops acknowledging (SIGSTOP). spill_after_s is
+    /// 60 s here, so without the stall rule nothing produced during the hang would be on disk;
+    /// with it, a kill loses at most commit_interval_s + 2 s of fixes (the README's bound).
+    @Test func aHungBrokerIsTreatedAsOfflineForSpilling() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080559, into: drive)
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let speed = 5.0
+        let config = try setup.config(replay: drive, speed: speed, queue: "commit_interval_s = 1\nspill_after_s = 60")
+        let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(20)) { PublishingTests.received($0).count >= 10 })
+
+        setup.broker.process?.signal(SIGSTOP)
+        let atHang = Self.fixes(run)
+        #expect(await run.stderrLines.wait(timeout: .seconds(30)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= atHang + 40 })
+        run.signal(SIGKILL)
+        _ = await run.waitForExit(timeout: .seconds(5))
+        let produced = Self.fixes(run)
+        setup.broker.process?.signal(SIGCONT)
+
+        let received = Set(PublishingTests.received(subscriber))
+        let stored = Set(try SQLiteQueueStore(path: setup.dir.path + "/state/queue.db").loadAll().map { String(decoding: $0.payload, as: UTF8.self) })
+        let lost = expected.prefix(produced).filter { !received.contains($0) && !stored.contains($0) }
+        // commit_interval_s + 2 s at 5 fixes/s, and one fix of slack for the kill's timing.
+        let bound = Int((1 + 2) * speed) + 1
+        print("hung broker: \(produced - atHang) fixes during the hang, \(lost.count) lost at the kill (bound \(bound))")
+        #expect(lost.count <= bound)
+        #expect(Array(expected.prefix(produced).suffix(lost.count)) == lost, "only the newest can be lost")
+    }
+
+    /// The drop count lives in the store: a restart adds to it instead of starting at 0.
+    @Test func theDropCountSurvivesARestart() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080339, into: drive)
+        let config = try setup.config(replay: drive, queue: "max_messages = 10")
+        func runOnce() async throws -> String {
+            let run = try TrackerdBinary.start(["run", "--config", config])
+            #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("fix source ended") } })
+            run.signal(SIGTERM)
+            #expect(await run.waitForExit(timeout: .seconds(10)) == 0)
+            let stats = try TrackerdBinary.start(["queue", "stats", "--config", config, "--json"])
+            #expect(await stats.waitForExit(timeout: .seconds(10)) == 0)
+            return stats.stdoutLines.items.joined()
+        }
+        let first = try await runOnce()
+        #expect(first.contains(#""depth":10,"#) && first.contains(#""dropped":10}"#), "\(first)")
+        // 10 restored + 20 new into 10 places: 20 more dropped, 30 in all.
+        let second = try await runOnce()
+        #expect(second.contains(#""depth":10,"#) && second.contains(#""dropped":30}"#), "\(second)")
+    }
+
+    /// `queue stats` on a damaged database: an error and exit 1, and the file stays where it is.
+    @Test func queueStatsNeverTouchesADamagedFile() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let state = dir.file("state").path
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        let garbage = Data((0..<8192).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try garbage.write(to: URL(fileURLWithPath: state + "/queue.db"))
+        let config = dir.file("trackerd.toml")
+        try "[store]\ndir = \"\(state)\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let stats = try TrackerdBinary.start(["queue", "stats", "--config", config.path])
+        #expect(await stats.waitForExit(timeout: .seconds(10)) == 1)
+        #expect(stats.stderrLines.items.contains { $0.contains("queue.db") }, "\(stats.stderrLines.items)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state) == ["queue.db"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: state + "/queue.db")) == garbage)
+    }
+}
