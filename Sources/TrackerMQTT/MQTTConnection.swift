@@ -15,15 +15,22 @@ import TrackerSystem
 /// and after any failure waits a full-jitter backoff delay (reset once a session has stayed up
 /// for `stableAfter`). Every change arrives on `events`. `publish` may be called from any task.
 ///
+/// Each connection attempt gets a new libmosquitto client: a reused one resends its in-flight
+/// QoS 1 messages after a reconnect, and the caller's queue resends them too (one duplicate per
+/// message in flight at every outage). Retransmission belongs to the caller's queue alone,
+/// which also decides order and pacing after an outage.
+///
 /// Unchecked sendability is sound because: the stored properties are immutable (`let`) and of
-/// Sendable types, except `handle`, the `struct mosquitto *`; every call on it from another
-/// thread than the loop's is `mosquitto_publish` or `mosquitto_subscribe`, which
-/// libmosquitto makes thread-safe once `mosquitto_threaded_set(handle, true)` is called, as it
-/// is in `init`. The handle is destroyed only after the loop thread has ended.
+/// Sendable types, except the `struct mosquitto *` handles, which live in `current` behind a
+/// mutex. Calls on a handle from another thread than the loop's are `mosquitto_publish` and
+/// `mosquitto_subscribe`, made while holding that mutex; libmosquitto makes them thread-safe
+/// with the loop once `mosquitto_threaded_set(handle, true)` is called, as `makeHandle` does.
+/// The loop thread takes a handle out of `current` (under the mutex) before it destroys it.
 public final class MQTTConnection: @unchecked Sendable {
     public let settings: MQTTSettings
     public let events: AsyncStream<MQTTEvent>
-    private let handle: OpaquePointer
+    private let current = Mutex<MosquittoHandle?>(nil)
+    private let offlinePayload: String
     private let sink: MosquittoCallbackSink
     private let stop = StopFlag()
     private let finished = Atomic<Bool>(false)
@@ -51,13 +58,20 @@ public final class MQTTConnection: @unchecked Sendable {
         self.logger = logger
         self.backoff = backoff
         self.stableAfter = stableAfter
+        self.offlinePayload = offlinePayload
         let (stream, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
         events = stream
         sink = MosquittoCallbackSink(events: continuation)
+        // Settings that libmosquitto refuses (a missing TLS file, a bad ALPN) fail here, at once.
+        mosquitto_destroy(try Self.makeHandle(settings: settings, offlinePayload: offlinePayload, sink: sink))
+    }
+
+    /// A new libmosquitto client with every setting applied.
+    private static func makeHandle(settings: MQTTSettings, offlinePayload: String,
+                                   sink: MosquittoCallbackSink) throws(SetupError) -> OpaquePointer {
         guard let handle = mosquitto_new(settings.clientID, true, Unmanaged.passUnretained(sink).toOpaque()) else {
             throw .mosquitto("cannot create an MQTT client: \(String(cString: strerror(errno)))")
         }
-        self.handle = handle
         func check(_ rc: Int32, _ what: String) throws(SetupError) {
             guard rc == MOSQ_ERR_SUCCESS.rawValue else {
                 mosquitto_destroy(handle)
@@ -79,10 +93,7 @@ public final class MQTTConnection: @unchecked Sendable {
             try check(mosquitto_will_set(handle, topic, Int32(bytes.count), bytes, 1, true), "last will")
         }
         MosquittoCallbacks.install(on: handle)
-    }
-
-    deinit {
-        mosquitto_destroy(handle)
+        return handle
     }
 
     /// Starts connecting (and reconnecting) on the connection's own thread.
@@ -101,8 +112,11 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Publishes at QoS 1; returns the message id its `acknowledged` event will carry.
     public func publish(topic: String, payload: [UInt8], retain: Bool = false) -> Result<Int32, PublishError> {
         var messageID: Int32 = 0
-        let rc = payload.withUnsafeBytes {
-            mosquitto_publish(handle, &messageID, topic, Int32($0.count), $0.baseAddress, 1, retain)
+        let rc = current.withLock { handle -> Int32 in
+            guard let handle = handle?.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
+            return payload.withUnsafeBytes {
+                mosquitto_publish(handle, &messageID, topic, Int32($0.count), $0.baseAddress, 1, retain)
+            }
         }
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue: return .success(messageID)
@@ -116,9 +130,13 @@ public final class MQTTConnection: @unchecked Sendable {
         var messageID: Int32 = 0
         var pointers = topics.map { strdup($0) }
         defer { pointers.forEach { free($0) } }
-        let rc = pointers.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
-                mosquitto_subscribe_multiple(handle, &messageID, Int32(topics.count), $0, 1, 0, nil)
+        guard !topics.isEmpty else { return .failure(.rejected("no topic to subscribe to")) }
+        let rc = current.withLock { handle -> Int32 in
+            guard let handle = handle?.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
+            return pointers.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
+                    mosquitto_subscribe_multiple(handle, &messageID, Int32(topics.count), $0, 1, 0, nil)
+                }
             }
         }
         switch rc {
@@ -149,15 +167,22 @@ public final class MQTTConnection: @unchecked Sendable {
         var backoff = self.backoff
         let clock = ContinuousClock()
         defer {
-            if sink.connected.load(ordering: .acquiring) {
-                mosquitto_disconnect(handle)
-                for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
-            }
             finished.store(true, ordering: .releasing)
             sink.events.finish()
         }
         while !stop.isSet {
             sink.reset()
+            let handle: OpaquePointer
+            do {
+                handle = try Self.makeHandle(settings: settings, offlinePayload: offlinePayload, sink: sink)
+            } catch {
+                sink.events.yield(.connectionFailed(reason: "\(error)"))
+                let delay = backoff.nextDelay()
+                sink.events.yield(.retrying(after: delay))
+                if !stop.sleep(delay) { return }
+                continue
+            }
+            current.withLock { $0 = MosquittoHandle(pointer: handle) }
             let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
             var connectedAt: ContinuousClock.Instant?
             var failure: Int32 = rc
@@ -178,7 +203,17 @@ public final class MQTTConnection: @unchecked Sendable {
                     }
                     if sink.refusalReason != nil { failure = MOSQ_ERR_CONN_REFUSED.rawValue; break }
                 }
-                if stop.isSet { return }
+            }
+            // No other thread can reach the handle once it is out of `current`.
+            current.withLock { $0 = nil }
+            if stop.isSet {
+                if sink.connected.load(ordering: .acquiring) {
+                    mosquitto_disconnect(handle)
+                    for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
+                }
+                sink.connected.store(false, ordering: .releasing)
+                mosquitto_destroy(handle)
+                return
             }
             sink.connected.store(false, ordering: .releasing)
             let reason = ConnectionDiagnosis.explain(code: failure, errno: failureErrno, settings: settings,
@@ -190,6 +225,7 @@ public final class MQTTConnection: @unchecked Sendable {
                 sink.events.yield(.connectionFailed(reason: reason))
             }
             mosquitto_disconnect(handle)
+            mosquitto_destroy(handle)
             let delay = backoff.nextDelay()
             sink.events.yield(.retrying(after: delay))
             if !stop.sleep(delay) { return }

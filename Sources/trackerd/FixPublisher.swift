@@ -145,16 +145,18 @@ final class FixPublisher {
             _ = connection.publish(topic: statusTopic, payload: Array(online.utf8), retain: true)
             pump()
         case .acknowledgementsReady:
-            for messageID in connection.takeAcknowledged() {
-                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence, now: ContinuousClock.now) }
-            }
+            collectAcknowledgements()
             pump()
         case .disconnected(let reason):
+            // PUBACKs that came before the connection ended still count: without them those
+            // messages would be sent again.
+            collectAcknowledgements()
             logger.warning("disconnected from \(connection.settings.endpoint): \(reason)",
                            metadata: ["event": "disconnected", "reason": "\(reason)", "endpoint": "\(connection.settings.endpoint)"])
             queue.connectionLost()
             messageSequences.removeAll()
         case .connectionFailed(let reason):
+            collectAcknowledgements()
             logger.error("cannot connect to \(connection.settings.endpoint): \(reason)")
             queue.connectionLost()
             messageSequences.removeAll()
@@ -162,6 +164,13 @@ final class FixPublisher {
             break
         case .retrying(let delay):
             logger.info("reconnecting to \(connection.settings.endpoint) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+        }
+    }
+
+    private func collectAcknowledgements() {
+        let now = ContinuousClock.now
+        for messageID in connection.takeAcknowledged() {
+            if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence, now: now) }
         }
     }
 
