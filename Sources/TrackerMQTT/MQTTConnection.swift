@@ -20,13 +20,9 @@ import TrackerSystem
 /// message in flight at every outage). Retransmission belongs to the caller's queue alone,
 /// which also decides order and pacing after an outage.
 ///
-/// Unchecked sendability is sound because: the stored properties are immutable (`let`) and of
-/// Sendable types, except the `struct mosquitto *` handles, which live in `current` behind a
-/// mutex. Calls on a handle from another thread than the loop's are `mosquitto_publish` and
-/// `mosquitto_subscribe`, made while holding that mutex; libmosquitto makes them thread-safe
-/// with the loop once `mosquitto_threaded_set(handle, true)` is called, as `makeHandle` does.
-/// The loop thread takes a handle out of `current` (under the mutex) before it destroys it.
-public final class MQTTConnection: @unchecked Sendable {
+/// The libmosquitto handles live in `current`, behind a mutex (`MosquittoHandle` says why a
+/// handle may be shared); every other stored property is an immutable Sendable value.
+public final class MQTTConnection: Sendable {
     public let settings: MQTTSettings
     public let events: AsyncStream<MQTTEvent>
     private let current = Mutex<MosquittoHandle?>(nil)

@@ -5,6 +5,7 @@ import Musl
 #endif
 import CSQLite
 import TrackerCore
+import TrackerSystem
 
 /// The outbound queue's disk: one SQLite file in WAL mode.
 ///
@@ -21,6 +22,8 @@ public final class SQLiteQueueStore {
     private var db: OpaquePointer?
     private let readOnly: Bool
     private var storedDropped: Int?
+    /// The file carries our `application_id` already.
+    private var marked = false
 
     /// Pages of a new database: a fix is about 100 bytes.
     static let pageSize = 1024
@@ -48,7 +51,7 @@ public final class SQLiteQueueStore {
             try openAndCheck()
         } catch let error where Self.isCorruption(error) || error.isForeign {
             close()
-            let aside = "\(path).\(error.isForeign ? "foreign" : "corrupt")-\(Self.nowMilliseconds())"
+            let aside = "\(path).\(error.isForeign ? "foreign" : "corrupt")-\(WallClock.now().millisecondsSinceEpoch)"
             rename(path, aside)
             rename(path + "-wal", aside + "-wal")
             unlink(path + "-shm")
@@ -120,7 +123,7 @@ public final class SQLiteQueueStore {
             if !work.insert.isEmpty {
                 let insert = try prepare("INSERT OR REPLACE INTO messages(seq, topic, payload, created_ms) VALUES(?, ?, ?, ?)")
                 defer { sqlite3_finalize(insert) }
-                let now = Self.nowMilliseconds()
+                let now = WallClock.now().millisecondsSinceEpoch
                 for message in work.insert {
                     sqlite3_reset(insert)
                     sqlite3_bind_int64(insert, 1, message.sequence)
@@ -158,14 +161,8 @@ public final class SQLiteQueueStore {
     // MARK: -
 
     private func openAndCheck() throws(QueueStoreError) {
-        var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
-        db = handle
-        guard rc == SQLITE_OK else { throw failure("open", rc) }
-        sqlite3_busy_timeout(db, 2000)
-        // Checked before anything is written: a file that is not ours is moved aside unchanged.
-        try quickCheck()
-        try checkSchema()
+        try openChecked(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        // Set only after the checks: a file that is not ours is moved aside unchanged.
         // page_size takes effect only on a database that has no pages yet.
         try execute("PRAGMA page_size=\(Self.pageSize)")
         try execute("PRAGMA journal_mode=WAL")
@@ -174,20 +171,23 @@ public final class SQLiteQueueStore {
         try execute("PRAGMA journal_size_limit=\(Self.walSizeLimit)")
         try execute("CREATE TABLE IF NOT EXISTS messages(seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL)")
         try execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-        if try pragmaInteger("application_id") != Int64(Self.applicationID) {
-            try execute("PRAGMA application_id=\(Self.applicationID)")
-        }
+        if !marked { try execute("PRAGMA application_id=\(Self.applicationID)") }
     }
 
     private func openReadOnly() throws(QueueStoreError) {
-        var handle: OpaquePointer?
         let uri = "file:" + path.replacing("%", with: "%25").replacing("?", with: "%3f").replacing("#", with: "%23") + "?mode=ro"
-        let rc = sqlite3_open_v2(uri, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        try openChecked(uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI)
+    }
+
+    /// Opens `name` and checks it is sound and ours before anything is written.
+    private func openChecked(_ name: String, _ flags: Int32) throws(QueueStoreError) {
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(name, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         db = handle
         guard rc == SQLITE_OK else { throw failure("open", rc) }
         sqlite3_busy_timeout(db, 2000)
         try quickCheck()
-        try checkSchema()
+        marked = try checkSchema()
     }
 
     private func quickCheck() throws(QueueStoreError) {
@@ -201,11 +201,13 @@ public final class SQLiteQueueStore {
 
     /// Ours: no tables yet, or exactly `messages` and `meta` with our columns (files of earlier
     /// versions have no application id). Anything else belongs to another program.
-    private func checkSchema() throws(QueueStoreError) {
+    /// Returns whether the file already carries our application id.
+    private func checkSchema() throws(QueueStoreError) -> Bool {
         let expected = ["messages": ["seq", "topic", "payload", "created_ms"], "meta": ["key", "value"]]
         let tables = try column("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
         let application = try pragmaInteger("application_id")
-        if tables.isEmpty && (application == 0 || application == Int64(Self.applicationID)) { return }
+        let marked = application == Int64(Self.applicationID)
+        if tables.isEmpty && (application == 0 || marked) { return marked }
         var problems: [String] = []
         if application != 0 && application != Int64(Self.applicationID) { problems.append("application id \(application)") }
         for table in tables.sorted() {
@@ -216,6 +218,7 @@ public final class SQLiteQueueStore {
         guard problems.isEmpty else {
             throw QueueStoreError.failed(path: path, operation: "check", detail: "foreign: not trackerd's queue (\(problems.joined(separator: ", ")))")
         }
+        return marked
     }
 
     private func hasOurTables() throws(QueueStoreError) -> Bool {
@@ -270,12 +273,6 @@ public final class SQLiteQueueStore {
         guard case .failed(_, _, let detail) = error else { return false }
         return detail.contains("(SQLite 26)") || detail.contains("(SQLite 11)") || detail.hasPrefix("corrupt")
             || detail.contains("malformed") || detail.contains("not a database")
-    }
-
-    static func nowMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 

@@ -16,11 +16,10 @@ public enum JournalSocket {
 
     /// The datagram's text.
     public static func entry(message: String, priority: Int, fields: Logger.Metadata) -> String {
-        func clean(_ text: String) -> String { ControlCharacters.escaped(text) }
-        var text = "MESSAGE=\(clean(message))\nPRIORITY=\(priority)\nSYSLOG_IDENTIFIER=trackerd\n"
+        var text = "MESSAGE=\(ControlCharacters.escaped(message))\nPRIORITY=\(priority)\nSYSLOG_IDENTIFIER=trackerd\n"
         for key in fields.keys.sorted() {
             let name = key == "event" ? "TRACKERD_EVENT" : key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()
-            text += "\(name)=\(clean("\(fields[key]!)"))\n"
+            text += "\(name)=\(ControlCharacters.escaped("\(fields[key]!)"))\n"
         }
         return text
     }

@@ -39,7 +39,7 @@ public struct StderrLogHandler: LogHandler {
             return
         }
         let line = Self.format(level: event.level, message: event.message.description, metadata: merged,
-                               journal: journal, now: journal ? nil : Self.now())
+                               journal: journal, now: journal ? nil : WallClock.now())
         StandardError.write(line)
     }
 
@@ -77,11 +77,5 @@ public struct StderrLogHandler: LogHandler {
         var info = stat()
         guard fstat(2, &info) == 0 else { return false }
         return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
-    }
-
-    static func now() -> UTCTimestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UTCTimestamp(millisecondsSinceEpoch: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
     }
 }

@@ -7,6 +7,7 @@ import Logging
 import TrackerCore
 import TrackerMQTT
 import TrackerStorage
+import TrackerSystem
 
 /// Publishes fixes through the durable queue over one MQTT connection.
 ///
@@ -115,7 +116,7 @@ final class FixPublisher {
     }
 
     private func storageFailed(_ error: any Error, now: ContinuousClock.Instant) {
-        if storage.failed("\(error)", wallMilliseconds: Self.wallMilliseconds(), now: now) {
+        if storage.failed("\(error)", wallMilliseconds: WallClock.now().millisecondsSinceEpoch, now: now) {
             logger.error("\(error); the queue is kept in memory only (a crash now loses it) until the store works again",
                          metadata: ["event": "queue-memory-only", "reason": "\(error)"])
         } else {
@@ -127,12 +128,6 @@ final class FixPublisher {
         guard let (since, _) = storage.succeeded() else { return }
         logger.notice("queue storage recovered: \(storeDirectory)/queue.db is written again (memory only since \(UTCTimestamp(millisecondsSinceEpoch: since).iso8601))",
                       metadata: ["event": "queue-durable"])
-    }
-
-    private static func wallMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     func handle(_ event: MQTTEvent) {

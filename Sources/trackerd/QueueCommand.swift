@@ -43,9 +43,7 @@ struct QueueCommand: ParsableCommand {
                 StandardError.line("\(error)")
                 throw ExitStatus.invalid
             }
-            var now = timespec()
-            clock_gettime(CLOCK_REALTIME, &now)
-            let nowMilliseconds = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+            let nowMilliseconds = WallClock.now().millisecondsSinceEpoch
             let age = statistics.oldestMilliseconds.map { Double(max(0, nowMilliseconds - $0)) / 1000 }
             if json {
                 var out = "{\"path\":\(FixPayload.jsonString(path)),\"depth\":\(statistics.depth),\"bytes\":\(statistics.bytes)"

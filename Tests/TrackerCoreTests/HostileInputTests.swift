@@ -141,6 +141,6 @@ import TestSupport
         #expect(text.contains(#"x\ny"#), "\(text)")
         #expect(!text.contains("\nforged"))
         let quoted = Self.config("[gps]\n\"a\\nb\" = 1\n")
-        #expect(quoted.first?.description == #"/etc/trackerd/trackerd.toml:2: gps.a\nb: unknown key; [gps] takes "# + (quoted.first?.description.components(separatedBy: "takes ").last ?? ""))
+        #expect(quoted.first?.description.hasPrefix(#"/etc/trackerd/trackerd.toml:2: gps.a\nb: unknown key; [gps] takes "#) == true)
     }
 }

@@ -107,12 +107,12 @@ import CSQLite
         }
         let store = try SQLiteQueueStore(path: path)
         #expect(try store.droppedTotal() == 7)
-        let before = Self.walFrames(path)
+        let before = Self.walBytes(path)
         try store.commit(StoreWork(), droppedTotal: 7)
-        #expect(Self.walFrames(path) == before, "nothing changed, nothing written")
+        #expect(Self.walBytes(path) == before, "nothing changed, nothing written")
     }
 
-    static func walFrames(_ path: String) -> Int {
+    static func walBytes(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0) ?? 0
     }
 
@@ -144,7 +144,7 @@ import CSQLite
         var largestWAL = 0
         for n in Int64(1)...3000 {
             try store.commit(StoreWork(insert: messages(n...n, size: 100)))
-            largestWAL = max(largestWAL, Self.walFrames(path))
+            largestWAL = max(largestWAL, Self.walBytes(path))
         }
         let database = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
         #expect(largestWAL <= 40 * (1024 + 24) + 32, "WAL peak \(largestWAL) bytes")

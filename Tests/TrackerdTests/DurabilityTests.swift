@@ -25,10 +25,7 @@ import TrackerStorage
         let drive = setup.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080419, into: drive)
         let expected = try PublishingTests.expectedPayloads(drive)
-        let config = try setup.config(replay: drive, speed: 5, queue: "commit_interval_s = 0.5")
-        try String(contentsOfFile: config, encoding: .utf8)
-            .replacingOccurrences(of: "dir = \"\(setup.dir.path)/state\"", with: "dir = \"\(blocker.path)/state\"")
-            .write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try setup.config(replay: drive, speed: 5, queue: "commit_interval_s = 0.5", storeDirectory: blocker.path + "/state")
 
         let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"], environment: ["RUNTIME_DIRECTORY": runtime])
         #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("the queue is kept in memory only") } })

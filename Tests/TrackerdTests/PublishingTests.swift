@@ -18,7 +18,8 @@ import TrackerStorage
                          dir: try TemporaryDirectory())
         }
 
-        func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "", trailer: String = "") throws -> String {
+        func config(replay: URL, speed: Double = 0, extra: String = "", queue: String = "", trailer: String = "",
+                    storeDirectory: String? = nil) throws -> String {
             let text = """
             [device]
             id = "1"
@@ -38,7 +39,7 @@ import TrackerStorage
             [queue]
             \(queue)
             [store]
-            dir = "\(dir.path)/state"
+            dir = "\(storeDirectory ?? dir.path + "/state")"
             \(trailer)
             """
             let file = dir.file("trackerd-\(UUID().uuidString.prefix(8)).toml")
