@@ -48,7 +48,7 @@ apt-install = @missing=""; for p in $(1); do \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-.PHONY: deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
+.PHONY: fuzz deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -101,6 +101,20 @@ run-replay: build
 	@echo "== trackerd: replaying $(SHARED)/testdata/tracks/seed-drive.nmea at $(RUN_SPEED)x (Ctrl-C stops) =="
 	.build/debug/trackerd run --config etc/trackerd.toml --log-level debug \
 	  --replay $(SHARED)/testdata/tracks/seed-drive.nmea --replay-speed $(RUN_SPEED)
+
+# libFuzzer on every parser of outside input (scripts/fuzz.sh), FUZZ_SECONDS per target.
+# Swift's -sanitize=fuzzer links libFuzzer's own main, which clashes with the entry point
+# SwiftPM gives an executable: the instrumentation is asked for directly and libFuzzer is
+# linked without its main (trackerd-fuzz starts the driver itself).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := nmea toml geojson provisioning
+LIBFUZZER = $(shell find $(SWIFT_DIR)/../lib/clang -name 'libclang_rt.fuzzer_no_main-*.a' | head -1)
+FUZZ_FLAGS = -c release --scratch-path .build-fuzz -Xswiftc -sanitize=address \
+	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DFUZZING \
+	-Xlinker $(LIBFUZZER) -Xlinker -lstdc++
+fuzz: deps
+	swift build $(FUZZ_FLAGS) --product trackerd-fuzz
+	bash scripts/fuzz.sh "$$(swift build $(FUZZ_FLAGS) --show-bin-path)/trackerd-fuzz" $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Figures, not pass/fail: see Benchmarks/bench.py.
 bench: release

@@ -81,6 +81,11 @@ let package = Package(
             .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
 
+        // The parsers of outside input under arbitrary bytes: `make fuzz` (libFuzzer) and the
+        // corpus replay in `make test`.
+        .target(name: "TrackerFuzzing", dependencies: ["TrackerCore"]),
+        .executableTarget(name: "trackerd-fuzz", dependencies: ["TrackerFuzzing"]),
+
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["CTestSupport", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/TestSupport"),
@@ -92,6 +97,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
+        .testTarget(name: "TrackerFuzzingTests", dependencies: ["TrackerFuzzing"]),
         .testTarget(name: "GPSSourcesTests", dependencies: [
             "GPSSources", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

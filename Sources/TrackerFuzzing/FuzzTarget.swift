@@ -1,0 +1,102 @@
+import FoundationEssentials
+import TrackerCore
+
+/// TrackerFuzzing: what the fuzzers (`make fuzz`) and the corpus replay (`make test`) feed with
+/// arbitrary bytes — every parser that reads outside input. A target returns normally for any
+/// input; it traps (which libFuzzer reports as a crash) only when a parser crashes or lets
+/// through a value no caller may ever see.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// NMEA 0183 from a receiver: framer, sentences, epoch assembler.
+    case nmea
+    /// The configuration file: TOML parser and every setting's validation.
+    case toml
+    /// A geofence's GeoJSON file.
+    case geojson
+    /// The cloud's replies during fleet provisioning (accepted / rejected for both steps) and
+    /// the pending-certificate record kept between them.
+    case provisioning
+
+    public func run(_ bytes: [UInt8]) {
+        switch self {
+        case .nmea: Self.nmea(bytes)
+        case .toml: Self.toml(bytes)
+        case .geojson: Self.geojson(bytes)
+        case .provisioning: Self.provisioning(bytes)
+        }
+    }
+
+    static func nmea(_ bytes: [UInt8]) {
+        let (fixes, statistics) = NMEADecoder.decode(bytes)
+        precondition(statistics.fixes + statistics.noFixes == fixes.count)
+        for fix in fixes {
+            if fix.hasPosition {
+                precondition(FixRanges.latitude.contains(fix.latitude!) && FixRanges.longitude.contains(fix.longitude!))
+            } else {
+                precondition(fix.latitude == nil && fix.longitude == nil, "a no-fix never carries a position")
+            }
+            if let time = fix.time { precondition(FixRanges.milliseconds.contains(time.millisecondsSinceEpoch)) }
+            for value in [fix.altitudeMSL, fix.speed, fix.track, fix.hdop, fix.pdop, fix.vdop, fix.horizontalError] {
+                if let value { precondition(value.isFinite) }
+            }
+            // What every consumer does with a fix must not trap either.
+            _ = FixJSON.encode(fix)
+            _ = FixPayload.encode(fix, deviceID: "fuzz", format: .gpsInput)
+            _ = FixPayload.encode(fix, deviceID: "fuzz", format: .extended)
+            _ = fix.summary
+        }
+    }
+
+    static func toml(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        do {
+            _ = try TrackerConfig.parse(text, file: "fuzz.toml")
+        } catch {
+            for error in error.errors {
+                precondition(error.line >= 1)
+                precondition(!error.description.contains("\n"), "one error, one line")
+            }
+        }
+    }
+
+    static func geojson(_ bytes: [UInt8]) {
+        guard let polygons = try? GeoJSON.polygons(from: bytes) else { return }
+        for ring in polygons {
+            precondition(ring.count >= 3)
+            for point in ring {
+                precondition(FixRanges.latitude.contains(point.latitude) && FixRanges.longitude.contains(point.longitude))
+            }
+            let zone = ZoneShape.polygons([ring])
+            _ = zone.contains(ring[0])
+            _ = zone.boundingBox
+            _ = zone.distanceToBoundary(ring[0])
+        }
+    }
+
+    /// The first byte picks the reply (create or register, accepted or rejected); the rest is
+    /// its payload, delivered when the flow waits for exactly that step.
+    static func provisioning(_ bytes: [UInt8]) {
+        _ = try? JSONDecoder().decode(PendingCertificate.self, from: Data(bytes))
+        guard let selector = bytes.first else { return }
+        let payload = Array(bytes.dropFirst())
+        let method: ProvisioningFlow.Method = selector & 4 == 0 ? .createKeys : .csr("-----BEGIN CERTIFICATE REQUEST-----")
+        var flow = ProvisioningFlow(method: method, template: "fuzzTemplate", parameters: ["SerialNumber": "fuzz"])
+        let now = UTCTimestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        let accepted = selector & 1 == 0
+        func reply(_ topic: String) -> ProvisioningFlow.Event {
+            .message(topic: accepted ? ProvisioningTopics.accepted(topic) : ProvisioningTopics.rejected(topic), payload: payload)
+        }
+        _ = flow.handle(.start(now: now))
+        _ = flow.handle(.connected)
+        _ = flow.handle(.subscribed)
+        let createTopic = method == .createKeys ? ProvisioningTopics.createKeysAndCertificate : ProvisioningTopics.createCertificateFromCSR
+        if selector & 2 == 0 {
+            _ = flow.handle(reply(createTopic))
+            return
+        }
+        let valid = #"{"certificateId":"c1","certificatePem":"-----BEGIN CERTIFICATE-----","privateKey":"k","certificateOwnershipToken":"t"}"#
+        _ = flow.handle(.message(topic: ProvisioningTopics.accepted(createTopic), payload: Array(valid.utf8)))
+        _ = flow.handle(.stored)
+        _ = flow.handle(.subscribed)
+        _ = flow.handle(reply(ProvisioningTopics.registerThing(template: "fuzzTemplate")))
+    }
+}
