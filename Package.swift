@@ -36,7 +36,7 @@ let package = Package(
 
         // The device's keys, CSRs and certificate checks with OpenSSL (libssl-dev).
         .target(name: "CDeviceCrypto", linkerSettings: [.linkedLibrary("crypto")]),
-        .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto"]),
+        .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto", "TrackerSystem"]),
 
         // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
         .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
@@ -74,7 +74,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "trackerd", dependencies: [
-            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT", "TrackerProvisioning",
+            "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT", "TrackerProvisioning", "TrackerCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

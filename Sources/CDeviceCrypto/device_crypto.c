@@ -79,7 +79,7 @@ char *trackerd_make_csr(const char *key_pem, const char *common_name, char *erro
 int trackerd_certificate_matches_key(const char *cert_pem, const char *key_pem) {
     X509 *cert = read_cert(cert_pem);
     EVP_PKEY *key = read_key(key_pem);
-    int result = -1;
+    int result = !cert ? -1 : !key ? -2 : 0;
     if (cert && key) {
         EVP_PKEY *public_key = X509_get0_pubkey(cert);
         result = public_key && EVP_PKEY_eq(public_key, key) == 1 ? 1 : 0;

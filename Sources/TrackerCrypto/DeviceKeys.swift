@@ -35,10 +35,24 @@ public enum DeviceKeys {
 
     /// nil when either PEM cannot be read.
     public static func certificate(_ certificatePEM: String, matches keyPEM: String) -> Bool? {
+        switch pair(certificatePEM: certificatePEM, keyPEM: keyPEM) {
+        case .matching: true
+        case .mismatched: false
+        case .certificateUnreadable, .keyUnreadable: nil
+        }
+    }
+
+    public enum PairCheck: Sendable, Equatable {
+        case matching, mismatched, certificateUnreadable, keyUnreadable
+    }
+
+    /// Whether a certificate and a private key belong together, or which of them is not PEM.
+    public static func pair(certificatePEM: String, keyPEM: String) -> PairCheck {
         switch trackerd_certificate_matches_key(certificatePEM, keyPEM) {
-        case 1: true
-        case 0: false
-        default: nil
+        case 1: .matching
+        case 0: .mismatched
+        case -2: .keyUnreadable
+        default: .certificateUnreadable
         }
     }
 

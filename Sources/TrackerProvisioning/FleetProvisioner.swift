@@ -77,6 +77,13 @@ public struct FleetProvisioner: Sendable {
         do {
             if let record = try store.activeRecord() { return record }
         } catch { throw .credentials(error) }
+        let (present, missing) = store.incompleteActiveCredentials()
+        if !missing.isEmpty {
+            // The certificate is useless without its key (and the reverse): a new identity is
+            // the only way on, and the operator must see that it was taken, and why.
+            logger.warning("the device's credentials are incomplete (missing \(missing.joined(separator: ", ")); found \(present.joined(separator: ", "))): provisioning again with the claim certificate; the new certificate replaces them",
+                           metadata: ["event": "reprovisioning", "missing": "\(missing.joined(separator: " "))"])
+        }
         let config = settings.provisioning
         do { try CredentialStore.checkPrivateKey(config.claimKey) } catch { throw .credentials(error) }
 

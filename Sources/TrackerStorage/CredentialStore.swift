@@ -175,6 +175,16 @@ public struct CredentialStore: Sendable {
         return record
     }
 
+    /// The device's own files (record, certificate, key) that exist when some of them are
+    /// missing: provisioning again is then a decision to log, not an accident. Empty when all
+    /// or none exist.
+    public func incompleteActiveCredentials() -> (present: [String], missing: [String]) {
+        let files = [recordPath, activeCertificate, activeKey]
+        let present = files.filter { access($0, F_OK) == 0 }
+        guard !present.isEmpty && present.count < files.count else { return ([], []) }
+        return (present, files.filter { !present.contains($0) })
+    }
+
     // MARK: -
 
     private func encode(_ value: some Encodable) -> [UInt8] {

@@ -5,6 +5,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import TrackerCore
+import TrackerCrypto
 import TrackerStorage
 import TrackerSystem
 
@@ -74,6 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         if settings.mqtt.endpoint != nil {
             do {
                 try CredentialStore.checkPrivateKey(settings.mqtt.keyFile)
+                try ClientCredentials.check(certificateFile: settings.mqtt.certFile, keyFile: settings.mqtt.keyFile)
             } catch {
                 logger.critical("credentials: \(error)")
                 throw ExitStatus.credentials

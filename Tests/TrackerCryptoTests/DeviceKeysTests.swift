@@ -55,3 +55,23 @@ import TestSupport
         #expect(DeviceKeys.info("not a certificate") == nil)
     }
 }
+
+extension DeviceKeysTests {
+    /// Which half of a pair is unusable is named, so the operator replaces the right file.
+    @Test func aPairCheckNamesTheUnreadableHalf() async throws {
+        let pki = try await TestPKI.make()
+        defer { pki.remove() }
+        let certificate = try String(contentsOfFile: pki.path("client.pem"), encoding: .utf8)
+        let key = try String(contentsOfFile: pki.path("client.key"), encoding: .utf8)
+        let other = try String(contentsOfFile: pki.path("server.key"), encoding: .utf8)
+        #expect(DeviceKeys.pair(certificatePEM: certificate, keyPEM: key) == .matching)
+        #expect(DeviceKeys.pair(certificatePEM: certificate, keyPEM: other) == .mismatched)
+        #expect(DeviceKeys.pair(certificatePEM: "", keyPEM: key) == .certificateUnreadable)
+        #expect(DeviceKeys.pair(certificatePEM: certificate, keyPEM: "garbage") == .keyUnreadable)
+        #expect(DeviceKeys.pair(certificatePEM: key, keyPEM: certificate) == .certificateUnreadable)
+        #expect(throws: ClientCredentials.Problem.self) {
+            try ClientCredentials.check(certificateFile: pki.path("client.pem"), keyFile: pki.path("nonexistent.key"))
+        }
+        try ClientCredentials.check(certificateFile: pki.path("client.pem"), keyFile: pki.path("client.key"))
+    }
+}

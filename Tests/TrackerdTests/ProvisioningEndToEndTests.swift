@@ -84,6 +84,37 @@ import TrackerStorage
         await cloud.stop()
     }
 
+    /// The device key lost beside its certificate: provisioning again is logged as a decision
+    /// (journal event `reprovisioning`, naming what is missing), then a new pair is issued; a
+    /// damaged device certificate is not silently replaced but refused with exit 77.
+    @Test func incompleteOrDamagedDeviceCredentialsAreNamed() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        let drive = cloud.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080324, into: drive)
+        let config = try cloud.config()
+        let arguments = ["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"]
+        let first = try TrackerdBinary.start(arguments)
+        #expect(await first.waitForExit(timeout: .seconds(60)) == 0)
+        let device = cloud.cloud + "/trackerd-state/device"
+        let firstCertificate = try String(contentsOfFile: device + "/certificate.pem.crt", encoding: .utf8)
+
+        try FileManager.default.removeItem(atPath: device + "/private.pem.key")
+        let second = try TrackerdBinary.start(arguments)
+        #expect(await second.waitForExit(timeout: .seconds(60)) == 0, "\(second.stderrLines.items.suffix(5))")
+        let decision = second.stderrLines.items.filter { $0.contains("credentials are incomplete") }
+        #expect(decision.count == 1 && decision[0].contains("missing \(device)/private.pem.key"), "\(decision)")
+        #expect(decision.first?.contains("warning:") == true)
+        #expect(second.stderrLines.items.contains { $0.contains("provisioned as tracker_10000000abcd") })
+        #expect(try String(contentsOfFile: device + "/certificate.pem.crt", encoding: .utf8) != firstCertificate, "a new identity")
+
+        try Data("not a certificate".utf8).write(to: URL(fileURLWithPath: device + "/certificate.pem.crt"))
+        let third = try TrackerdBinary.start(arguments)
+        #expect(await third.waitForExit(timeout: .seconds(30)) == 77)
+        #expect(third.stderrLines.items.contains { $0.contains("certificate.pem.crt holds no PEM certificate") }, "\(third.stderrLines.items.suffix(3))")
+        #expect(!third.stderrLines.items.contains { $0.contains("provisioning with the claim certificate") })
+        await cloud.stop()
+    }
+
     /// The notification path that SNS served: localcloud's log, received.jsonl and a webhook
     /// (which fails once, so the retry shows).
     @Test func geofenceEventsReachTheWebhookTheLogAndTheFile() async throws {

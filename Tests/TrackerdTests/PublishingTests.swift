@@ -83,6 +83,47 @@ import TrackerStorage
         return (run, Self.received(subscriber))
     }
 
+    /// A key or certificate that cannot work is found before the first connection: exit 77 with
+    /// what to do, instead of "TLS setup failed" forever.
+    @Test(arguments: ["garbage key", "empty certificate", "mismatched pair", "missing key"])
+    func unusableCredentialsStopAtStartWith77(case name: String) async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let files = setup.dir.file("credentials").path
+        try FileManager.default.createDirectory(atPath: files, withIntermediateDirectories: true)
+        var certificate = try Data(contentsOf: URL(fileURLWithPath: setup.pki.path("client.pem")))
+        var key = try Data(contentsOf: URL(fileURLWithPath: setup.pki.path("client.key")))
+        let expected: String
+        switch name {
+        case "garbage key":
+            key = Data((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+            expected = "key.pem holds no PEM private key"
+        case "empty certificate":
+            certificate = Data()
+            expected = "cert.pem holds no PEM certificate"
+        case "mismatched pair":
+            key = try Data(contentsOf: URL(fileURLWithPath: setup.pki.path("server.key")))
+            expected = "cert.pem was not issued for the key"
+        default:
+            expected = "key.pem"
+        }
+        try certificate.write(to: URL(fileURLWithPath: files + "/cert.pem"))
+        if name != "missing key" { try key.write(to: URL(fileURLWithPath: files + "/key.pem")) }
+        chmod(files + "/key.pem", 0o600)
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
+        let config = try setup.config(replay: drive)
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: setup.pki.path("client.pem"), with: files + "/cert.pem")
+            .replacingOccurrences(of: setup.pki.path("client.key"), with: files + "/key.pem")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", config])
+        #expect(await run.waitForExit(timeout: .seconds(20)) == 77)
+        let log = run.stderrLines.items
+        #expect(log.contains { $0.contains("credentials:") && $0.contains(expected) }, "\(log.suffix(3))")
+        #expect(!log.contains { $0.contains("cannot connect") || $0.contains("TLS") })
+    }
+
     @Test func aReplayedTrackArrivesExactlyAndInOrder() async throws {
         let setup = try await Setup.make()
         defer { setup.remove() }

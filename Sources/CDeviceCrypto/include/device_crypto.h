@@ -11,7 +11,8 @@ char *trackerd_generate_key(int rsa_bits, char *error, size_t error_length);
 /* A PEM certificate signing request for `key_pem`, subject CN=common_name, signed with SHA-256. */
 char *trackerd_make_csr(const char *key_pem, const char *common_name, char *error, size_t error_length);
 
-/* 1 if the certificate's public key is the key's, 0 if not, -1 if either cannot be read. */
+/* 1 if the certificate's public key is the key's, 0 if not, -1 if the certificate cannot be
+ * read, -2 if the key cannot. */
 int trackerd_certificate_matches_key(const char *cert_pem, const char *key_pem);
 
 /* notBefore/notAfter (seconds since 1970) and the SHA-256 of the DER (64 hex digits + NUL),
