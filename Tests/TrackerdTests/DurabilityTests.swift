@@ -85,6 +85,46 @@ import TrackerStorage
         #expect(Array(expected.prefix(produced).suffix(lost.count)) == lost, "only the newest can be lost")
     }
 
+    /// The broker hangs with a full window in flight, is killed and comes back. Only trackerd's
+    /// queue resends: every fix arrives exactly once (a reused libmosquitto client resent its
+    /// in-flight messages as well, one duplicate each).
+    @Test func messagesInFlightAtAnOutageArriveExactlyOnce() async throws {
+        let setup = try await Setup.make(persistence: true)
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("gpsTopic", clientID: "once-subscriber", persistentSession: true)
+        // A clean stop saves the subscription, so that it outlives the SIGKILL below.
+        await setup.broker.stop()
+        try await setup.broker.start()
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(20)) { lines in lines.filter { $0.contains("CONNACK") }.count >= 2 })
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080439, into: drive)
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: drive, speed: 10), "--log-level", "debug"])
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(20)) { PublishingTests.received($0).count >= 10 })
+
+        setup.broker.process?.signal(SIGSTOP)
+        let atHang = Self.fixes(run)
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= atHang + 30 })
+        setup.broker.process?.signal(SIGKILL)
+        await setup.broker.stop()
+        try await setup.broker.start()
+        // mosquitto_sub gives up when its broker dies (or would fight a second one for the client
+        // id); its session, saved by the clean stop, keeps what arrives meanwhile for that id.
+        subscriber.stop()
+        let before = PublishingTests.received(subscriber)
+        let after = try await setup.broker.subscribe("gpsTopic", clientID: "once-subscriber", persistentSession: true)
+
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.stderrLines.items.suffix(5))")
+        #expect(await after.stdoutLines.wait(timeout: .seconds(20)) { Set(before + PublishingTests.received($0)).count >= expected.count })
+        let received = before + PublishingTests.received(after)
+        var seen = Set<String>()
+        let duplicates = received.filter { !seen.insert($0).inserted }
+        print("outage with a full window in flight: \(expected.count) fixes, \(duplicates.count) duplicates")
+        #expect(Set(received) == Set(expected))
+        #expect(duplicates.isEmpty)
+    }
+
     /// The drop count lives in the store: a restart adds to it instead of starting at 0.
     @Test func theDropCountSurvivesARestart() async throws {
         let setup = try await Setup.make()
