@@ -15,6 +15,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The cloud's replies during fleet provisioning (accepted / rejected for both steps) and
     /// the pending-certificate record kept between them.
     case provisioning
+    /// A damaged queue database or write-ahead log: the salvage reader.
+    case salvage
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -22,6 +24,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .toml: Self.toml(bytes)
         case .geojson: Self.geojson(bytes)
         case .provisioning: Self.provisioning(bytes)
+        case .salvage: Self.salvage(bytes)
         }
     }
 
@@ -70,6 +73,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = zone.boundingBox
             _ = zone.distanceToBoundary(ring[0])
         }
+    }
+
+    static func salvage(_ bytes: [UInt8]) {
+        var salvage = QueueSalvage()
+        salvage.scanDatabase(bytes)
+        if let wal = SQLiteWAL(bytes) {
+            precondition(wal.validFrames <= wal.frames.count && wal.lostFrames.count <= wal.frames.count)
+            salvage.scanFrames(bytes, wal.frames, pageSize: wal.pageSize)
+        }
+        for message in salvage.sorted { precondition(message.sequence > 0 && !message.topic.isEmpty) }
     }
 
     /// The first byte picks the reply (create or register, accepted or rejected); the rest is

@@ -8,6 +8,11 @@ public enum QueueStoreError: Error, Equatable, CustomStringConvertible {
     case foreign(path: String, movedTo: String, detail: String)
     /// The file was there but empty (0 bytes): whatever it held is gone.
     case emptied(path: String)
+    /// The WAL had committed frames that SQLite's recovery would drop (a bad checksum before
+    /// them); the WAL was copied to `copy` first.
+    case damagedLog(path: String, copy: String, lostFrames: Int, frames: Int)
+    /// Messages read back out of a damaged file or log into the store.
+    case salvaged(path: String, source: String, recovered: Int, unreadable: Int)
     case failed(path: String, operation: String, detail: String)
 
     public var description: String {
@@ -18,6 +23,11 @@ public enum QueueStoreError: Error, Equatable, CustomStringConvertible {
             "the queue database \(path) is unreadable (\(detail)); moved aside to \(movedTo) and started a new one"
         case .foreign(let path, let movedTo, let detail):
             "\(path) is another program's database (\(detail)); moved aside to \(movedTo) and started a new queue"
+        case .damagedLog(let path, let copy, let lost, let frames):
+            "the queue's write-ahead log \(path)-wal is damaged: \(lost) of its \(frames) frames hold committed messages that SQLite would drop; copied to \(copy)"
+        case .salvaged(let path, let source, let recovered, let unreadable):
+            "salvaged \(recovered) messages from \(source) into \(path)"
+                + (unreadable == 0 ? "; none unreadable" : "; \(unreadable) could not be read and are lost")
         case .emptied(let path):
             "the queue database \(path) was empty (0 bytes): whatever it held before is lost; starting a new one"
         case .failed(let path, let operation, let detail):

@@ -47,23 +47,59 @@ public final class SQLiteQueueStore {
             return
         }
         let emptyFile = Self.fileSize(path) == 0 && (Self.fileSize(path + "-wal") ?? 0) == 0
+        let stamp = WallClock.now().millisecondsSinceEpoch
+        // Before SQLite opens the file: its recovery drops WAL frames after a bad checksum
+        // without a word, committed transactions included.
+        var salvage = QueueSalvage()
+        var salvagedFrom: String?
+        if let walBytes = try? FileReader.readAll(path + "-wal"), let wal = SQLiteWAL(walBytes), !wal.lostFrames.isEmpty {
+            let copy = "\(path)-wal.damaged-\(stamp)"
+            try? CredentialStore.write(walBytes, to: copy, mode: 0o600)
+            salvage.scanFrames(walBytes, wal.lostFrames, pageSize: wal.pageSize)
+            salvagedFrom = copy
+            recovered = .damagedLog(path: path, copy: copy, lostFrames: wal.lostFrames.count, frames: wal.frames.count)
+        }
         do {
             try openAndCheck()
         } catch let error where Self.isCorruption(error) || error.isForeign {
             close()
-            let aside = "\(path).\(error.isForeign ? "foreign" : "corrupt")-\(WallClock.now().millisecondsSinceEpoch)"
+            let aside = "\(path).\(error.isForeign ? "foreign" : "corrupt")-\(stamp)"
             rename(path, aside)
             rename(path + "-wal", aside + "-wal")
             unlink(path + "-shm")
             try openAndCheck()
-            recovered = error.isForeign ? .foreign(path: path, movedTo: aside, detail: error.detailText)
-                                        : .corrupt(path: path, movedTo: aside, detail: error.detailText)
+            if error.isForeign {
+                recovered = .foreign(path: path, movedTo: aside, detail: error.detailText)
+            } else {
+                recovered = .corrupt(path: path, movedTo: aside, detail: error.detailText)
+                salvage = Self.salvage(aside)
+                salvagedFrom = aside
+            }
         }
         if emptyFile { recovered = recovered ?? .emptied(path: path) }
+        if let salvagedFrom {
+            let present = Set(try loadAll().map(\.sequence))
+            let missing = salvage.sorted.filter { !present.contains($0.sequence) }
+            try commit(StoreWork(insert: missing))
+            salvaged = .salvaged(path: path, source: salvagedFrom, recovered: missing.count, unreadable: salvage.unreadable)
+        }
     }
 
     /// Set when the database was found damaged, foreign or empty at open; the caller logs it.
     public private(set) var recovered: QueueStoreError?
+    /// What was read back out of a damaged file or log into the new store; the caller logs it.
+    public private(set) var salvaged: QueueStoreError?
+
+    /// Every message readable in a moved-aside database and its WAL (all frames of the current
+    /// generation: the file around them is what failed).
+    static func salvage(_ database: String) -> QueueSalvage {
+        var salvage = QueueSalvage()
+        if let bytes = try? FileReader.readAll(database) { salvage.scanDatabase(bytes) }
+        if let walBytes = try? FileReader.readAll(database + "-wal"), let wal = SQLiteWAL(walBytes) {
+            salvage.scanFrames(walBytes, wal.frames.filter(\.currentGeneration), pageSize: wal.pageSize)
+        }
+        return salvage
+    }
 
     deinit { close() }
 
@@ -283,6 +319,8 @@ extension QueueStoreError {
         case .corrupt(_, _, let detail), .foreign(_, _, let detail): detail
         case .diskFull: "disk full"
         case .emptied: "empty file"
+        case .damagedLog: "damaged write-ahead log"
+        case .salvaged: "salvaged"
         }
     }
 

@@ -20,7 +20,7 @@ func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<C
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
         let name = getenv("TRACKERD_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-        guard let target = FuzzTarget(rawValue: name) else { fatalError("TRACKERD_FUZZ_TARGET must be one of nmea, toml, geojson, provisioning") }
+        guard let target = FuzzTarget(rawValue: name) else { fatalError("TRACKERD_FUZZ_TARGET must be one of nmea, toml, geojson, provisioning, salvage") }
         target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
         return 0
     }
@@ -35,7 +35,7 @@ import FoundationEssentials
     static func main() throws {
         let arguments = CommandLine.arguments.dropFirst()
         guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
-            print("usage: trackerd-fuzz nmea|toml|geojson|provisioning FILE...")
+            print("usage: trackerd-fuzz nmea|toml|geojson|provisioning|salvage FILE...")
             return
         }
         for path in arguments.dropFirst() {

@@ -102,6 +102,9 @@ final class FixPublisher {
             if let recovered = store.recovered {
                 logger.error("\(recovered)", metadata: ["event": "queue-store-replaced", "path": "\(store.path)"])
             }
+            if let salvaged = store.salvaged, case .salvaged(_, _, let recovered, let unreadable) = salvaged {
+                logger.warning("\(salvaged)", metadata: ["event": "queue-salvaged", "recovered": "\(recovered)", "lost": "\(unreadable)"])
+            }
             return (store, try store.loadAll(), try store.droppedTotal())
         } catch {
             storageFailed(error, now: now)
