@@ -158,21 +158,9 @@ import CSQLite
     func aFullDiskIsReportedAndRecoveredFrom() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let mount = dir.file("small").path
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let mounted = Process()
-        mounted.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mounted.arguments = ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mount]
-        try mounted.run()
-        mounted.waitUntilExit()
-        try #require(mounted.terminationStatus == 0, "cannot mount a tmpfs")
-        defer {
-            let unmount = Process()
-            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            unmount.arguments = [mount]
-            try? unmount.run()
-            unmount.waitUntilExit()
-        }
+        let tmpfs = try SmallTmpfs(at: dir.file("small").path, size: "512k")
+        defer { tmpfs.unmount() }
+        let mount = tmpfs.path
         let store = try SQLiteQueueStore(path: mount + "/queue.db")
         try store.commit(StoreWork(insert: messages(1...10)))
         let filler = mount + "/filler"

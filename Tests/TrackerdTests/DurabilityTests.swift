@@ -51,9 +51,44 @@ import TrackerStorage
         #expect(stored.map { String(decoding: $0.payload, as: UTF8.self) } == expected, "everything held in memory reached the disk, in order")
     }
 
+    /// A real full disk (a tmpfs filled to the last block), at start or while trackerd runs
+    /// offline, then freed: memory only, then the store opens (or commits) on a retry, takes
+    /// everything held in memory, and commits go on; a kill after that loses nothing.
+    @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root (as in CI)"), arguments: ["at start", "while running"])
+    func aFullDiskIsSurvivedAndCommitsResumeWhenSpaceReturns(when: String) async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let tmpfs = try SmallTmpfs(at: setup.dir.file("small").path, size: "256k")
+        defer { tmpfs.unmount() }
+        if when == "at start" { tmpfs.fill() }
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080459, into: drive)
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let config = try setup.config(replay: drive, speed: 10, queue: "commit_interval_s = 0.5", storeDirectory: tmpfs.path + "/state")
+        let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        if when == "while running" {
+            #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("queue committed: ") } })
+            tmpfs.fill()
+        }
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("the queue is kept in memory only") } })
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= 20 })
+        tmpfs.free()
+        #expect(await run.stderrLines.wait(timeout: .seconds(60)) { $0.contains { $0.contains("queue storage recovered") } },
+                "\(run.stderrLines.items.filter { !$0.contains("debug: fix") }.suffix(5))")
+        #expect(await run.stderrLines.wait(timeout: .seconds(30)) { lines in
+            guard let end = lines.firstIndex(where: { $0.contains("fix source ended") }) else { return false }
+            return lines[end...].contains { $0.contains("queue committed:") }
+        })
+        run.signal(SIGKILL)
+        _ = await run.waitForExit(timeout: .seconds(5))
+        let stored = try SQLiteQueueStore(path: tmpfs.path + "/state/queue.db").loadAll()
+        #expect(stored.map { String(decoding: $0.payload, as: UTF8.self) } == expected)
+        print("full disk \(when): \(expected.count) fixes, all on disk after space returned")
+    }
+
     /// A broker that keeps the connection and stops acknowledging (SIGSTOP). spill_after_s is
     /// 60 s here, so without the stall rule nothing produced during the hang would be on disk;
-    /// with it, a kill loses at most commit_interval_s + 2 s of fixes (the README's bound).
+    /// with it, a kill loses at most commit_interval_s + 2.5 s of fixes (the README's bound).
     @Test func aHungBrokerIsTreatedAsOfflineForSpilling() async throws {
         let setup = try await Setup.make()
         defer { setup.remove() }
@@ -78,8 +113,8 @@ import TrackerStorage
         let received = Set(PublishingTests.received(subscriber))
         let stored = Set(try SQLiteQueueStore(path: setup.dir.path + "/state/queue.db").loadAll().map { String(decoding: $0.payload, as: UTF8.self) })
         let lost = expected.prefix(produced).filter { !received.contains($0) && !stored.contains($0) }
-        // commit_interval_s + 2 s at 5 fixes/s, and one fix of slack for the kill's timing.
-        let bound = Int((1 + 2) * speed) + 1
+        // commit_interval_s + 2 s + one 0.5 s tick at 5 fixes/s, and one fix of slack for the kill.
+        let bound = Int((1 + 2 + 0.5) * speed) + 1
         print("hung broker: \(produced - atHang) fixes during the hang, \(lost.count) lost at the kill (bound \(bound))")
         #expect(lost.count <= bound)
         #expect(Array(expected.prefix(produced).suffix(lost.count)) == lost, "only the newest can be lost")
@@ -123,6 +158,39 @@ import TrackerStorage
         print("outage with a full window in flight: \(expected.count) fixes, \(duplicates.count) duplicates")
         #expect(Set(received) == Set(expected))
         #expect(duplicates.isEmpty)
+    }
+
+    /// kill -9 at seeded random moments with both durabilities, offline: the store always opens
+    /// sound, holds its fixes in order, and loses at most the bound (every-message: nothing
+    /// logged as a fix; batched offline: the last commit_interval_s + 0.5 s of fixes).
+    @Test(arguments: [("every-message", UInt64(1)), ("every-message", 2), ("every-message", 3),
+                      ("batched", 1), ("batched", 2), ("batched", 3)])
+    func aKillAtARandomMomentLosesNoMoreThanTheBound(durability: String, seed: UInt64) async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        var random = SeededGenerator(seed: seed)
+        let drive = setup.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080559, into: drive)
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let speed = 20.0, interval = 0.5
+        let config = try setup.config(replay: drive, speed: speed,
+                                      queue: "durability = \"\(durability)\"\ncommit_interval_s = \(interval)")
+        let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        let killAt = Int.random(in: 5...100, using: &random)
+        #expect(await run.stderrLines.wait(timeout: .seconds(30)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= killAt })
+        run.signal(SIGKILL)
+        _ = await run.waitForExit(timeout: .seconds(5))
+        let logged = Self.fixes(run)
+
+        let store = try SQLiteQueueStore(path: setup.dir.path + "/state/queue.db")
+        #expect(store.recovered == nil, "a kill never damages the store")
+        let stored = try store.loadAll().map { String(decoding: $0.payload, as: UTF8.self) }
+        #expect(stored == Array(expected.prefix(stored.count)), "a prefix of the drive, in order")
+        let lost = logged - stored.count
+        // Commits happen on the 0.5 s tick: at most commit_interval_s + one tick of fixes.
+        let bound = durability == "every-message" ? 0 : Int((interval + 0.5) * speed) + 2
+        print("kill -9 (\(durability), seed \(seed)) after \(logged) fixes: \(stored.count) on disk, \(lost) lost (bound \(bound))")
+        #expect(lost <= bound)
     }
 
     /// The drop count lives in the store: a restart adds to it instead of starting at 0.
