@@ -63,12 +63,18 @@ release: deps
 # The Debian package, .build/deb/trackerd_VERSION_ARCH.deb (this machine's architecture unless
 # DEB_ARCH says otherwise).
 deb: release
-	VERSION=$(VERSION) DEB_ARCH=$(DEB_ARCH) STRIP=$(STRIP) \
+	mkdir -p $(DEB_DIR) && swift package show-dependencies --format json > $(DEB_DIR)/dependencies.json
+	VERSION=$(VERSION) DEB_ARCH=$(DEB_ARCH) STRIP=$(STRIP) DEPENDENCIES=$(DEB_DIR)/dependencies.json \
 	  bash scripts/build-deb.sh "$$(swift build $(RELEASE_FLAGS) --show-bin-path)/trackerd" $(DEB)
 
 # lintian must report no errors (warnings are printed; the run fails on E: lines only).
 lint-deb: deb
 	lintian --allow-root --fail-on error $(DEB)
+	@# Every exact version of Package.swift is the one the package lists.
+	@listed=$$(dpkg-deb --fsys-tarfile $(DEB) | tar -xO ./usr/share/doc/trackerd/swift-packages.txt); \
+	for pin in $$(sed -n 's|.*github.com/[^/]*/\([^"]*\)", exact: "\([^"]*\)".*|\1:\2|p' Package.swift); do \
+	  echo "$$listed" | grep -q "^$${pin%%:*} $${pin#*:} " || { echo "lint-deb: $$pin is not in swift-packages.txt"; exit 1; }; \
+	done
 	@echo "lintian: $(DEB) has no errors"
 
 python-tools:

@@ -8,11 +8,13 @@ let package = Package(
         .executable(name: "trackerd", targets: ["trackerd"]),
         .executable(name: "localcloud", targets: ["localcloud"]),
     ],
+    // Exact versions: a build from a clean clone is the build we tested. The .deb lists them,
+    // with swift-collections (theirs) and the licences, in /usr/share/doc/trackerd/.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", exact: "1.1.4"),
     ],
     targets: [
         // Pure Swift: no I/O, no C imports. Everything a tracker decides lives here.

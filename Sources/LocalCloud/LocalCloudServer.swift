@@ -37,7 +37,16 @@ public final class LocalCloudServer: Sendable {
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
         }
-        defer { process.stop() }
+        do {
+            try await serve(process, started: started, registry: registry)
+        } catch {
+            await process.terminate()
+            throw error
+        }
+        await process.terminate()
+    }
+
+    private func serve(_ process: SpawnedProcess, started: AsyncStream<Void>, registry: ThingRegistry) async throws {
         let running = await withTaskGroup(of: Bool.self) { group in
             group.addTask { for await _ in started { return true }; return false }
             group.addTask { try? await Task.sleep(for: .seconds(10)); return false }
@@ -96,10 +105,14 @@ public final class LocalCloudServer: Sendable {
     private func deliver(_ rules: MQTTConnection, ready: @Sendable () -> Void) async {
         rules.start()
         var subscription: Int32?
-        let handle = FileHandle(forUpdatingAtPath: directory.received) ?? {
+        if !FileManager.default.fileExists(atPath: directory.received) {
             _ = FileManager.default.createFile(atPath: directory.received, contents: nil)
-            return FileHandle(forUpdatingAtPath: directory.received)!
-        }()
+        }
+        guard let handle = FileHandle(forUpdatingAtPath: directory.received) else {
+            logger.error("cannot open \(directory.received) for appending: received messages are not recorded")
+            await rules.shutdown()
+            return
+        }
         handle.seekToEndOfFile()
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -69,7 +69,7 @@ public final class ProvisioningService: Sendable {
                 logger.info("answering fleet provisioning on \(Self.requestTopics.joined(separator: ", "))")
                 ready()
             case .message(let topic, let payload):
-                handle(topic: topic, payload: payload)
+                await handle(topic: topic, payload: payload)
             case .connectionFailed(let reason), .disconnected(let reason):
                 logger.warning("localcloud's provisioning client: \(reason)")
             default:
@@ -79,7 +79,7 @@ public final class ProvisioningService: Sendable {
         await connection.shutdown()
     }
 
-    func handle(topic: String, payload: [UInt8]) {
+    func handle(topic: String, payload: [UInt8]) async {
         let count = requestCount.add(1, ordering: .relaxed).newValue
         if options.throttleEvery > 0 && count % options.throttleEvery == 0 {
             return reject(topic, 429, "Throttling", "Rate exceeded")
@@ -92,7 +92,7 @@ public final class ProvisioningService: Sendable {
         default:
             let parts = topic.split(separator: "/")
             if parts.count == 5, parts[0] == "$aws", parts[1] == "provisioning-templates", parts[3] == "provision", parts[4] == "json" {
-                registerThing(topic, template: String(parts[2]), payload)
+                await registerThing(topic, template: String(parts[2]), payload)
             }
         }
     }
@@ -125,7 +125,7 @@ public final class ProvisioningService: Sendable {
                                                certificateOwnershipToken: token.token))
     }
 
-    private func registerThing(_ topic: String, template name: String, _ payload: [UInt8]) {
+    private func registerThing(_ topic: String, template name: String, _ payload: [UInt8]) async {
         guard let request = try? JSONDecoder().decode(RegisterThingRequest.self, from: Data(payload)) else {
             return reject(topic, 400, "InvalidPayload", "The request is not a RegisterThing request")
         }
@@ -140,7 +140,7 @@ public final class ProvisioningService: Sendable {
         var parameters = request.parameters
         if let hook = options.preProvisioningHook {
             logger.info("running the pre-provisioning hook for certificate \(issued.certificateId)")
-            switch runHook(hook, template: name, certificate: issued, parameters: parameters) {
+            switch await runHook(hook, template: name, certificate: issued, parameters: parameters) {
             case .allow(let overrides): parameters.merge(overrides) { $1 }
             case .deny(let reason): return reject(topic, 403, "AccessDenied", "The pre-provisioning hook denied the request: \(reason)")
             }
@@ -193,7 +193,7 @@ public final class ProvisioningService: Sendable {
 
     enum HookVerdict { case allow([String: String]), deny(String) }
 
-    private func runHook(_ executable: String, template: String, certificate: IssuedToken, parameters: [String: String]) -> HookVerdict {
+    private func runHook(_ executable: String, template: String, certificate: IssuedToken, parameters: [String: String]) async -> HookVerdict {
         let input: [String: Any] = [
             "claimCertificateId": "localcloud-claim",
             "certificateId": certificate.certificateId,
@@ -202,22 +202,21 @@ public final class ProvisioningService: Sendable {
             "clientId": certificate.identity,
             "parameters": parameters,
         ]
-        let collected = NSLock()
-        nonisolated(unsafe) var lines: [String] = []
+        let lines = CollectedLines()
         let hook: SpawnedProcess
         do {
             let input = (try? JSONSerialization.data(withJSONObject: input)).map(Array.init) ?? []
             hook = try SpawnedProcess(executable, [], stdin: input, stderrToParent: true) { line in
-                collected.withLock { lines.append(line) }
+                lines.append(line)
             }
         } catch {
             return .deny("cannot run \(executable): \(error)")
         }
-        guard hook.wait(timeout: options.hookTimeout) != nil else {
-            hook.stop(grace: 0.5)
+        guard await hook.exited(within: .milliseconds(Int64(options.hookTimeout * 1000))) != nil else {
+            await hook.terminate(grace: .milliseconds(500))
             return .deny("the hook did not answer within \(Int(options.hookTimeout)) s")
         }
-        let output = Data(collected.withLock { lines.joined(separator: "\n") }.utf8)
+        let output = Data(lines.joined.utf8)
         guard let answer = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
               let allow = answer["allowProvisioning"] as? Bool else {
             return .deny("the hook's answer is not {\"allowProvisioning\": ...}")
@@ -228,4 +227,11 @@ public final class ProvisioningService: Sendable {
     static func commonName(_ certificatePEM: String) -> String? {
         DeviceKeys.commonName(certificatePEM)
     }
+}
+
+/// A hook's output lines, appended on the process's reader thread and read once it has exited.
+private final class CollectedLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var joined: String { lines.withLock { $0.joined(separator: "\n") } }
 }

@@ -109,6 +109,20 @@ public final class SpawnedProcess: @unchecked Sendable {
         return outputClosed ? exitStatus : nil
     }
 
+    /// `wait(timeout:)` for async callers: the same answer, without holding a thread of Swift's
+    /// small cooperative pool for the whole wait (a hook may take seconds).
+    public func exited(within timeout: Duration) async -> Int32? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let state = lock.withLock { (status: exitStatus, closed: outputClosed) }
+            if state.closed, let status = state.status { return status }
+            if clock.now >= deadline { return nil }
+            // Not cancelled with the caller: a shutdown still waits for the child it stops.
+            await Task { try? await clock.sleep(for: .milliseconds(10)) }.value
+        }
+    }
+
     /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
     public func stop(grace: TimeInterval = 5) {
         guard isRunning else { return }
@@ -116,6 +130,16 @@ public final class SpawnedProcess: @unchecked Sendable {
         if wait(timeout: grace) == nil {
             kill(pid, SIGKILL)
             wait(timeout: 5)
+        }
+    }
+
+    /// `stop(grace:)` for async callers.
+    public func terminate(grace: Duration = .seconds(5)) async {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        if await exited(within: grace) == nil {
+            kill(pid, SIGKILL)
+            _ = await exited(within: .seconds(5))
         }
     }
 }

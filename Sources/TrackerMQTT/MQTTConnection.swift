@@ -123,16 +123,15 @@ public final class MQTTConnection: Sendable {
 
     /// Subscribes at QoS 1; returns the message id its `subscribed` event will carry.
     public func subscribe(_ topics: [String]) -> Result<Int32, PublishError> {
-        var messageID: Int32 = 0
-        var pointers = topics.map { strdup($0) }
-        defer { pointers.forEach { free($0) } }
         guard !topics.isEmpty else { return .failure(.rejected("no topic to subscribe to")) }
+        var messageID: Int32 = 0
+        var pointers: [UnsafeMutablePointer<CChar>?] = topics.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
         let rc = current.withLock { handle -> Int32 in
             guard let handle = handle?.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
             return pointers.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: buffer.count) {
-                    mosquitto_subscribe_multiple(handle, &messageID, Int32(topics.count), $0, 1, 0, nil)
-                }
+                guard let first = buffer.baseAddress else { return MOSQ_ERR_INVAL.rawValue }
+                return mosquitto_subscribe_multiple(handle, &messageID, Int32(buffer.count), first, 1, 0, nil)
             }
         }
         switch rc {

@@ -5,7 +5,6 @@ import Synchronization
 final class MosquittoCallbackSink: Sendable {
     let events: AsyncStream<MQTTEvent>.Continuation
     let connected = Atomic<Bool>(false)
-    let connackSeen = Atomic<Bool>(false)
     private let refusal = Mutex<String?>(nil)
     private let problems = Mutex<[String]>([])
     private let acknowledged = Mutex<(ids: [Int32], wakePending: Bool)>(([], false))
@@ -23,11 +22,9 @@ final class MosquittoCallbackSink: Sendable {
     func reset() {
         refusal.withLock { $0 = nil }
         problems.withLock { $0.removeAll() }
-        connackSeen.store(false, ordering: .relaxed)
     }
 
     fileprivate func onConnect(_ code: Int32) {
-        connackSeen.store(true, ordering: .releasing)
         if code == 0 {
             connected.store(true, ordering: .releasing)
             events.yield(.connected)

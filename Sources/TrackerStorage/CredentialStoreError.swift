@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 /// A credential file or directory that cannot be used, with the command that fixes it.
 public enum CredentialStoreError: Error, Equatable, CustomStringConvertible {
     case keyTooOpen(path: String, mode: UInt32)
@@ -31,9 +36,3 @@ public enum CredentialStoreError: Error, Equatable, CustomStringConvertible {
         return String(cString: name)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

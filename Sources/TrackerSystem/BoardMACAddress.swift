@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 /// The board's first network MAC address (by interface name, loopback and all-zero ones
 /// skipped), for the `{mac}` provisioning parameter.
 public enum BoardMACAddress {
@@ -19,9 +24,3 @@ public enum BoardMACAddress {
         return nil
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif

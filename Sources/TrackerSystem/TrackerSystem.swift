@@ -1,5 +1,6 @@
 /// TrackerSystem: trackerd's contact with the operating system's services.
 ///
-/// The log handler that writes one line per event to stderr, with a syslog priority prefix
-/// when stderr is the journal. Later: sd_notify, the native journal protocol, board identity.
+/// The journal-aware log handler (priority prefixes on stderr, the native journal protocol),
+/// sd_notify, the board's identity (serial number, MAC address), the wall clock, whole-file
+/// reads and the threads that blocking readers run on.
 enum TrackerSystem {}

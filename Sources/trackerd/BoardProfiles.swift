@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Logging
 import TrackerCore
@@ -27,7 +30,3 @@ enum BoardProfiles {
         throw ExitStatus.configuration
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

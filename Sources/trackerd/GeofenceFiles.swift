@@ -20,10 +20,13 @@ enum GeofenceFiles {
         do { bytes = try FileReader.readAll(path) } catch {
             throw LoadError(description: "geofence \(entry.name) (line \(entry.line)): \(error)")
         }
-        do {
-            return entry.zone(geojsonPolygons: try GeoJSON.polygons(from: bytes))!
-        } catch {
+        let polygons: [[GeoPoint]]
+        do { polygons = try GeoJSON.polygons(from: bytes) } catch {
             throw LoadError(description: "geofence \(entry.name) (line \(entry.line)): \(path): \(error)")
         }
+        guard let zone = entry.zone(geojsonPolygons: polygons) else {
+            throw LoadError(description: "geofence \(entry.name) (line \(entry.line)): \(path) holds no polygon")
+        }
+        return zone
     }
 }

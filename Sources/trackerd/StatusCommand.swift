@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import FoundationEssentials
 import TrackerSystem
@@ -88,7 +91,3 @@ struct StatusCommand: ParsableCommand {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -195,6 +195,23 @@ import TrackerStorage
         #expect(rejection?.statusCode == 403 && rejection?.errorCode == "AccessDenied")
     }
 
+    /// A hook that never answers: denied once `hookTimeout` has passed (awaited, not blocking a
+    /// pool thread), and the hook's process is stopped.
+    @Test func aHookThatHangsIsDeniedAndStopped() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let hook = dir.file("hang.sh").path
+        let pidFile = dir.file("hook.pid").path
+        try CredentialStore.write(Array("#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 600\n".utf8), to: hook, mode: 0o755)
+        var options = ProvisioningService.Options()
+        options.preProvisioningHook = hook
+        options.hookTimeout = 1
+        let rejection = try await rejection({ _ in }, options: options)
+        #expect(rejection?.statusCode == 403 && rejection?.errorCode == "AccessDenied")
+        let pid = try #require(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(pid, 0) != 0, "the hook's process was stopped")
+    }
+
     /// An expired token (lifetime 0 here) makes the device start over; it never gives up.
     @Test func anExpiredTokenStartsOver() async throws {
         var options = ProvisioningService.Options()

@@ -87,7 +87,7 @@ public enum ZoneShape: Sendable, Equatable {
             out.append((lon, vertex.latitude))
             previous = lon
         }
-        let low = out.map(\.x).min()!, high = out.map(\.x).max()!
+        let low = out.map(\.x).min() ?? 0, high = out.map(\.x).max() ?? 0
         var x = p.longitude
         if x < low { x += 360 * ((low - x) / 360).rounded(.up) }
         if x > high { x -= 360 * ((x - high) / 360).rounded(.up) }
