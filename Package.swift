@@ -89,7 +89,7 @@ let package = Package(
         .executableTarget(name: "trackerd-fuzz", dependencies: ["TrackerFuzzing"]),
 
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
-        .target(name: "TestSupport", dependencies: ["CTestSupport", .product(name: "Logging", package: "swift-log")],
+        .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/TestSupport"),
         .executableTarget(name: "localcloud", dependencies: [
             "LocalCloud", "TrackerSystem",

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import ArgumentParser
+import FoundationEssentials
 import TrackerCore
 import TrackerStorage
 import TrackerSystem
@@ -17,9 +18,24 @@ struct QueueCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Depth, bytes, age of the oldest message and drop count of the stored queue.",
-            discussion: "Reads [store] dir/queue.db without changing it. A running trackerd keeps its newest, not yet acknowledged messages in memory for up to [queue] spill_after_s before they reach this file."
+            abstract: "Depth, bytes, age of the oldest message and drop count of the stored queue, and of the running daemon's.",
+            discussion: """
+            Reads [store] dir/queue.db without changing it. A running trackerd keeps its newest, not yet \
+            acknowledged messages in memory for up to [queue] spill_after_s before they reach this file: \
+            its whole queue, from its status.json, is shown as well.
+            """
         )
+
+        /// `--json`: the stored queue's figures, and the running daemon's queue when there is one.
+        struct Report: Codable {
+            var path: String
+            var depth: Int
+            var bytes: Int
+            var oldestAgeSeconds: Double?
+            var dropped: Int
+            /// The running trackerd's whole queue (memory and disk), from its status.
+            var running: TrackerStatus.Queue?
+        }
 
         @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
         var config: String?
@@ -30,28 +46,37 @@ struct QueueCommand: ParsableCommand {
         func run() throws {
             let settings = try ConfigFile.loadOrExit(config)
             let path = settings.store.directory + "/queue.db"
-            guard access(path, F_OK) == 0 else {
-                print(json ? #"{"path":\#(FixPayload.jsonString(path)),"depth":0,"bytes":0,"dropped":0}"# : "\(path): no queue yet (nothing queued)")
+            var report = Report(path: path, depth: 0, bytes: 0, oldestAgeSeconds: nil, dropped: 0,
+                                running: (try? StatusFile(directory: StatusFile.runtimeDirectory).current())??.status.mqtt?.queue)
+            if access(path, F_OK) == 0 {
+                do {
+                    // Read-only: a damaged file is reported, never moved or repaired from here.
+                    let statistics = try SQLiteQueueStore(path: path, readOnly: true).statistics()
+                    let nowMilliseconds = WallClock.now().millisecondsSinceEpoch
+                    report.depth = statistics.depth
+                    report.bytes = statistics.bytes
+                    report.dropped = statistics.dropped
+                    report.oldestAgeSeconds = statistics.oldestMilliseconds.map { (Double(max(0, nowMilliseconds - $0)) / 100).rounded() / 10 }
+                } catch {
+                    StandardError.line("\(error)")
+                    throw ExitStatus.invalid
+                }
+            }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
-            let statistics: (depth: Int, bytes: Int, oldestMilliseconds: Int64?, dropped: Int)
-            do {
-                // Read-only: a damaged file is reported, never moved or repaired from here.
-                let store = try SQLiteQueueStore(path: path, readOnly: true)
-                statistics = try store.statistics()
-            } catch {
-                StandardError.line("\(error)")
-                throw ExitStatus.invalid
-            }
-            let nowMilliseconds = WallClock.now().millisecondsSinceEpoch
-            let age = statistics.oldestMilliseconds.map { Double(max(0, nowMilliseconds - $0)) / 1000 }
-            if json {
-                var out = "{\"path\":\(FixPayload.jsonString(path)),\"depth\":\(statistics.depth),\"bytes\":\(statistics.bytes)"
-                if let age { out += ",\"oldestAgeSeconds\":\(JSONNumber.fixed(age, 1))" }
-                print(out + ",\"dropped\":\(statistics.dropped)}")
+            if access(path, F_OK) != 0 {
+                print("\(path): no queue yet (nothing queued)")
             } else {
-                let oldest = age.map { ", oldest \(JSONNumber.fixed($0, 1)) s old" } ?? ""
-                print("\(path): \(statistics.depth) messages, \(statistics.bytes) bytes\(oldest), \(statistics.dropped) dropped")
+                let oldest = report.oldestAgeSeconds.map { ", oldest \(JSONNumber.fixed($0, 1)) s old" } ?? ""
+                print("\(path): \(report.depth) messages, \(report.bytes) bytes\(oldest), \(report.dropped) dropped")
+            }
+            if let running = report.running {
+                let oldest = running.oldestAgeSeconds.map { ", oldest \(JSONNumber.fixed($0, 1)) s old" } ?? ""
+                print("running trackerd: \(running.depth) messages queued (memory and disk), \(running.bytes) bytes\(oldest)")
             }
         }
     }

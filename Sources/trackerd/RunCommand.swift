@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import TrackerCore
 import TrackerCrypto
+import TrackerMQTT
 import TrackerStorage
 import TrackerSystem
 
@@ -81,16 +82,47 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.credentials
             }
         }
+        let zones: [Zone]
+        do { zones = try GeofenceFiles.zones(settings.geofences) } catch {
+            logger.error("configuration: \(error)")
+            throw ExitStatus.configuration
+        }
+        let deviceID = settings.device.id ?? "unknown"
+        var connection: MQTTConnection?
+        if let endpoint = settings.mqtt.endpoint {
+            let clientID = settings.mqtt.clientID ?? deviceID
+            let mqtt = MQTTSettings(host: endpoint, port: settings.mqtt.port, caFile: settings.mqtt.caFile,
+                                    certFile: settings.mqtt.certFile, keyFile: settings.mqtt.keyFile, clientID: clientID,
+                                    keepalive: settings.mqtt.keepalive, protocolVersion5: settings.mqtt.protocolVersion == .v5,
+                                    alpn: settings.mqtt.alpn,
+                                    statusTopic: settings.mqtt.statusTopic.replacing("{clientId}", with: clientID))
+            if let problem = ConnectionDiagnosis.clientCertificateProblem(mqtt) { logger.warning("\(problem)") }
+            do {
+                connection = try MQTTConnection(settings: mqtt, logger: logger,
+                                                backoff: Backoff(base: settings.mqtt.reconnectMin, cap: settings.mqtt.reconnectMax))
+            } catch {
+                logger.error("MQTT: \(error)")
+                throw ExitStatus.configuration
+            }
+        }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
-                                     deviceID: settings.device.id ?? "unknown", thingName: thingName, logger: logger)
+                                     deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: lifecycleLogger
-        ))
+        // Started in this order, stopped in reverse: the loop flushes and says "offline" while
+        // the connection is still up, then the connection closes.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let connection {
+            services.append(.init(service: MQTTConnectionService(connection: connection), successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: lifecycleLogger)
+        // Within the unit's TimeoutStopSec=10: after 8 s the stop turns into cancellation, so
+        // systemd's SIGKILL is never what ends a stop.
+        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch let error as ExitCode {

@@ -27,7 +27,7 @@ struct SimulateCommand: ParsableCommand {
             throw ExitStatus.configuration
         }
         let deviceID = settings.device.id ?? "simulated"
-        var planner = PublicationPlanner(config: settings, deviceID: deviceID, thingName: settings.mqtt.clientID ?? deviceID,
+        let planner = PublicationPlanner(config: settings, deviceID: deviceID, thingName: settings.mqtt.clientID ?? deviceID,
                                          detector: GeofenceDetector(zones: zones))
         let bytes: [UInt8]
         do {
@@ -36,19 +36,47 @@ struct SimulateCommand: ParsableCommand {
             StandardError.line("trackerd simulate: \(error)")
             throw error.isMissing ? ExitStatus.noInput : ExitStatus.invalid
         }
-        // Loss of fix by the track's own clock: a gap of more than stale_after_s between fixes.
-        let stale = settings.gps.staleAfter.nanoseconds / 1_000_000
-        var lastFixTime: UTCTimestamp?
+        // The engine `run` uses, on the track's own clock (fix loss is a gap of stale_after_s
+        // between fix times), always connected, with a store that holds nothing and a broker
+        // that acknowledges at once: what it publishes is what `run` would publish.
+        let start = ContinuousClock.now
+        var engine = TrackerEngine(settings: EngineSettings(config: settings, deviceID: deviceID, thingName: nil, source: track,
+                                                            processID: 0, alwaysPublish: true),
+                                   planner: planner, now: start, seed: 0)
+        var firstTime: Int64?
+        var now = start
         var lines = 0
-        for fix in NMEADecoder.decode(bytes).fixes where fix.hasPosition {
-            guard let time = fix.time else { continue }
-            let afterLoss = lastFixTime.map { time.millisecondsSinceEpoch - $0.millisecondsSinceEpoch > stale } ?? false
-            lastFixTime = time
-            for message in planner.plan(fix, afterLoss: afterLoss) {
-                print("{\"topic\":\(FixPayload.jsonString(message.topic)),\"payload\":\(message.payload)}")
-                lines += 1
+        var nextMessageID: Int32 = 0
+        func send(_ input: EngineInput) {
+            for action in engine.handle(input, now: now, wallMilliseconds: 0) {
+                switch action {
+                case .publish(let messages):
+                    var sent: [PublishOutcome.Sent] = []
+                    for message in messages {
+                        // The payload is the wire payload, byte for byte, inside the line.
+                        print("{\"topic\":\(FixPayload.jsonString(message.topic)),\"payload\":\(String(decoding: message.payload, as: UTF8.self))}")
+                        lines += 1
+                        nextMessageID &+= 1
+                        sent.append(.init(sequence: message.sequence, messageID: nextMessageID))
+                    }
+                    send(.published(PublishOutcome(sent: sent)))
+                    send(.connection(.acknowledged(sent.map(\.messageID))))
+                case .openStore: send(.storeOpened(OpenedStore(path: "(simulated)", messages: [], droppedBefore: 0)))
+                case .commit(let commit): send(.committed(commit))
+                default: break
+                }
             }
         }
+        send(.start)
+        send(.connection(.connected))
+        for fix in NMEADecoder.decode(bytes).fixes {
+            guard let time = fix.time?.millisecondsSinceEpoch else { continue }
+            let first = firstTime ?? time
+            firstTime = first
+            now = start + .milliseconds(time - first)
+            send(.fix(fix))
+        }
+        send(.sourceEnded)
         StandardError.line("\(track): \(lines) messages")
     }
 }

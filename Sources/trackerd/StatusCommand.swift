@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
-import FoundationEssentials
+import TrackerCore
 import TrackerSystem
 
 struct StatusCommand: ParsableCommand {
@@ -19,51 +19,21 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "The status as JSON, for scripts.")
     var json = false
 
-    struct Status: Decodable {
-        struct MQTT: Decodable {
-            struct Queue: Decodable { let depth: Int; let bytes: Int; let oldestAgeSeconds: Double?; let dropped: Int }
-            struct Store: Decodable { let durable: Bool; let memoryOnlySince: String?; let reason: String? }
-            let endpoint: String
-            let clientId: String
-            let connected: Bool
-            let queue: Queue
-            let store: Store?
-        }
-        struct LastFix: Decodable {
-            struct FixValues: Decodable { let time: String?; let mode: Int; let lat: Double?; let lon: Double?; let sats: Int? }
-            let ageSeconds: Double
-            let fix: FixValues
-        }
-        let pid: Int32
-        let deviceId: String
-        let thing: String?
-        let source: String
-        let mqtt: MQTT?
-        let lastFix: LastFix?
-        let zones: [String: String?]
-    }
-
     func run() throws {
         let file = StatusFile(directory: StatusFile.runtimeDirectory)
-        let text: String
+        let current: (status: TrackerStatus, bytes: [UInt8])?
         do {
-            text = try file.read()
+            current = try file.current()
         } catch {
-            // Not knowing is not "not running": an operator without the rights must be told so.
-            if error.errno == EACCES {
-                StandardError.line("\(error): run it as root (sudo trackerd status) or as a member of group trackerd")
-                throw ExitCode(4)
-            }
-            text = ""
+            StandardError.line("\(error): run it as root (sudo trackerd status) or as a member of group trackerd")
+            throw ExitCode(4)
         }
-        // kill(pid, 0) answers EPERM for a live process of another user (the daemon's).
-        guard let status = try? JSONDecoder().decode(Status.self, from: Data(text.utf8)),
-              kill(status.pid, 0) == 0 || errno == EPERM else {
+        guard let (status, bytes) = current else {
             StandardError.line("trackerd is not running (no current status in \(file.path))")
             throw ExitCode(3)
         }
         if json {
-            print(text, terminator: "")
+            print(String(decoding: bytes, as: UTF8.self), terminator: "")
             return
         }
         print("trackerd (pid \(status.pid)), device \(status.deviceId)")
@@ -72,22 +42,22 @@ struct StatusCommand: ParsableCommand {
             print("connection: " + (mqtt.connected ? "connected to \(mqtt.endpoint) as \(mqtt.clientId)" : "not connected to \(mqtt.endpoint)"))
             let oldest = mqtt.queue.oldestAgeSeconds.map { ", oldest \(Int($0)) s old" } ?? ""
             print("queue: \(mqtt.queue.depth) messages, \(mqtt.queue.bytes) bytes\(oldest), \(mqtt.queue.dropped) dropped")
-            if let store = mqtt.store, !store.durable {
-                print("storage: MEMORY ONLY since \(store.memoryOnlySince ?? "?") (\(store.reason ?? "unknown")): a crash now loses the queue")
+            if !mqtt.store.durable {
+                print("storage: MEMORY ONLY since \(mqtt.store.memoryOnlySince ?? "?") (\(mqtt.store.reason ?? "unknown")): a crash now loses the queue")
             }
         } else {
             print("connection: none ([mqtt] has no endpoint)")
         }
         print("source: \(status.source)")
         if let last = status.lastFix {
-            let mode = last.fix.mode == 3 ? "3D" : last.fix.mode == 2 ? "2D" : "no fix"
+            let mode = FixMode(rawValue: last.fix.mode).map { "\($0)" } ?? "mode \(last.fix.mode)"
             let position = last.fix.lat.flatMap { lat in last.fix.lon.map { "\(lat),\($0)" } } ?? "-"
             print("last fix: \(Int(last.ageSeconds.rounded())) s ago, \(mode), \(position)\(last.fix.sats.map { ", \($0) sats" } ?? "")\(last.fix.time.map { " at \($0)" } ?? "")")
         } else {
             print("last fix: none yet")
         }
         for name in status.zones.keys.sorted() {
-            print("zone \(name): \((status.zones[name] ?? nil) ?? "not yet known")")
+            print("zone \(name): \((status.zones[name] ?? nil)?.rawValue ?? "not yet known")")
         }
     }
 }

@@ -1,11 +1,15 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
+import FoundationEssentials
+import TrackerCore
 import TrackerStorage
 import TrackerSystem
 
 /// `status.json` in the runtime directory (tmpfs under systemd: no SD-card writes), rewritten
-/// atomically every 2 s by `run` and read by `trackerd status`.
+/// atomically by `run` and read by `trackerd status` and `trackerd queue stats`.
 struct StatusFile: Sendable {
     let directory: String
     var path: String { directory + "/status.json" }
@@ -16,12 +20,32 @@ struct StatusFile: Sendable {
             ?? "/run/trackerd"
     }
 
-    func write(_ json: String) {
-        _ = try? CredentialStore.write(Array((json + "\n").utf8), to: path, mode: 0o644)
+    func write(_ status: TrackerStatus) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var bytes = try? encoder.encode(status) else { return }
+        bytes.append(0x0A)
+        _ = try? CredentialStore.write(Array(bytes), to: path, mode: 0o644)
     }
 
-    func read() throws(FileReader.ReadError) -> String {
-        String(decoding: try FileReader.readAll(path), as: UTF8.self)
+    /// The file as written, for `status --json`.
+    func read() throws(FileReader.ReadError) -> [UInt8] {
+        try FileReader.readAll(path)
+    }
+
+    /// The status of a trackerd that is running now; nil when the file is missing, unreadable
+    /// as a status, or left behind by a process that is gone. Throws when it cannot be read
+    /// (permission): not knowing is not "not running".
+    func current() throws(FileReader.ReadError) -> (status: TrackerStatus, bytes: [UInt8])? {
+        let bytes: [UInt8]
+        do { bytes = try read() } catch {
+            if error.errno == EACCES { throw error }
+            return nil
+        }
+        // kill(pid, 0) answers EPERM for a live process of another user (the daemon's).
+        guard let status = try? JSONDecoder().decode(TrackerStatus.self, from: Data(bytes)),
+              kill(status.pid, 0) == 0 || errno == EPERM else { return nil }
+        return (status, bytes)
     }
 
     func remove() { unlink(path) }

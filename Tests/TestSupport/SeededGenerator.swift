@@ -1,19 +1,7 @@
-/// A deterministic random source (SplitMix64) so a failing randomized test fails the same way again.
-public struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
+import TrackerCore
 
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A deterministic random source (the core's SplitMix64) so a failing randomized test fails the same way again.
+public typealias SeededGenerator = SplitMix64
 
 /// A generator that replays fixed values, for exact expectations of "random" choices.
 public struct ScriptedGenerator: RandomNumberGenerator {

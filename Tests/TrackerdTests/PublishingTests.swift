@@ -266,7 +266,8 @@ import TrackerStorage
 
         let stats = try TrackerdBinary.start(["queue", "stats", "--config", config, "--json"])
         #expect(await stats.waitForExit(timeout: .seconds(10)) == 0)
-        #expect(stats.stdoutLines.items.first?.contains("\"depth\":0,\"bytes\":0,\"dropped\":4000") == true, "\(stats.stdoutLines.items)")
+        let report = try JSONSerialization.jsonObject(with: Data((stats.stdoutLines.items.first ?? "").utf8)) as? [String: Any]
+        #expect(report?["depth"] as? Int == 0 && report?["bytes"] as? Int == 0 && report?["dropped"] as? Int == 4000, "\(stats.stdoutLines.items)")
     }
 
     @Test(arguments: [
@@ -329,6 +330,52 @@ import TrackerStorage
         #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
             lines.contains { $0 == #"trackers/1/status {"state":"offline"}"# }
         }, "the broker publishes the last will")
+    }
+
+    /// SIGTERM: the tracker loop stops first and says "offline" itself on the still-open
+    /// connection (a clean DISCONNECT never triggers the broker's last will), then the
+    /// connection closes: the services stop in reverse order.
+    @Test func aCleanStopSaysOfflineBeforeTheConnectionCloses() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        try await setup.broker.start()
+        let subscriber = try await setup.broker.subscribe("trackers/1/status")
+        let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: TrackerdBinary.seedDrive, speed: 1)])
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("connected to localhost") } })
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
+            lines.contains { $0 == #"trackers/1/status {"state":"offline"}"# }
+        }, "\(subscriber.stdoutLines.items)")
+        #expect(!run.stderrLines.items.contains { $0.contains("disconnected from") }, "a clean stop is not a lost connection")
+    }
+
+    /// `queue stats` while trackerd runs offline: the stored file lags (newest messages in memory),
+    /// the running daemon's whole queue comes from its status.
+    @Test func queueStatsShowsTheRunningDaemonsQueue() async throws {
+        let setup = try await Setup.make()
+        defer { setup.remove() }
+        let runtime = setup.dir.path + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        let config = try setup.config(replay: TrackerdBinary.seedDrive, speed: 5)
+        let run = try TrackerdBinary.start(["run", "--config", config], environment: ["RUNTIME_DIRECTORY": runtime])
+        defer { run.signal(SIGKILL) }
+        var running: [String: Any]?
+        // The status is rewritten every 2 s: ask until it shows (each ask is a new process).
+        for _ in 0..<200 {
+            let stats = try TrackerdBinary.start(["queue", "stats", "--config", config, "--json"], environment: ["RUNTIME_DIRECTORY": runtime])
+            _ = await stats.waitForExit(timeout: .seconds(10))
+            let report = try? JSONSerialization.jsonObject(with: Data((stats.stdoutLines.items.first ?? "").utf8)) as? [String: Any]
+            if let queue = report?["running"] as? [String: Any], (queue["depth"] as? Int ?? 0) >= 5 {
+                running = queue
+                break
+            }
+        }
+        let queue = try #require(running, "the running daemon's queue appears and grows while offline")
+        #expect((queue["bytes"] as? Int ?? 0) > 0)
+        let text = try TrackerdBinary.start(["queue", "stats", "--config", config], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await text.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(text.stdoutLines.items.contains { $0.hasPrefix("running trackerd: ") }, "\(text.stdoutLines.items)")
     }
 }
 

@@ -1,0 +1,23 @@
+/// What the engine asks the executable to do. Actions that have a result (`publish`,
+/// `openStore`, `commit`) are answered with the matching `EngineInput` before anything else.
+public enum EngineAction: Sendable, Equatable {
+    case log(EngineLogEntry)
+    /// Queued messages, in order, at QoS 1; answered with `.published`.
+    case publish([OutboundMessage])
+    /// A retained presence message on the status topic, outside the queue (nothing to answer).
+    case announce(topic: String, payload: [UInt8])
+    /// Open (or reopen) the queue's store; answered with `.storeOpened` or `.storeOpenFailed`.
+    case openStore
+    /// Answered with `.committed` or `.commitFailed`.
+    case commit(StoreCommit)
+    /// The store failed in a way that needs a fresh open: close it.
+    case closeStore
+    /// Keep the zones' states for the next start.
+    case saveZones(GeofenceSnapshot)
+    /// An sd_notify datagram (READY=1, STATUS=..., WATCHDOG=1, STOPPING=1).
+    case notify(String)
+    case writeStatus(TrackerStatus)
+    case removeStatus
+    /// The source ended and every queued message is acknowledged: the run is over.
+    case finished
+}

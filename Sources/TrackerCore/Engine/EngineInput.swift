@@ -1,0 +1,23 @@
+/// Everything that reaches the engine: the source's fixes, the clock, the connection, and the
+/// results of the actions it asked for (fed back at once, before the next input).
+public enum EngineInput: Sendable, Equatable {
+    /// The daemon is up: configuration valid, adapters created.
+    case start
+    /// One receiver cycle, fix or not.
+    case fix(Fix)
+    /// Time passes (every 0.5 s in `run`).
+    case tick
+    /// The fix source has no more fixes (a replay ended).
+    case sourceEnded
+    case connection(ConnectionEvent)
+    /// The result of `.publish`.
+    case published(PublishOutcome)
+    /// The result of `.openStore`.
+    case storeOpened(OpenedStore)
+    case storeOpenFailed(reason: String)
+    /// The results of `.commit`.
+    case committed(StoreCommit)
+    case commitFailed(StoreCommit, diskFull: Bool, reason: String)
+    /// A graceful stop (SIGTERM): keep what is queued and say goodbye.
+    case stop
+}

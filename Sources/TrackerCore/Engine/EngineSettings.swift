@@ -1,0 +1,68 @@
+/// What the engine is told once, at start: who the device is, what it reads, where it
+/// publishes, and the intervals of its routine work.
+public struct EngineSettings: Sendable {
+    public struct Publishing: Sendable {
+        /// host:port, for the log and the status.
+        public var endpoint: String
+        public var clientID: String
+        public var topic: String
+        /// The retained online/offline presence topic (`{clientId}` filled in).
+        public var statusTopic: String
+        public var queue: QueuePolicy
+        /// The queue's database, for the journal.
+        public var storePath: String
+
+        public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String) {
+            self.endpoint = endpoint
+            self.clientID = clientID
+            self.topic = topic
+            self.statusTopic = statusTopic
+            self.queue = queue
+            self.storePath = storePath
+        }
+    }
+
+    public var deviceID: String
+    /// The thing name when the device is fleet-provisioned.
+    public var thingName: String?
+    /// The fix source, as the operator knows it ("gpsd at 127.0.0.1:2947").
+    public var source: String
+    public var processID: Int32
+    public var staleAfter: Duration
+    /// nil without an [mqtt] endpoint: fixes are logged, not published.
+    public var publishing: Publishing?
+    /// systemd's WatchdogSec halved; nil when the unit has none.
+    public var watchdogInterval: Duration?
+    public var statusInterval: Duration = .seconds(2)
+    /// The queue-full warning comes at most this often.
+    public var dropReportInterval: Duration = .seconds(60)
+    /// Delays between attempts to open a store that would not open.
+    public var storeRetry = Backoff(base: .seconds(1), cap: .seconds(60))
+
+    public init(deviceID: String, thingName: String?, source: String, processID: Int32, staleAfter: Duration,
+                publishing: Publishing?, watchdogInterval: Duration? = nil) {
+        self.deviceID = deviceID
+        self.thingName = thingName
+        self.source = source
+        self.processID = processID
+        self.staleAfter = staleAfter
+        self.publishing = publishing
+        self.watchdogInterval = watchdogInterval
+    }
+
+    /// The settings a configuration describes; `publishing` is nil when it names no endpoint
+    /// unless `alwaysPublish` (`simulate` shows what would be sent either way).
+    public init(config: TrackerConfig, deviceID: String, thingName: String?, source: String, processID: Int32,
+                watchdogInterval: Duration? = nil, alwaysPublish: Bool = false) {
+        let clientID = config.mqtt.clientID ?? deviceID
+        var publishing: Publishing?
+        if config.mqtt.endpoint != nil || alwaysPublish {
+            publishing = Publishing(endpoint: "\(config.mqtt.endpoint ?? "localhost"):\(config.mqtt.port)", clientID: clientID,
+                                    topic: config.mqtt.topic,
+                                    statusTopic: config.mqtt.statusTopic.replacing("{clientId}", with: clientID),
+                                    queue: config.queue, storePath: config.store.directory + "/queue.db")
+        }
+        self.init(deviceID: deviceID, thingName: thingName, source: source, processID: processID,
+                  staleAfter: config.gps.staleAfter, publishing: publishing, watchdogInterval: watchdogInterval)
+    }
+}

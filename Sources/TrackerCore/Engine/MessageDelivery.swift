@@ -1,0 +1,192 @@
+/// The engine's publishing half: the outbound queue, its store's health, the connection's
+/// state and the message ids in flight. Exists only with an MQTT endpoint.
+struct MessageDelivery: Sendable {
+    let settings: EngineSettings.Publishing
+    private(set) var queue: OutboundQueue
+    private(set) var storeOpen = false
+    /// Until the first open has answered, the store's contents replace the (empty) queue
+    /// rather than being merged into it.
+    private var firstOpen = true
+    private(set) var storage: QueueStorageHealth
+    private(set) var connected = false
+    private var messageSequences: [Int32: Int64] = [:]
+    private var lastDropReport: ContinuousClock.Instant?
+
+    init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: ContinuousClock.Instant) {
+        self.settings = settings
+        queue = OutboundQueue(policy: settings.queue, now: now)
+        storage = QueueStorageHealth(retry: storeRetry)
+    }
+
+    func status(now: ContinuousClock.Instant) -> TrackerStatus.MQTT {
+        let store: TrackerStatus.Store
+        if case .memoryOnly(let since, let reason) = storage.state {
+            store = .init(durable: false, memoryOnlySince: UTCTimestamp(millisecondsSinceEpoch: since).iso8601, reason: reason)
+        } else {
+            store = .init(durable: true)
+        }
+        let oldest = queue.oldestEnqueuedAt.map { ($0.duration(to: now).seconds * 10).rounded() / 10 }
+        return TrackerStatus.MQTT(endpoint: settings.endpoint, clientId: settings.clientID, connected: connected,
+                                  queue: .init(depth: queue.count, bytes: queue.bytes, oldestAgeSeconds: oldest, dropped: queue.droppedTotal),
+                                  store: store)
+    }
+
+    // MARK: - messages
+
+    /// The planner's messages for one fix: queued in order, then sent as the window allows.
+    mutating func enqueue(_ messages: [PublicationPlanner.Message], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        guard !messages.isEmpty else { return }
+        for message in messages {
+            commit(queue.enqueue(topic: message.topic, payload: Array(message.payload.utf8), now: now, connected: connected), &out)
+        }
+        pump(now: now, &out)
+    }
+
+    mutating func pump(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        guard connected else { return }
+        let batch = queue.nextToSend(now: now)
+        if !batch.isEmpty { out.append(.publish(batch)) }
+    }
+
+    mutating func published(_ outcome: PublishOutcome, _ out: inout [EngineAction]) {
+        for sent in outcome.sent { messageSequences[sent.messageID] = sent.sequence }
+        switch outcome.failure {
+        case nil: break
+        case .notConnected: lost()
+        case .rejected(let sequence, let reason):
+            out.log(.error, "publish of message \(sequence) rejected: \(reason)")
+            queue.connectionLost()
+        }
+    }
+
+    mutating func connection(_ event: ConnectionEvent, deviceID: String, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        let endpoint = settings.endpoint, clientID = settings.clientID
+        switch event {
+        case .connected:
+            connected = true
+            out.log(.info, "connected to \(endpoint) as \(clientID); queue \(queue.count)",
+                    ["event": "connected", "thing": clientID, "endpoint": endpoint])
+            // A wire payload, byte for byte what the original presence message was.
+            let online = "{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}"
+            out.append(.announce(topic: settings.statusTopic, payload: Array(online.utf8)))
+            pump(now: now, &out)
+        case .acknowledged(let ids):
+            for messageID in ids {
+                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence, now: now) }
+            }
+            pump(now: now, &out)
+        case .disconnected(let reason):
+            out.log(.warning, "disconnected from \(endpoint): \(reason)", ["event": "disconnected", "reason": reason, "endpoint": endpoint])
+            lost()
+        case .connectionFailed(let reason):
+            out.log(.error, "cannot connect to \(endpoint): \(reason)")
+            lost()
+        case .retrying(let delay):
+            out.log(.info, "reconnecting to \(endpoint) in \(JSONNumber.fixed(delay.seconds, 2)) s")
+        }
+    }
+
+    /// Everything in flight will be sent again, in order, on the next connection.
+    private mutating func lost() {
+        connected = false
+        queue.connectionLost()
+        messageSequences.removeAll()
+    }
+
+    // MARK: - routine work and stop
+
+    mutating func tick(now: ContinuousClock.Instant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
+        if !storeOpen && storage.openIsDue(now: now) { out.append(.openStore) }
+        commit(queue.due(now: now), &out)
+        if lastDropReport.map({ now - $0 >= dropReportInterval }) ?? true, let dropped = queue.takeDropReport() {
+            lastDropReport = now
+            out.log(.warning, "queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start); queue \(queue.count) messages, \(queue.bytes) bytes",
+                    ["event": "queue-overflow", "dropped": "\(dropped)"])
+        }
+    }
+
+    /// What is still only in memory goes to disk, the presence topic says offline, the store closes.
+    mutating func stop(_ out: inout [EngineAction]) {
+        commit(queue.flushAll(), always: true, &out)
+        if let dropped = queue.takeDropReport() {
+            out.log(.warning, "queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start)")
+        }
+        if connected { out.append(.announce(topic: settings.statusTopic, payload: Array(#"{"state":"offline"}"#.utf8))) }
+        out.append(.closeStore)
+        storeOpen = false
+        if queue.count > 0 { out.log(.info, "\(queue.count) messages stay queued for the next start") }
+    }
+
+    // MARK: - the store
+
+    /// `always`: write even without messages, so the drop count reaches the disk.
+    private mutating func commit(_ work: StoreWork, always: Bool = false, _ out: inout [EngineAction]) {
+        guard storeOpen else {
+            if !work.isEmpty { queue.commitFailed(work) }
+            return
+        }
+        guard !work.isEmpty || always else { return }
+        out.append(.commit(StoreCommit(work: work, droppedTotal: queue.droppedTotal, purpose: .batch)))
+    }
+
+    mutating func committed(_ commit: StoreCommit, _ out: inout [EngineAction]) {
+        queue.committed(commit.work)
+        out.log(.debug, "queue committed: \(commit.work.insert.count) written, \(commit.work.delete.count) removed; \(queue.count) queued")
+        if commit.purpose == .batch, let (since, _) = storage.succeeded() {
+            out.log(.notice, "queue storage recovered: \(settings.storePath) is written again (memory only since \(UTCTimestamp(millisecondsSinceEpoch: since).iso8601))",
+                    ["event": "queue-durable"])
+        }
+    }
+
+    /// A full disk keeps the store (space may return: the next commit tries again) and tries
+    /// the deletions alone, which need little space and free some; any other error closes it,
+    /// and it is reopened with backoff (a damaged file is then moved aside and replaced).
+    mutating func commitFailed(_ commit: StoreCommit, diskFull: Bool, reason: String, now: ContinuousClock.Instant,
+                               wallMilliseconds: Int64, random: inout SplitMix64, _ out: inout [EngineAction]) {
+        queue.commitFailed(commit.work)
+        guard commit.purpose == .batch else { return }
+        if diskFull {
+            let deletes = queue.takeDeletes()
+            if !deletes.isEmpty { out.append(.commit(StoreCommit(work: deletes, droppedTotal: nil, purpose: .deletionsOnly))) }
+        } else {
+            out.append(.closeStore)
+            storeOpen = false
+        }
+        storageFailed(reason, now: now, wallMilliseconds: wallMilliseconds, random: &random, &out)
+    }
+
+    mutating func storeOpened(_ store: OpenedStore, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        for repair in store.repairs {
+            var metadata = ["event": repair.event, "path": store.path]
+            if let recovered = repair.recovered { metadata["recovered"] = "\(recovered)" }
+            if let lost = repair.lost { metadata["lost"] = "\(lost)" }
+            out.log(repair.event == "queue-salvaged" ? .warning : .error, repair.description, metadata)
+        }
+        storeOpen = true
+        if firstOpen {
+            firstOpen = false
+            queue = OutboundQueue(policy: settings.queue, restored: store.messages, droppedBefore: store.droppedBefore, now: now)
+            if !store.messages.isEmpty {
+                out.log(.info, "\(store.messages.count) queued messages from before the restart are sent first")
+            }
+            return
+        }
+        let work = queue.adopt(store.messages, droppedBefore: store.droppedBefore, now: now)
+        if !work.insert.isEmpty {
+            out.log(.notice, "\(work.insert.count) messages found in \(store.path) join the queue after the \(queue.count - work.insert.count) queued meanwhile")
+        }
+        commit(work, always: true, &out)
+    }
+
+    /// A store that would not open or would not write: memory only, told once, retried with backoff.
+    mutating func storageFailed(_ reason: String, now: ContinuousClock.Instant, wallMilliseconds: Int64,
+                                random: inout SplitMix64, _ out: inout [EngineAction]) {
+        firstOpen = false
+        if storage.failed(reason, wallMilliseconds: wallMilliseconds, now: now, random: &random) {
+            out.log(.error, "\(reason); the queue is kept in memory only (a crash now loses it) until the store works again",
+                    ["event": "queue-memory-only", "reason": reason])
+        } else {
+            out.log(.debug, "queue store still unusable: \(reason)")
+        }
+    }
+}

@@ -1,0 +1,173 @@
+/// What the daemon decides, as one state machine: inputs in, actions out, no I/O.
+///
+/// `trackerd run` feeds it fixes, ticks and the connection's events and carries out what it
+/// returns (publish, store work, journal lines, sd_notify, status); `trackerd simulate` feeds
+/// it a recorded track and prints what it would publish. Both therefore publish the same
+/// messages for the same fixes, and every decision can be tested on a fake clock without a
+/// socket. The policies are the small core types it composes: `FixLossDetector`,
+/// `PublicationPlanner` (rate control, geofences, payloads), `OutboundQueue` and
+/// `QueueStorageHealth` (in `MessageDelivery`).
+///
+/// Actions that have a result are answered at once with the matching input (`publish` with
+/// `.published`, `openStore` with `.storeOpened`, `commit` with `.committed`), before the rest
+/// of the same batch is carried out: the engine sees the world in the order it changed.
+public struct TrackerEngine: Sendable {
+    public let settings: EngineSettings
+    private var loss: FixLossDetector
+    private var lostAt: ContinuousClock.Instant?
+    public private(set) var planner: PublicationPlanner
+    private var lastFix: (fix: Fix, at: ContinuousClock.Instant)?
+    private var sourceEnded = false
+    private var finished = false
+    private var stopped = false
+    private var lastWatchdog: ContinuousClock.Instant?
+    private var lastStatusAt: ContinuousClock.Instant?
+    private var lastSummary = ""
+    private var delivery: MessageDelivery?
+    private var random: SplitMix64
+
+    /// `planner` holds the zones with the states restored from the last run; `seed` fixes the
+    /// random jitter of the store's retries.
+    public init(settings: EngineSettings, planner: PublicationPlanner, now: ContinuousClock.Instant, seed: UInt64) {
+        self.settings = settings
+        self.planner = planner
+        loss = FixLossDetector(staleAfter: settings.staleAfter)
+        random = SplitMix64(seed: seed)
+        delivery = settings.publishing.map { MessageDelivery(settings: $0, storeRetry: settings.storeRetry, now: now) }
+    }
+
+    /// Messages waiting for an acknowledgement (0 without an endpoint).
+    public var queueDepth: Int { delivery?.queue.count ?? 0 }
+    /// The queue's messages, oldest first.
+    public var pending: [OutboundMessage] { delivery?.queue.pending ?? [] }
+    public var isConnected: Bool { delivery?.connected ?? false }
+    /// False while the queue is in memory only (its store would not open or would not write).
+    public var isDurable: Bool { delivery?.storage.isDurable ?? true }
+
+    public mutating func handle(_ input: EngineInput, now: ContinuousClock.Instant, wallMilliseconds: Int64) -> [EngineAction] {
+        var out: [EngineAction] = []
+        switch input {
+        case .start: start(now: now, &out)
+        case .fix(let fix): lossEvents(loss.receive(fix, at: now), now: now, &out)
+        case .tick: tick(now: now, &out)
+        case .sourceEnded:
+            out.log(.info, "fix source ended: \(settings.source)")
+            sourceEnded = true
+        case .connection(let event):
+            let deviceID = settings.deviceID
+            delivery?.connection(event, deviceID: deviceID, now: now, &out)
+        case .published(let outcome): delivery?.published(outcome, &out)
+        case .storeOpened(let store): delivery?.storeOpened(store, now: now, &out)
+        case .storeOpenFailed(let reason):
+            delivery?.storageFailed(reason, now: now, wallMilliseconds: wallMilliseconds, random: &random, &out)
+        case .committed(let commit): delivery?.committed(commit, &out)
+        case .commitFailed(let commit, let diskFull, let reason):
+            delivery?.commitFailed(commit, diskFull: diskFull, reason: reason, now: now, wallMilliseconds: wallMilliseconds,
+                                   random: &random, &out)
+        case .stop: stop(&out)
+        }
+        if sourceEnded && !finished && !stopped && queueDepth == 0 {
+            finished = true
+            if delivery != nil { out.log(.info, "every queued message is acknowledged") }
+            out.append(.finished)
+        }
+        return out
+    }
+
+    /// The status as `trackerd status` shows it.
+    public func status(now: ContinuousClock.Instant) -> TrackerStatus {
+        let detector = planner.detector
+        var zones: [String: ZoneState?] = [:]
+        for zone in detector.zones { zones[zone.name] = .some(detector.state(of: zone.name)) }
+        return TrackerStatus(
+            pid: settings.processID, deviceId: settings.deviceID, thing: settings.thingName, source: settings.source,
+            mqtt: delivery?.status(now: now),
+            lastFix: lastFix.map { .init(ageSeconds: ($0.at.duration(to: now).seconds * 10).rounded() / 10, fix: .init($0.fix)) },
+            zones: zones)
+    }
+
+    // MARK: - start, time, stop
+
+    private mutating func start(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        lastWatchdog = now
+        if let publishing = settings.publishing {
+            out.append(.openStore)
+            out.log(.info, "publishing to \(publishing.endpoint) as \(publishing.clientID), topic \(publishing.topic)")
+        }
+        if !planner.detector.zones.isEmpty {
+            out.log(.info, "geofences: \(planner.detector.zones.map(\.name).joined(separator: ", "))")
+        }
+        out.log(.info, "waiting for the first fix from \(settings.source)")
+        if delivery == nil { out.log(.info, "no [mqtt] endpoint configured: fixes are logged, not published") }
+        out.append(.notify("READY=1\nSTATUS=running; waiting for the first fix from \(settings.source)"))
+    }
+
+    private mutating func tick(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        let events = loss.tick(now)
+        let dropReportInterval = settings.dropReportInterval
+        delivery?.tick(now: now, dropReportInterval: dropReportInterval, &out)
+        if let interval = settings.watchdogInterval, lastWatchdog.map({ now - $0 >= interval }) ?? true {
+            out.append(.notify("WATCHDOG=1"))
+            lastWatchdog = now
+        }
+        if lastStatusAt.map({ now - $0 >= settings.statusInterval }) ?? true {
+            lastStatusAt = now
+            let status = status(now: now)
+            out.append(.writeStatus(status))
+            if status.summary != lastSummary { out.append(.notify("STATUS=" + status.summary)) }
+            lastSummary = status.summary
+        }
+        lossEvents(events, now: now, &out)
+    }
+
+    private mutating func stop(_ out: inout [EngineAction]) {
+        guard !stopped else { return }
+        stopped = true
+        out.append(.notify("STOPPING=1\nSTATUS=stopping"))
+        out.append(.removeStatus)
+        delivery?.stop(&out)
+    }
+
+    // MARK: - fixes
+
+    private mutating func lossEvents(_ events: [FixLossDetector.Event], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        for event in events {
+            switch event {
+            case .fix(let fix, let first, let regained):
+                accept(fix, first: first, regained: regained, now: now, &out)
+            case .lost(let last, let receiverReportsNoFix):
+                lostAt = now
+                let why = receiverReportsNoFix ? "the receiver reports no fix" : "nothing from the receiver"
+                out.log(.warning, "fix lost: no new fix for \(JSONNumber.fixed(settings.staleAfter.seconds, 1)) s (\(why)); last: \(last.summary)",
+                        ["event": "fix-lost"])
+            case .repeated(let fix):
+                out.log(.debug, "repeated fix ignored: \(fix.summary)")
+            }
+        }
+    }
+
+    private mutating func accept(_ fix: Fix, first: Bool, regained: Bool, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        lastFix = (fix, now)
+        if first {
+            out.log(.info, "first fix: \(fix.summary)")
+        } else if regained {
+            let gap = lostAt.map { " after \(JSONNumber.fixed(($0.duration(to: now) + settings.staleAfter).seconds, 1)) s" } ?? ""
+            out.log(.info, "fix regained\(gap): \(fix.summary)", ["event": "fix-regained"])
+        }
+        let messages = planner.plan(fix, afterLoss: regained)
+        delivery?.enqueue(messages, now: now, &out)
+        out.log(.debug, "fix: \(fix.summary)")
+        let events = messages.compactMap(\.event)
+        for event in events {
+            let was = event.previous.map { " (was \($0.rawValue))" } ?? ""
+            let at = "\(JSONNumber.fixed(event.position.latitude, 6)),\(JSONNumber.fixed(event.position.longitude, 6))"
+            out.log(.notice, "geofence \(event.zone): \(event.kind.rawValue) \(event.state.rawValue)\(was) at \(at) \(event.time.iso8601)",
+                    ["event": "geofence", "zone": event.zone, "geofence_event": event.kind.rawValue, "state": event.state.rawValue])
+        }
+        if !events.isEmpty { out.append(.saveZones(GeofenceSnapshot(planner.detector))) }
+        if first || regained || !events.isEmpty {
+            // Worth showing at once, not at the next routine rewrite.
+            out.append(.writeStatus(status(now: now)))
+        }
+    }
+}

@@ -1,0 +1,141 @@
+/// What the running daemon is doing: written by `trackerd run` to status.json, read by
+/// `trackerd status` and `trackerd queue stats`, and shortened into systemd's STATUS= line.
+///
+/// One Codable type for writer and readers, so they cannot drift apart. Absent values are
+/// written as `null` (not left out): a script can tell "no fix yet" from an older daemon.
+public struct TrackerStatus: Codable, Sendable, Equatable {
+    public struct Queue: Codable, Sendable, Equatable {
+        public var depth: Int
+        public var bytes: Int
+        /// Seconds since the oldest waiting message was queued (in this run), one decimal.
+        public var oldestAgeSeconds: Double?
+        /// Drops since the queue was first created, across restarts.
+        public var dropped: Int
+
+        public init(depth: Int, bytes: Int, oldestAgeSeconds: Double?, dropped: Int) {
+            self.depth = depth
+            self.bytes = bytes
+            self.oldestAgeSeconds = oldestAgeSeconds
+            self.dropped = dropped
+        }
+    }
+
+    public struct Store: Codable, Sendable, Equatable {
+        public var durable: Bool
+        /// ISO 8601, UTC: when the queue last became memory-only.
+        public var memoryOnlySince: String?
+        public var reason: String?
+
+        public init(durable: Bool, memoryOnlySince: String? = nil, reason: String? = nil) {
+            self.durable = durable
+            self.memoryOnlySince = memoryOnlySince
+            self.reason = reason
+        }
+    }
+
+    public struct MQTT: Codable, Sendable, Equatable {
+        public var endpoint: String
+        public var clientId: String
+        public var connected: Bool
+        public var queue: Queue
+        public var store: Store
+
+        public init(endpoint: String, clientId: String, connected: Bool, queue: Queue, store: Store) {
+            self.endpoint = endpoint
+            self.clientId = clientId
+            self.connected = connected
+            self.queue = queue
+            self.store = store
+        }
+    }
+
+    /// A fix in gpsd's TPV names, as `trackerd decode` prints them.
+    public struct FixValues: Codable, Sendable, Equatable {
+        public var time: String?
+        public var mode: Int
+        public var lat: Double?
+        public var lon: Double?
+        public var altMSL: Double?
+        public var speed: Double?
+        public var track: Double?
+        public var sats: Int?
+        public var hdop: Double?
+
+        public init(_ fix: Fix) {
+            time = fix.time?.iso8601
+            mode = fix.mode.rawValue
+            lat = fix.latitude
+            lon = fix.longitude
+            altMSL = fix.altitudeMSL
+            speed = fix.speed
+            track = fix.track
+            sats = fix.satellitesUsed
+            hdop = fix.hdop
+        }
+    }
+
+    public struct LastFix: Codable, Sendable, Equatable {
+        public var ageSeconds: Double
+        public var fix: FixValues
+
+        public init(ageSeconds: Double, fix: FixValues) {
+            self.ageSeconds = ageSeconds
+            self.fix = fix
+        }
+    }
+
+    public var pid: Int32
+    public var deviceId: String
+    /// The thing name when the device is fleet-provisioned.
+    public var thing: String?
+    public var provisioned: Bool
+    public var source: String
+    /// nil without an [mqtt] endpoint.
+    public var mqtt: MQTT?
+    public var lastFix: LastFix?
+    /// Every configured zone: its state, or nil until the first fix decides it.
+    public var zones: [String: ZoneState?]
+
+    public init(pid: Int32, deviceId: String, thing: String?, source: String, mqtt: MQTT?, lastFix: LastFix?,
+                zones: [String: ZoneState?]) {
+        self.pid = pid
+        self.deviceId = deviceId
+        self.thing = thing
+        self.provisioned = thing != nil
+        self.source = source
+        self.mqtt = mqtt
+        self.lastFix = lastFix
+        self.zones = zones
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(pid, forKey: .pid)
+        try container.encode(deviceId, forKey: .deviceId)
+        try container.encode(thing, forKey: .thing)
+        try container.encode(provisioned, forKey: .provisioned)
+        try container.encode(source, forKey: .source)
+        try container.encode(mqtt, forKey: .mqtt)
+        try container.encode(lastFix, forKey: .lastFix)
+        try container.encode(zones, forKey: .zones)
+    }
+
+    /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".
+    public var summary: String {
+        var text: String
+        if let mqtt {
+            text = (mqtt.connected ? "connected to \(mqtt.endpoint) as \(mqtt.clientId)" : "not connected to \(mqtt.endpoint)")
+                + "; queue \(mqtt.queue.depth)"
+            if !mqtt.store.durable { text += " (memory only since \(mqtt.store.memoryOnlySince ?? "?"))" }
+        } else {
+            text = "not publishing (no [mqtt] endpoint)"
+        }
+        guard let lastFix else { return text + "; no fix yet" }
+        let mode = FixMode(rawValue: lastFix.fix.mode).map { "\($0)" } ?? "mode \(lastFix.fix.mode)"
+        return text + "; last fix \(Int(lastFix.ageSeconds.rounded())) s ago (\(mode)\(lastFix.fix.sats.map { ", \($0) sats" } ?? ""))"
+    }
+}

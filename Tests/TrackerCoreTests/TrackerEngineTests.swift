@@ -1,0 +1,335 @@
+import Testing
+@testable import TrackerCore
+
+/// The daemon's decisions, driven through whole scenarios with no socket, no file and a fake
+/// clock. `World` carries out the engine's actions the way `trackerd run`'s driver does, with
+/// an in-memory broker and store in place of libmosquitto and SQLite (those adapters have
+/// their own tests against a real Mosquitto and real SQLite).
+@Suite struct TrackerEngineTests {
+    struct World {
+        var engine: TrackerEngine
+        var now: ContinuousClock.Instant
+        var wall: Int64 = 1_764_000_000_000
+        /// The broker: accepts publishes while `online`, acknowledges on `acknowledge()`.
+        var online = false
+        var received: [String] = []
+        var unacknowledged: [Int32] = []
+        var nextMessageID: Int32 = 0
+        var announcements: [String] = []
+        /// The store: nil while it will not open. A full disk refuses batches and takes deletions.
+        var disk: [Int64: OutboundMessage]? = [:]
+        var storeOpen = false
+        var diskFull = false
+        var droppedOnDisk = 0
+        var commits: [StoreCommit] = []
+        var logs: [EngineLogEntry] = []
+        var notifications: [String] = []
+        var statuses: [TrackerStatus] = []
+        var savedZones: [GeofenceSnapshot] = []
+        var finished = false
+
+        init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
+             watchdog: Duration? = nil, seed: UInt64 = 1) {
+            now = ContinuousClock.now
+            self.disk = disk
+            let settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
+                                          processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
+            engine = TrackerEngine(settings: settings,
+                                   planner: PublicationPlanner(config: config, deviceID: "tracker-1", thingName: "tracker-1",
+                                                               detector: GeofenceDetector(zones: zones)),
+                                   now: now, seed: seed)
+        }
+
+        static func config(_ change: (inout TrackerConfig) -> Void = { _ in }) -> TrackerConfig {
+            var config = TrackerConfig()
+            config.mqtt.endpoint = "broker.example"
+            change(&config)
+            return config
+        }
+
+        mutating func send(_ input: EngineInput) {
+            for action in engine.handle(input, now: now, wallMilliseconds: wall) { carryOut(action) }
+        }
+
+        mutating func carryOut(_ action: EngineAction) {
+            switch action {
+            case .log(let entry): logs.append(entry)
+            case .publish(let messages):
+                var sent: [PublishOutcome.Sent] = []
+                var failure: PublishOutcome.Failure?
+                for message in messages {
+                    guard online else { failure = .notConnected; break }
+                    nextMessageID += 1
+                    received.append(String(decoding: message.payload, as: UTF8.self))
+                    unacknowledged.append(nextMessageID)
+                    sent.append(.init(sequence: message.sequence, messageID: nextMessageID))
+                }
+                send(.published(PublishOutcome(sent: sent, failure: failure)))
+            case .announce(_, let payload): announcements.append(String(decoding: payload, as: UTF8.self))
+            case .openStore:
+                guard let disk else { return send(.storeOpenFailed(reason: "permission denied")) }
+                storeOpen = true
+                send(.storeOpened(OpenedStore(path: "/state/queue.db", messages: disk.values.sorted { $0.sequence < $1.sequence },
+                                              droppedBefore: droppedOnDisk)))
+            case .commit(let commit):
+                commits.append(commit)
+                guard storeOpen, !diskFull || commit.purpose == .deletionsOnly else {
+                    return send(.commitFailed(commit, diskFull: diskFull, reason: diskFull ? "disk full" : "closed"))
+                }
+                for message in commit.work.insert { disk?[message.sequence] = message }
+                for sequence in commit.work.delete { disk?[sequence] = nil }
+                if let dropped = commit.droppedTotal { droppedOnDisk = dropped }
+                send(.committed(commit))
+            case .closeStore: storeOpen = false
+            case .saveZones(let snapshot): savedZones.append(snapshot)
+            case .notify(let text): notifications.append(text)
+            case .writeStatus(let status): statuses.append(status)
+            case .removeStatus: break
+            case .finished: finished = true
+            }
+        }
+
+        /// Time passes in the daemon's 0.5 s ticks.
+        mutating func advance(_ duration: Duration) {
+            let end = now + duration
+            while now < end {
+                now += .milliseconds(500)
+                wall += 500
+                send(.tick)
+            }
+        }
+
+        /// One fix per second of track time at `second`, received now.
+        mutating func fix(_ second: Int64, latitude: Double = 10.05, longitude: Double = 10.05) {
+            send(.fix(Fix(time: UTCTimestamp(millisecondsSinceEpoch: 1_583_136_200_000 + second * 1000), mode: .threeD,
+                          latitude: latitude, longitude: longitude)))
+        }
+
+        mutating func connect() {
+            online = true
+            send(.connection(.connected))
+        }
+
+        mutating func disconnect() {
+            online = false
+            unacknowledged.removeAll()
+            send(.connection(.disconnected(reason: "connection lost")))
+        }
+
+        mutating func acknowledge() {
+            let ids = unacknowledged
+            unacknowledged.removeAll()
+            send(.connection(.acknowledged(ids)))
+        }
+
+        func logged(_ text: String) -> [EngineLogEntry] { logs.filter { $0.message.contains(text) } }
+    }
+
+    @Test func startOpensTheStoreAndSaysReady() {
+        var world = World()
+        world.send(.start)
+        #expect(world.storeOpen)
+        #expect(world.notifications.first?.hasPrefix("READY=1\nSTATUS=running; waiting for the first fix from test source") == true)
+        #expect(!world.logged("publishing to broker.example:8883 as tracker-1, topic gpsTopic").isEmpty)
+    }
+
+    /// Connected, offline for a while, back: every fix reaches the broker once, in order, and
+    /// what was produced offline went to disk at the next commit.
+    @Test func anOutageLosesNothingAndKeepsTheOrder() {
+        var world = World()
+        world.send(.start)
+        world.connect()
+        for second in 0..<5 { world.fix(Int64(second)); world.advance(.seconds(1)); world.acknowledge() }
+        #expect(world.received.count == 5 && world.engine.queueDepth == 0)
+        world.disconnect()
+        for second in 5..<15 { world.fix(Int64(second)); world.advance(.seconds(1)) }
+        #expect(world.received.count == 5, "nothing is published while offline")
+        #expect(world.engine.queueDepth == 10)
+        #expect(world.disk?.count == 10, "messages produced offline are on disk after the next commit")
+        world.connect()
+        world.acknowledge()
+        #expect(world.received.count == 15)
+        #expect(world.received == (0..<15).map { world.received[$0] })
+        let times = world.received.map { $0.split(separator: "\"gpsDatTm\":\"").last.map(String.init) ?? "" }
+        #expect(times == times.sorted(), "in order: \(times)")
+        #expect(Set(times).count == 15, "no duplicates")
+        world.advance(.seconds(6))
+        #expect(world.disk?.isEmpty == true, "acknowledged messages are deleted at the next commit")
+        #expect(world.announcements.count == 2 && world.announcements.allSatisfy { $0.contains(#""state":"online""#) })
+    }
+
+    /// Messages in flight when the connection drops are sent again after it returns, exactly once
+    /// more each, and the window never holds more than max_inflight.
+    @Test func inFlightMessagesAreResentAndTheWindowIsKept() {
+        var world = World(config: World.config { $0.queue.maxInflight = 3 })
+        world.send(.start)
+        world.connect()
+        for second in 0..<6 { world.fix(Int64(second)) }
+        #expect(world.received.count == 3, "three in flight, three waiting")
+        world.disconnect()
+        world.connect()
+        #expect(world.received.count == 6, "the three in flight are sent again")
+        world.acknowledge()
+        #expect(world.received.count == 9)
+        world.acknowledge()
+        #expect(world.engine.queueDepth == 0)
+        #expect(Set(world.received).count == 6)
+    }
+
+    /// A restart: what the first run left queued on disk is published first by the second.
+    @Test func aRestartSendsWhatWasQueuedFirst() {
+        var first = World()
+        first.send(.start)
+        for second in 0..<4 { first.fix(Int64(second)) }
+        first.send(.stop)
+        #expect(first.disk?.count == 4, "a clean stop writes what was only in memory")
+        #expect(!first.logged("4 messages stay queued for the next start").isEmpty)
+        #expect(first.notifications.last == "STOPPING=1\nSTATUS=stopping")
+
+        var second = World(disk: first.disk)
+        second.send(.start)
+        #expect(!second.logged("4 queued messages from before the restart are sent first").isEmpty)
+        second.fix(10)
+        second.connect()
+        second.acknowledge()
+        #expect(second.received.count == 5)
+        #expect(second.received.last?.contains("08:03:30") == true, "the new fix comes after the restored ones: \(second.received)")
+    }
+
+    /// A bounded queue offline: the oldest are dropped, the drop is logged once a minute at most
+    /// and counted in the status and on disk.
+    @Test func aFullQueueDropsTheOldestAndSaysSo() {
+        var world = World(config: World.config { $0.queue.maxMessages = 5 })
+        world.send(.start)
+        for second in 0..<8 { world.fix(Int64(second)) }
+        world.advance(.seconds(1))
+        #expect(world.engine.queueDepth == 5)
+        #expect(world.logged("queue full: dropped the 3 oldest messages").count == 1)
+        for second in 8..<10 { world.fix(Int64(second)) }
+        world.advance(.seconds(30))
+        #expect(world.logged("queue full").count == 1, "at most once a minute")
+        world.advance(.seconds(31))
+        #expect(world.logged("queue full: dropped the 2 oldest messages (5 since start)").count == 1)
+        #expect(world.statuses.last?.mqtt?.queue.dropped == 5)
+        #expect(world.droppedOnDisk == 5)
+        world.connect()
+        world.acknowledge()
+        #expect(world.received.count == 5 && world.received.first?.contains("08:03:25") == true, "the newest five: \(world.received)")
+    }
+
+    /// A replay ends the run only once everything queued is acknowledged.
+    @Test func theEndOfAReplayWaitsForTheQueue() {
+        var world = World()
+        world.send(.start)
+        world.connect()
+        world.fix(0)
+        world.fix(1)
+        world.send(.sourceEnded)
+        #expect(!world.finished)
+        world.acknowledge()
+        #expect(world.finished)
+        #expect(!world.logged("every queued message is acknowledged").isEmpty)
+    }
+
+    /// Loss of fix: reported once after stale_after, the next fix is "regained" and published even
+    /// when the rate control would hold it back.
+    @Test func aLossIsReportedOnceAndTheFixAfterItIsPublished() {
+        var world = World(config: World.config { $0.gps.minInterval = .seconds(60) })
+        world.send(.start)
+        world.connect()
+        world.fix(0)
+        world.advance(.seconds(1))
+        world.fix(1)
+        #expect(world.received.count == 1, "the rate control holds the second fix back")
+        world.advance(.seconds(12))
+        #expect(world.logged("fix lost: no new fix for 5 s (nothing from the receiver)").count == 1)
+        world.fix(14)
+        #expect(world.received.count == 2, "the first fix after a loss is always published")
+        #expect(world.logged("fix regained after").count == 1)
+        #expect(world.logs.contains { $0.metadata["event"] == "fix-regained" })
+    }
+
+    /// A store that will not open: memory only, told once, retried with backoff; when it opens,
+    /// what was queued meanwhile is written and the recovery is told.
+    @Test func aStoreThatWillNotOpenIsRetriedAndRecovered() {
+        var world = World(disk: nil)
+        world.send(.start)
+        #expect(world.logged("the queue is kept in memory only").count == 1)
+        #expect(!world.engine.isDurable)
+        world.fix(0)
+        world.fix(1)
+        world.advance(.seconds(5))
+        #expect(world.statuses.last?.mqtt?.store.durable == false)
+        #expect(world.statuses.last?.mqtt?.store.reason == "permission denied")
+        #expect(world.logged("the queue is kept in memory only").count == 1, "told once")
+        world.disk = [:]
+        world.advance(.seconds(120))
+        #expect(world.engine.isDurable)
+        #expect(world.disk?.count == 2, "the messages queued meanwhile are written")
+        #expect(world.logged("queue storage recovered: /var/lib/trackerd/queue.db is written again").count == 1)
+    }
+
+    /// A full disk keeps the store open and tries the deletions alone.
+    @Test func aFullDiskTriesTheDeletionsAlone() {
+        var world = World()
+        world.send(.start)
+        world.connect()
+        world.fix(0)
+        world.disconnect()
+        world.advance(.seconds(6))
+        #expect(world.disk?.count == 1)
+        world.connect()
+        world.acknowledge()
+        world.disconnect()
+        world.fix(1)
+        world.diskFull = true
+        world.advance(.seconds(6))
+        #expect(world.commits.suffix(2).map(\.purpose) == [.batch, .deletionsOnly])
+        #expect(world.disk?.isEmpty == true, "the deletion went through")
+        #expect(world.storeOpen, "a full disk does not close the store")
+        #expect(world.logged("the queue is kept in memory only").count == 1)
+        world.diskFull = false
+        world.advance(.seconds(6))
+        #expect(world.disk?.count == 1)
+        #expect(world.engine.isDurable)
+    }
+
+    /// The watchdog is fed at its interval; STATUS= is sent only when the line changes.
+    @Test func theWatchdogAndTheStatusLine() {
+        var world = World(watchdog: .seconds(5))
+        world.send(.start)
+        world.advance(.seconds(20))
+        #expect(world.notifications.filter { $0 == "WATCHDOG=1" }.count == 4)
+        let statusLines = world.notifications.filter { $0.hasPrefix("STATUS=") }
+        #expect(statusLines == ["STATUS=not connected to broker.example:8883; queue 0; no fix yet"])
+        #expect(world.statuses.count == 10, "the status file every 2 s")
+    }
+
+    /// Geofence events are published after the fix that caused them, logged, and the zones saved.
+    @Test func aZoneChangeIsPublishedLoggedAndSaved() throws {
+        let zone = Zone(name: "depot", shape: .box(minLatitude: 10.1, maxLatitude: 10.2, minLongitude: 10.1, maxLongitude: 10.2))
+        var world = World(zones: [zone])
+        world.send(.start)
+        world.connect()
+        world.fix(0, latitude: 10.05, longitude: 10.05)
+        world.fix(1, latitude: 10.15, longitude: 10.15)
+        world.acknowledge()
+        #expect(world.received.count == 5, "two fixes, the first state's OnEnter, then OnExit and OnEnter: \(world.received)")
+        #expect(world.received[3].contains("OnExit") && world.received[4].contains("InBoundary"))
+        #expect(world.savedZones.last?.zones["depot"]?.state == .inBoundary)
+        #expect(world.logs.contains { $0.level == .notice && $0.metadata["zone"] == "depot" && $0.metadata["state"] == "InBoundary" })
+        #expect(world.statuses.last?.zones == ["depot": .inBoundary])
+    }
+
+    /// A clean stop while connected says offline before the store closes.
+    @Test func aStopWhileConnectedSaysOffline() {
+        var world = World()
+        world.send(.start)
+        world.connect()
+        world.fix(0)
+        world.send(.stop)
+        #expect(world.announcements.last == #"{"state":"offline"}"#)
+        #expect(!world.storeOpen)
+        #expect(world.disk?.count == 1, "the unacknowledged fix is kept")
+    }
+}
