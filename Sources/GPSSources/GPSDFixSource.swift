@@ -12,7 +12,8 @@ import TrackerSystem
 ///
 /// gpsd sends several cumulative TPVs per receiver cycle (after GGA, after RMC, ...), all with
 /// the same time; they are merged into one fix, handed out when the next cycle starts or when
-/// gpsd goes quiet for `idleFlush`. When gpsd goes away it is reconnected with backoff.
+/// gpsd goes quiet for `idleFlush`. When gpsd goes away it is reconnected with backoff
+/// (`ReconnectSupervisor`).
 public struct GPSDFixSource: FixSource {
     public let host: String
     public let port: Int
@@ -45,40 +46,32 @@ public struct GPSDFixSource: FixSource {
         }
         let data = raw.bindMemory(to: gps_data_t.self, capacity: 1)
         defer { free(raw) }
-        var backoff = self.backoff
         var everConnected = false
-        var down = false
-
-        while !stop.isSet {
+        // A gpsd that delivers a fix has proved itself: the next outage starts from the base delay.
+        ReconnectSupervisor(policy: ReconnectPolicy(backoff: backoff)).run(stop: stop, attempt: {
             memset(raw, 0, MemoryLayout<gps_data_t>.size)
             if gps_open(host, String(port), data) != 0 {
-                let reason = gps_errstr(errno).map { String(cString: $0) } ?? "errno \(errno)"
-                if !down {
-                    down = true
-                    logger.warning("gpsd unavailable at \(host):\(port): \(reason)")
-                }
-                let delay = backoff.nextDelay()
-                logger.info("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
-                if !stop.sleep(delay) { return }
-                continue
+                return .couldNotOpen(reason: gps_errstr(errno).map { String(cString: $0) } ?? "errno \(errno)")
             }
             _ = cgps_watch(data)
             logger.info(everConnected ? "gpsd back at \(host):\(port)" : "reading fixes from \(description)")
             everConnected = true
-            down = false
-
-            let reason = pump(data, &backoff, stop, continuation)
+            var firstFixAt: ContinuousClock.Instant?
+            let reason = pump(data, &firstFixAt, stop, continuation)
             gps_close(data)
-            guard let reason else { return }
-            down = true
-            logger.warning("gpsd connection lost: \(reason)", metadata: ["gpsd": "\(host):\(port)"])
-            let delay = backoff.nextDelay()
+            return reason.map { .ended(reason: $0, establishedAt: firstFixAt) }
+        }, report: { event, delay in
+            switch event {
+            case .unavailable(let reason): logger.warning("gpsd unavailable at \(host):\(port): \(reason)")
+            case .stillUnavailable: break
+            case .lost(let reason, _): logger.warning("gpsd connection lost: \(reason)", metadata: ["gpsd": "\(host):\(port)"])
+            }
             logger.info("reconnecting to gpsd in \(JSONNumber.fixed(delay.seconds, 2)) s")
-            if !stop.sleep(delay) { return }
-        }
+        })
     }
 
-    private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ backoff: inout Backoff, _ stop: StopFlag,
+    /// Reads until gpsd goes away (returns why) or the source is stopped (returns nil).
+    private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ firstFixAt: inout ContinuousClock.Instant?, _ stop: StopFlag,
                       _ continuation: AsyncStream<Fix>.Continuation) -> String? {
         var pending: Fix?
         var idle = Duration.zero
@@ -100,7 +93,7 @@ public struct GPSDFixSource: FixSource {
             let count = cgps_read(data)
             if count < 0 { return "gpsd closed the connection" }
             guard count > 0, cgps_set(data) & cgps_mode_set() != 0 else { continue }
-            backoff.reset()
+            if firstFixAt == nil { firstFixAt = .now }
             let fix = Self.fix(from: data)
             if let held = pending, held.time != fix.time || fix.time == nil {
                 continuation.yield(held)

@@ -10,7 +10,8 @@ import TrackerSystem
 /// Fixes from a receiver on a UART or USB serial port, decoded by our own NMEA decoder.
 ///
 /// When the device goes away (USB unplugged: EOF, EIO, ENXIO, ENODEV) the port is closed and
-/// reopened with backoff until it returns; the loss and the return are each logged once.
+/// reopened with backoff until it returns (`ReconnectSupervisor`); the loss and the return are
+/// each logged once.
 public struct SerialFixSource: FixSource {
     public let path: String
     public let baud: Int
@@ -43,51 +44,40 @@ public struct SerialFixSource: FixSource {
     }
 
     private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
-        var backoff = self.backoff
         var decoder = NMEADecoder()
         var everOpened = false
-        var downSince: String?
         let emit: (Fix) -> Void = { continuation.yield($0) }
         defer {
             logger.info("serial source stopped", metadata: ["device": "\(path)", "nmea": "\(decoder.statistics.summary)"])
         }
-
-        while !stop.isSet {
+        // A receiver that sends bytes has proved itself: the next outage starts from the base delay.
+        ReconnectSupervisor(policy: ReconnectPolicy(backoff: backoff)).run(stop: stop, attempt: {
             let port: SerialPort
             do {
                 port = try SerialPort(path: path, baud: baud)
             } catch {
-                if case .unsupportedBaud = error {
+                if case SerialPort.OpenError.unsupportedBaud = error {
+                    // No retry can mend a configuration error.
                     logger.error("\(error)")
-                    return
+                    return nil
                 }
-                if downSince == nil {
-                    downSince = "\(error)"
-                    logger.warning("GPS receiver unavailable: \(error)", metadata: ["device": "\(path)"])
-                }
-                let delay = backoff.nextDelay()
-                logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
-                if !stop.sleep(delay) { return }
-                continue
+                return .couldNotOpen(reason: "\(error)")
             }
             sendInitCommands(to: port)
-            if everOpened {
-                logger.info("GPS receiver back", metadata: ["device": "\(path)"])
-            } else {
-                logger.info("reading NMEA from \(description)")
-            }
+            logger.info(everOpened ? "GPS receiver back" : "reading NMEA from \(description)", metadata: ["device": "\(path)"])
             everOpened = true
-            downSince = nil
-
-            let reason = pump(port, &decoder, &backoff, stop, emit)
+            var firstBytesAt: ContinuousClock.Instant?
+            let reason = pump(port, &decoder, &firstBytesAt, stop, emit)
             decoder.flush(emit)
-            guard let reason else { return }
-            logger.warning("GPS receiver lost: \(reason)", metadata: ["device": "\(path)"])
-            downSince = reason
-            let delay = backoff.nextDelay()
+            return reason.map { .ended(reason: $0, establishedAt: firstBytesAt) }
+        }, report: { event, delay in
+            switch event {
+            case .unavailable(let reason): logger.warning("GPS receiver unavailable: \(reason)", metadata: ["device": "\(path)"])
+            case .stillUnavailable: break
+            case .lost(let reason, _): logger.warning("GPS receiver lost: \(reason)", metadata: ["device": "\(path)"])
+            }
             logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
-            if !stop.sleep(delay) { return }
-        }
+        })
     }
 
     /// The board profile's set-up: AT commands to the modem's AT port (a modem's GNSS engine must
@@ -118,7 +108,7 @@ public struct SerialFixSource: FixSource {
     }
 
     /// Reads until the device goes away (returns why) or the source is stopped (returns nil).
-    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ backoff: inout Backoff,
+    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ firstBytesAt: inout ContinuousClock.Instant?,
                       _ stop: StopFlag, _ emit: (Fix) -> Void) -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var idle = Duration.zero
@@ -138,7 +128,7 @@ public struct SerialFixSource: FixSource {
             let count = buffer.withUnsafeMutableBytes { read(port.fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 idle = .zero
-                backoff.reset()
+                if firstBytesAt == nil { firstBytesAt = .now }
                 decoder.push(buffer[0..<count], emit)
             } else if count == 0 {
                 return "end of file"

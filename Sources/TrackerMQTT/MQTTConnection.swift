@@ -12,8 +12,9 @@ import TrackerSystem
 /// One MQTT client over TLS that keeps itself connected.
 ///
 /// A thread of its own connects with the blocking `mosquitto_connect`, runs `mosquitto_loop`,
-/// and after any failure waits a full-jitter backoff delay (reset once a session has stayed up
-/// for `stableAfter`). Every change arrives on `events`. `publish` may be called from any task.
+/// and after any failure waits a full-jitter backoff delay, reset once a session has stayed up
+/// for `stableAfter` (`ReconnectSupervisor` and the core's `ReconnectPolicy`, as for the GPS
+/// readers). Every change arrives on `events`. `publish` may be called from any task.
 ///
 /// Each connection attempt gets a new libmosquitto client: a reused one resends its in-flight
 /// QoS 1 messages after a reconnect, and the caller's queue resends them too (one duplicate per
@@ -159,72 +160,71 @@ public final class MQTTConnection: Sendable {
     // MARK: - the connection's thread
 
     private func run() {
-        var backoff = self.backoff
-        let clock = ContinuousClock()
         defer {
             finished.store(true, ordering: .releasing)
             sink.events.finish()
         }
-        while !stop.isSet {
-            sink.reset()
-            let handle: OpaquePointer
-            do {
-                handle = try Self.makeHandle(settings: settings, offlinePayload: offlinePayload, sink: sink)
-            } catch {
-                sink.events.yield(.connectionFailed(reason: "\(error)"))
-                let delay = backoff.nextDelay()
-                sink.events.yield(.retrying(after: delay))
-                if !stop.sleep(delay) { return }
-                continue
+        let policy = ReconnectPolicy(backoff: backoff, stableAfter: stableAfter)
+        ReconnectSupervisor(policy: policy).run(stop: stop, attempt: attempt, report: { event, delay in
+            switch event {
+            case .unavailable(let reason), .stillUnavailable(let reason), .lost(let reason, established: false):
+                sink.events.yield(.connectionFailed(reason: reason))
+            case .lost(let reason, established: true):
+                sink.events.yield(.disconnected(reason: reason))
             }
-            current.withLock { $0 = MosquittoHandle(pointer: handle) }
-            let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
-            var connectedAt: ContinuousClock.Instant?
-            var failure: Int32 = rc
-            var failureErrno = mosquitto_errno()
-            if rc == MOSQ_ERR_SUCCESS.rawValue {
-                failure = MOSQ_ERR_SUCCESS.rawValue
-                while !stop.isSet {
-                    let loop = mosquitto_loop(handle, 250, 1)
-                    if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
-                    if loop != MOSQ_ERR_SUCCESS.rawValue {
-                        failure = loop
-                        failureErrno = mosquitto_errno()
-                        break
-                    }
-                    if connectedAt != nil && !sink.connected.load(ordering: .acquiring) {
-                        failure = MOSQ_ERR_CONN_LOST.rawValue
-                        break
-                    }
-                    if sink.refusalReason != nil { failure = MOSQ_ERR_CONN_REFUSED.rawValue; break }
+            sink.events.yield(.retrying(after: delay))
+        })
+    }
+
+    /// One session on a new client: connect, loop until it fails or the connection is stopped
+    /// (nil: then it disconnects cleanly, without the last will).
+    private func attempt() -> ReconnectPolicy.Outcome? {
+        let clock = ContinuousClock()
+        sink.reset()
+        let handle: OpaquePointer
+        do {
+            handle = try Self.makeHandle(settings: settings, offlinePayload: offlinePayload, sink: sink)
+        } catch {
+            return .couldNotOpen(reason: "\(error)")
+        }
+        current.withLock { $0 = MosquittoHandle(pointer: handle) }
+        let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
+        var connectedAt: ContinuousClock.Instant?
+        var failure: Int32 = rc
+        var failureErrno = mosquitto_errno()
+        if rc == MOSQ_ERR_SUCCESS.rawValue {
+            while !stop.isSet {
+                let loop = mosquitto_loop(handle, 250, 1)
+                if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
+                if loop != MOSQ_ERR_SUCCESS.rawValue {
+                    failure = loop
+                    failureErrno = mosquitto_errno()
+                    break
                 }
+                if connectedAt != nil && !sink.connected.load(ordering: .acquiring) {
+                    failure = MOSQ_ERR_CONN_LOST.rawValue
+                    break
+                }
+                if sink.refusalReason != nil { failure = MOSQ_ERR_CONN_REFUSED.rawValue; break }
             }
-            // No other thread can reach the handle once it is out of `current`.
-            current.withLock { $0 = nil }
-            if stop.isSet {
-                if sink.connected.load(ordering: .acquiring) {
-                    mosquitto_disconnect(handle)
-                    for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
-                }
-                sink.connected.store(false, ordering: .releasing)
-                mosquitto_destroy(handle)
-                return
+        }
+        // No other thread can reach the handle once it is out of `current`.
+        current.withLock { $0 = nil }
+        if stop.isSet {
+            if sink.connected.load(ordering: .acquiring) {
+                mosquitto_disconnect(handle)
+                for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
             }
             sink.connected.store(false, ordering: .releasing)
-            let reason = ConnectionDiagnosis.explain(code: failure, errno: failureErrno, settings: settings,
-                                                     problems: sink.recentProblems, refusal: sink.refusalReason)
-            if let connectedAt {
-                sink.events.yield(.disconnected(reason: reason))
-                if clock.now - connectedAt >= stableAfter { backoff.reset() }
-            } else {
-                sink.events.yield(.connectionFailed(reason: reason))
-            }
-            mosquitto_disconnect(handle)
             mosquitto_destroy(handle)
-            let delay = backoff.nextDelay()
-            sink.events.yield(.retrying(after: delay))
-            if !stop.sleep(delay) { return }
+            return nil
         }
+        sink.connected.store(false, ordering: .releasing)
+        let reason = ConnectionDiagnosis.explain(code: failure, errno: failureErrno, settings: settings,
+                                                 problems: sink.recentProblems, refusal: sink.refusalReason)
+        mosquitto_disconnect(handle)
+        mosquitto_destroy(handle)
+        return connectedAt == nil ? .couldNotOpen(reason: reason) : .ended(reason: reason, establishedAt: connectedAt)
     }
 
     private func mosquitto_errno() -> Int32 { cmosq_errno() }
