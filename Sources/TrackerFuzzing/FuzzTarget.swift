@@ -50,9 +50,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     static func toml(_ bytes: [UInt8]) {
-        let text = String(decoding: bytes, as: UTF8.self)
         do {
-            _ = try TrackerConfig.parse(text, file: "fuzz.toml")
+            _ = try TrackerConfig.parse(bytes: bytes, file: "fuzz.toml")
         } catch {
             for error in error.errors {
                 precondition(error.line >= 1)

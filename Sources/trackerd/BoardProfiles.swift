@@ -20,7 +20,7 @@ enum BoardProfiles {
             let path = directory + "/" + name + ".toml"
             guard let bytes = try? FileReader.readAll(path) else { continue }
             do {
-                return try BoardProfile(toml: String(decoding: bytes, as: UTF8.self), file: path)
+                return try BoardProfile(toml: bytes, file: path)
             } catch {
                 logger.error("board profile: \(error)")
                 throw ExitStatus.configuration

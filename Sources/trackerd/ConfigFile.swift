@@ -30,7 +30,7 @@ enum ConfigFile {
             throw .unreadable(error)
         }
         do {
-            return (try TrackerConfig.parse(String(decoding: bytes, as: UTF8.self), file: file), file)
+            return (try TrackerConfig.parse(bytes: bytes, file: file), file)
         } catch {
             throw .invalid(error)
         }

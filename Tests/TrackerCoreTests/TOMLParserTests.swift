@@ -80,7 +80,7 @@ import Testing
         ("a = \"open", 1, "not closed"),
         ("a = 1 b = 2", 1, "one key per line"),
         ("a = [1, 2", 1, "never closed"),
-        ("a = 2024-01-01", 1, "dates are not supported"),
+        ("a = 2024-01-01", 1, "dates are not used in trackerd's configuration"),
         ("a = hello", 1, "strings need quotes"),
         ("a = 1__0", 1, "underscore"),
         ("\n\nx.y = 1\nx = 2", 4, "defined twice"),

@@ -20,8 +20,13 @@ public struct BoardProfile: Sendable, Equatable {
     }
 
     public init(toml text: String, file: String) throws(Invalid) {
+        try self.init(toml: Array(text.utf8), file: file)
+    }
+
+    /// The file as read from disk (not valid UTF-8: an error with its line).
+    public init(toml bytes: [UInt8], file: String) throws(Invalid) {
         let root: TOMLTable
-        do { root = try TOMLParser.parse(text) } catch { throw Invalid(description: "\(file):\(error.line): \(error.message)") }
+        do { root = try TOMLParser.parse(bytes: bytes) } catch { throw Invalid(description: "\(file):\(error.line): \(error.message)") }
         func string(_ table: TOMLTable, _ key: String) -> String? {
             if case .string(let s)? = table[key]?.kind { s } else { nil }
         }

@@ -2,10 +2,12 @@
 ///
 /// We read our own rather than wrap a C++ library because every configuration error must name
 /// the file, the line and the key, and the libraries at hand report positions only for syntax
-/// errors. Supported: comments, `[tables]`, `[[arrays of tables]]`, dotted and quoted keys,
-/// basic/literal/multi-line strings, integers (with `_`, hex, octal, binary), floats (with
-/// `inf`/`nan`), booleans, arrays and inline tables. Dates and times are rejected with a clear
-/// message: no tracker setting is a date.
+/// errors. All of TOML 1.0 but dates — comments, `[tables]`, `[[arrays of tables]]`, dotted and
+/// quoted keys, basic/literal/multi-line strings, integers (with `_`, hex, octal, binary),
+/// floats (with `inf`/`nan`), booleans, arrays and inline tables — held to the letter of the
+/// specification (the TOML project's conformance suite runs in `make test`): control
+/// characters, malformed numbers, invalid UTF-8 and tables defined twice are refused with the
+/// line. Dates and times are refused with a clear message: no tracker setting is a date.
 ///
 /// Nesting is bounded (`maxDepth` levels of tables, dotted key parts and arrays together):
 /// the parser and everything that walks its result recurse, and a hostile file nested
@@ -27,17 +29,28 @@ public struct TOMLParser {
             case table(Node)
             case tables([Node], line: Int)
         }
+        /// How a table came to be, which decides what may still add to it (TOML 1.0, "Table").
+        enum Origin {
+            /// Named on the way to a deeper `[a.b.c]`: a later `[a.b]` may still define it.
+            case implicit
+            /// Defined by its own `[header]` (or the root): dotted keys elsewhere may not add to it.
+            case header
+            /// Made by a dotted key (`a.b = 1`): no `[header]` may define it afterwards.
+            case dotted
+            /// An inline table: closed for good.
+            case inline
+        }
         var keys: [String] = []
         var entries: [String: Entry] = [:]
         let line: Int
         /// Levels below the root, for the nesting bound.
         let depth: Int
-        var headerDefined = false
-        var sealed = false
+        var origin: Origin
 
-        init(line: Int, depth: Int) {
+        init(line: Int, depth: Int, origin: Origin) {
             self.line = line
             self.depth = depth
+            self.origin = origin
         }
 
         func set(_ key: String, _ entry: Entry) {
@@ -47,10 +60,11 @@ public struct TOMLParser {
         func freeze() -> TOMLTable {
             var table = TOMLTable(line: line)
             for key in keys {
-                switch entries[key]! {
-                case .value(let value): table.set(key, value)
-                case .table(let node): table.set(key, TOMLValue(.table(node.freeze()), line: node.line))
-                case .tables(let nodes, let line):
+                switch entries[key] {
+                case nil: continue
+                case .value(let value)?: table.set(key, value)
+                case .table(let node)?: table.set(key, TOMLValue(.table(node.freeze()), line: node.line))
+                case .tables(let nodes, let line)?:
                     table.set(key, TOMLValue(.array(nodes.map { TOMLValue(.table($0.freeze()), line: $0.line) }), line: line))
                 }
             }
@@ -63,6 +77,27 @@ public struct TOMLParser {
         return try parser.parseDocument()
     }
 
+    /// A file as read: it must be UTF-8 (TOML 1.0), checked before anything else.
+    public static func parse(bytes: [UInt8]) throws(TOMLSyntaxError) -> TOMLTable {
+        try checkUTF8(bytes)
+        var parser = TOMLParser(bytes: bytes)
+        return try parser.parseDocument()
+    }
+
+    /// The line of the first byte that is not UTF-8 (surrogates and overlong forms included).
+    private static func checkUTF8(_ bytes: [UInt8]) throws(TOMLSyntaxError) {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var line = 1
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+            case .emptyInput: return
+            case .error: throw TOMLSyntaxError(line: line, message: "the file is not valid UTF-8 (TOML files must be)")
+            }
+        }
+    }
+
     private init(bytes: [UInt8]) {
         self.bytes = bytes
     }
@@ -70,7 +105,7 @@ public struct TOMLParser {
     // MARK: document
 
     private mutating func parseDocument() throws(TOMLSyntaxError) -> TOMLTable {
-        let root = Node(line: 1, depth: 0)
+        let root = Node(line: 1, depth: 0, origin: .header)
         var current = root
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         while true {
@@ -104,12 +139,11 @@ public struct TOMLParser {
 
         var node = root
         for key in path.dropLast() {
-            node = try descend(node, key, headerLine, name)
+            node = try descend(node, key, headerLine, name, byHeader: true)
         }
-        let last = path.last!
+        guard let last = path.last else { throw error(at: headerLine, "a table header needs a name") }
         if isArray {
-            let element = Node(line: headerLine, depth: node.depth + 2)
-            element.headerDefined = true
+            let element = Node(line: headerLine, depth: node.depth + 2, origin: .header)
             switch node.entries[last] {
             case nil: node.set(last, .tables([element], line: headerLine))
             case .tables(var nodes, let line)?:
@@ -121,31 +155,48 @@ public struct TOMLParser {
         }
         switch node.entries[last] {
         case nil:
-            let table = Node(line: headerLine, depth: node.depth + 1)
-            table.headerDefined = true
+            let table = Node(line: headerLine, depth: node.depth + 1, origin: .header)
             node.set(last, .table(table))
             return table
         case .table(let table)?:
-            if table.headerDefined || table.sealed { throw error(at: headerLine, "table [\(name)] is defined twice") }
-            table.headerDefined = true
-            return table
+            switch table.origin {
+            case .implicit:
+                table.origin = .header
+                return table
+            case .header: throw error(at: headerLine, "table [\(name)] is defined twice")
+            case .dotted: throw error(at: headerLine, "table [\(name)] is defined twice (by dotted keys at line \(table.line))")
+            case .inline: throw error(at: headerLine, "table [\(name)] is defined twice (as an inline table at line \(table.line))")
+            }
         default:
             throw error(at: headerLine, "[\(name)] redefines the key '\(name)'")
         }
     }
 
-    private func descend(_ node: Node, _ key: String, _ line: Int, _ name: String) throws(TOMLSyntaxError) -> Node {
+    /// One step down a key path. A header may pass through any table and into the latest of
+    /// an array of tables; a dotted key only through tables that dotted keys made (or that a
+    /// deeper header only named): it may not add to a table a `[header]` defined.
+    private func descend(_ node: Node, _ key: String, _ line: Int, _ name: String, byHeader: Bool) throws(TOMLSyntaxError) -> Node {
         switch node.entries[key] {
         case nil:
             guard node.depth < Self.maxDepth else { throw error(at: line, "'\(name)' nests deeper than \(Self.maxDepth) levels") }
-            let table = Node(line: line, depth: node.depth + 1)
+            let table = Node(line: line, depth: node.depth + 1, origin: byHeader ? .implicit : .dotted)
             node.set(key, .table(table))
             return table
         case .table(let table)?:
-            if table.sealed { throw error(at: line, "'\(key)' is an inline table and cannot be extended") }
+            switch table.origin {
+            case .inline: throw error(at: line, "'\(key)' is an inline table and cannot be extended")
+            case .header where !byHeader:
+                throw error(at: line, "the dotted key '\(name)' adds to the table '\(key)' defined at line \(table.line); add it under that table's header")
+            case .implicit where !byHeader:
+                table.origin = .dotted
+            default: break
+            }
             return table
         case .tables(let nodes, _)?:
-            return nodes[nodes.count - 1]
+            guard byHeader, let latest = nodes.last else {
+                throw error(at: line, "the dotted key '\(name)' adds to '\(key)', an array of tables")
+            }
+            return latest
         case .value?:
             throw error(at: line, "'\(name)' extends '\(key)', which is not a table")
         }
@@ -167,16 +218,15 @@ public struct TOMLParser {
         depth = outer
         var target = node
         for key in path.dropLast() {
-            target = try descend(target, key, keyLine, name)
+            target = try descend(target, key, keyLine, name, byHeader: false)
         }
-        let last = path.last!
+        guard let last = path.last else { throw error(at: keyLine, "expected a key") }
         if target.entries[last] != nil {
             throw error(at: keyLine, "the key '\(name)' is defined twice")
         }
         if case .table(let table) = value.kind {
-            let sealed = Node(line: value.line, depth: target.depth + 1)
-            sealed.sealed = true
-            for key in table.keys { sealed.set(key, .value(table[key]!)) }
+            let sealed = Node(line: value.line, depth: target.depth + 1, origin: .inline)
+            for key in table.keys { if let entry = table[key] { sealed.set(key, .value(entry)) } }
             target.set(last, .table(sealed))
         } else {
             target.set(last, .value(value))
@@ -260,37 +310,99 @@ public struct TOMLParser {
         }
         let utf8 = Array(token.utf8)
         if utf8.count >= 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-") {
-            throw error("dates are not supported in trackerd's configuration: \(token)")
+            throw error("dates are not used in trackerd's configuration: \(token)")
         }
         if utf8.count >= 5, utf8[2] == UInt8(ascii: ":") {
-            throw error("times are not supported in trackerd's configuration: \(token)")
+            throw error("dates are not used in trackerd's configuration (nor times): \(token)")
         }
         for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where token.hasPrefix(prefix) {
-            let digits = try underscored(String(token.dropFirst(2)), token)
-            guard let value = Int64(digits, radix: radix) else { throw error("'\(token)' is not a valid integer") }
-            return .integer(value)
-        }
-        let plain = try underscored(token, token)
-        if plain.allSatisfy({ $0.isNumber || $0 == "+" || $0 == "-" }) {
-            let digits = plain.drop(while: { $0 == "+" || $0 == "-" })
-            guard let value = Int64(plain), digits.count == 1 || !digits.hasPrefix("0") else {
-                throw error("'\(token)' is not a valid integer")
+            let digits = Array(token.utf8.dropFirst(2))
+            guard Self.isDigitRun(digits[...], radix: radix) else { throw error("'\(token)' is not a valid integer") }
+            guard let value = Int64(Self.withoutUnderscores(digits[...]), radix: radix) else {
+                throw error("'\(token)' is out of range for a 64-bit integer")
             }
             return .integer(value)
         }
-        let mantissa = plain.split(whereSeparator: { $0 == "e" || $0 == "E" }).first.map(String.init) ?? plain
-        guard let value = Double(plain), !plain.hasSuffix("."), !plain.hasPrefix("."),
-              !mantissa.hasSuffix("."), !plain.contains(".e"), !plain.contains(".E") else {
-            throw error("'\(token)' is not a valid value (strings need quotes)")
+        guard let number = Self.decimal(Array(token.utf8)) else { throw error(Self.whyNotANumber(token)) }
+        if number.isInteger {
+            guard let value = Int64(number.text) else { throw error("'\(token)' is out of range for a 64-bit integer") }
+            return .integer(value)
         }
+        guard let value = Double(number.text) else { throw error("'\(token)' is not a valid float") }
         return .float(value)
     }
 
-    private func underscored(_ digits: String, _ token: String) throws(TOMLSyntaxError) -> String {
-        if digits.hasPrefix("_") || digits.hasSuffix("_") || digits.contains("__") {
-            throw error("'\(token)' has a misplaced underscore")
+    /// TOML's decimal integer or float: `[+-]` then `0` or a digit run without a leading zero,
+    /// then `.digits` and/or `e[+-]digits`; underscores only between two digits. Returns the
+    /// number without underscores, or nil when `token` is not one.
+    private static func decimal(_ token: [UInt8]) -> (text: String, isInteger: Bool)? {
+        var i = 0
+        if i < token.count, token[i] == UInt8(ascii: "+") || token[i] == UInt8(ascii: "-") { i += 1 }
+        func run(leadingZero: Bool) -> Bool {
+            let start = i
+            while i < token.count, isDigit(token[i]) || token[i] == UInt8(ascii: "_") { i += 1 }
+            let digits = token[start..<i]
+            guard isDigitRun(digits, radix: 10) else { return false }
+            return leadingZero || digits.count == 1 || digits.first != UInt8(ascii: "0")
         }
-        return digits.replacingUnderscores()
+        guard run(leadingZero: false) else { return nil }
+        var isInteger = true
+        if i < token.count, token[i] == UInt8(ascii: ".") {
+            i += 1
+            isInteger = false
+            guard run(leadingZero: true) else { return nil }
+        }
+        if i < token.count, token[i] == UInt8(ascii: "e") || token[i] == UInt8(ascii: "E") {
+            i += 1
+            isInteger = false
+            if i < token.count, token[i] == UInt8(ascii: "+") || token[i] == UInt8(ascii: "-") { i += 1 }
+            guard run(leadingZero: true) else { return nil }
+        }
+        guard i == token.count else { return nil }
+        return (withoutUnderscores(token[...]), isInteger)
+    }
+
+    private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    /// The operator's reading of a token that is neither a number nor a keyword.
+    private static func whyNotANumber(_ token: String) -> String {
+        let numeric = token.allSatisfy { $0.isASCII && ($0.isNumber || "+-_.eE".contains($0)) } && token.contains { $0.isNumber }
+        guard numeric else { return "'\(token)' is not a valid value (strings need quotes)" }
+        if token.hasPrefix("_") || token.hasSuffix("_") || token.contains("__")
+            || ["_.", "._", "_e", "e_", "_E", "E_", "+_", "-_"].contains(where: token.contains) {
+            return "'\(token)' has a misplaced underscore (only between two digits)"
+        }
+        let digits = token.drop { $0 == "+" || $0 == "-" }
+        if digits.count > 1, digits.hasPrefix("0"), digits.dropFirst().first?.isNumber == true {
+            return "'\(token)' is not a valid \(token.contains(".") ? "float" : "integer") (no leading zeros)"
+        }
+        return "'\(token)' is not a valid number (write 1_000, 0.5, 1e-3 or 0x1F)"
+    }
+
+    /// Digits of `radix`, at least one, each underscore between two digits.
+    private static func isDigitRun(_ digits: ArraySlice<UInt8>, radix: Int) -> Bool {
+        guard let first = digits.first, let last = digits.last, first != UInt8(ascii: "_"), last != UInt8(ascii: "_") else { return false }
+        var previous: UInt8 = 0
+        for b in digits {
+            if b == UInt8(ascii: "_") {
+                if previous == UInt8(ascii: "_") { return false }
+            } else {
+                let value: Int
+                switch b {
+                case 0x30...0x39: value = Int(b - 0x30)
+                case 0x61...0x66: value = Int(b - 0x61 + 10)
+                case 0x41...0x46: value = Int(b - 0x41 + 10)
+                default: return false
+                }
+                if value >= radix { return false }
+            }
+            previous = b
+        }
+        return true
+    }
+
+    private static func withoutUnderscores(_ digits: ArraySlice<UInt8>) -> String {
+        String(decoding: digits.filter { $0 != UInt8(ascii: "_") }, as: UTF8.self)
     }
 
     private mutating func parseArray() throws(TOMLSyntaxError) -> TOMLValue {
@@ -318,7 +430,7 @@ public struct TOMLParser {
         let tableLine = line
         guard depth < Self.maxDepth else { throw error("arrays and tables nest deeper than \(Self.maxDepth) levels") }
         index += 1
-        let node = Node(line: tableLine, depth: depth)
+        let node = Node(line: tableLine, depth: depth, origin: .dotted)
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             index += 1
@@ -342,6 +454,7 @@ public struct TOMLParser {
         var out: [UInt8] = []
         while true {
             guard let byte = peek(), byte != UInt8(ascii: "\n") else { throw error("a string is not closed on its line") }
+            try checkStringByte(byte, multiline: false)
             index += 1
             if byte == UInt8(ascii: "\"") { break }
             if byte == UInt8(ascii: "\\") { try escape(into: &out) } else { out.append(byte) }
@@ -359,9 +472,11 @@ public struct TOMLParser {
             guard let byte = peek() else { throw error(at: startLine, "the multi-line string opened here is never closed") }
             if lookingAt("\"\"\"") {
                 index += 3
-                while peek() == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")); index += 1 }
+                // Up to two quotes just before the closing three belong to the string.
+                for _ in 0..<2 where peek() == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")); index += 1 }
                 break
             }
+            try checkStringByte(byte, multiline: true)
             index += 1
             if byte == UInt8(ascii: "\n") { line += 1 }
             if byte == UInt8(ascii: "\\") {
@@ -388,6 +503,7 @@ public struct TOMLParser {
         let start = index
         while let byte = peek(), byte != UInt8(ascii: "'") {
             if byte == UInt8(ascii: "\n") { throw error("a string is not closed on its line") }
+            try checkStringByte(byte, multiline: false)
             index += 1
         }
         guard peek() != nil else { throw error("a string is not closed on its line") }
@@ -403,12 +519,14 @@ public struct TOMLParser {
         let start = index
         while !lookingAt("'''") {
             guard let byte = peek() else { throw error(at: startLine, "the multi-line string opened here is never closed") }
+            try checkStringByte(byte, multiline: true)
             if byte == UInt8(ascii: "\n") { line += 1 }
             index += 1
         }
         var end = index
         index += 3
-        while peek() == UInt8(ascii: "'") { index += 1; end += 1 }
+        // Up to two apostrophes just before the closing three belong to the string.
+        for _ in 0..<2 where peek() == UInt8(ascii: "'") { index += 1; end += 1 }
         return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
@@ -439,6 +557,17 @@ public struct TOMLParser {
 
     private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
 
+    /// The byte at `index` (a CR) starts a CRLF pair.
+    private var followedByLineFeed: Bool { index + 1 < bytes.count && bytes[index + 1] == 0x0A }
+
+    /// Strings hold no control characters but tab (and, multi-line, LF and CRLF): they must be
+    /// written as escapes.
+    private func checkStringByte(_ byte: UInt8, multiline: Bool) throws(TOMLSyntaxError) {
+        guard byte < 0x20 || byte == 0x7F else { return }
+        if byte == 0x09 || (multiline && (byte == 0x0A || (byte == 0x0D && followedByLineFeed))) { return }
+        throw error("control character \(describe(byte)) in a string (write it as an escape, e.g. \\u0000)")
+    }
+
     private func lookingAt(_ text: StaticString) -> Bool {
         let count = text.utf8CodeUnitCount
         guard index + count <= bytes.count else { return false }
@@ -452,7 +581,9 @@ public struct TOMLParser {
     private mutating func skipComment() throws(TOMLSyntaxError) {
         guard peek() == UInt8(ascii: "#") else { return }
         while let b = peek(), b != 0x0A {
-            if b < 0x20 && b != 0x09 && b != 0x0D { throw error("control character in a comment") }
+            if (b < 0x20 && b != 0x09 && b != 0x0D) || b == 0x7F || (b == 0x0D && !followedByLineFeed) {
+                throw error("control character \(describe(b)) in a comment")
+            }
             index += 1
         }
     }
@@ -461,7 +592,10 @@ public struct TOMLParser {
         while true {
             skipWhitespace()
             try skipComment()
-            if peek() == 0x0D { index += 1 }
+            if peek() == 0x0D {
+                guard followedByLineFeed else { throw error("a carriage return not followed by a line feed") }
+                index += 1
+            }
             if peek() == 0x0A { index += 1; line += 1 } else { return }
         }
     }
@@ -470,7 +604,10 @@ public struct TOMLParser {
     private mutating func endOfLine() throws(TOMLSyntaxError) {
         skipWhitespace()
         try skipComment()
-        if peek() == 0x0D { index += 1 }
+        if peek() == 0x0D {
+            guard followedByLineFeed else { throw error("a carriage return not followed by a line feed") }
+            index += 1
+        }
         guard let byte = peek() else { return }
         guard byte == 0x0A else { throw error("unexpected \(describe(byte)) after a value (one key per line)") }
         index += 1
@@ -493,8 +630,4 @@ public struct TOMLParser {
 
     private func error(_ message: String) -> TOMLSyntaxError { TOMLSyntaxError(line: line, message: message) }
     private func error(at line: Int, _ message: String) -> TOMLSyntaxError { TOMLSyntaxError(line: line, message: message) }
-}
-
-private extension String {
-    func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
 }

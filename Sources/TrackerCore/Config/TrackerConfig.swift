@@ -26,9 +26,14 @@ public struct TrackerConfig: Sendable, Equatable {
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> TrackerConfig {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// The contents of `file` as read from disk (not valid UTF-8: an error with its line).
+    public static func parse(bytes: [UInt8], file: String) throws(ConfigErrors) -> TrackerConfig {
         let root: TOMLTable
         do {
-            root = try TOMLParser.parse(text)
+            root = try TOMLParser.parse(bytes: bytes)
         } catch {
             throw ConfigErrors([ConfigError(file: file, line: error.line, key: nil, message: error.message)])
         }
