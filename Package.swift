@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", exact: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // Pure Swift: no I/O, no C imports. Everything a tracker decides lives here.
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "GPSSources", dependencies: [
             "TrackerCore", "TrackerSystem", "CGPS",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
         // libmosquitto from Debian's libmosquitto-dev.
@@ -45,6 +47,7 @@ let package = Package(
         .target(name: "LocalCloud", dependencies: [
             "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "CCertificateAuthority",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
         // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
@@ -67,12 +70,14 @@ let package = Package(
         .target(name: "TrackerStorage", dependencies: [
             "TrackerCore", "TrackerSystem", "CSQLite",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
         // OS services: the journal-aware log handler.
         .target(name: "TrackerSystem", dependencies: [
             "TrackerCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
         ]),
 
         .executableTarget(name: "trackerd", dependencies: [
@@ -89,7 +94,8 @@ let package = Package(
         .executableTarget(name: "trackerd-fuzz", dependencies: ["TrackerFuzzing"]),
 
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
-        .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log")],
+        .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log"),
+                                                   .product(name: "SystemPackage", package: "swift-system")],
                 path: "Tests/TestSupport"),
         .executableTarget(name: "localcloud", dependencies: [
             "LocalCloud", "TrackerSystem",

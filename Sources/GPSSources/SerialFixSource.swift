@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import SystemPackage
 import TrackerCore
 import TrackerSystem
 
@@ -98,12 +99,22 @@ public struct SerialFixSource: FixSource {
         logger.info("sent \(initCommands.count) init commands to the receiver", metadata: ["device": "\(path)"])
     }
 
+    /// The port is non-blocking: when the tty's output buffer is full, wait (at most a second in
+    /// all) for it to drain rather than spin.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-        var offset = 0
-        var spins = 0
-        while offset < bytes.count && spins < 100 {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n > 0 { offset += n } else if errno == EAGAIN || errno == EINTR { spins += 1; usleep(1000) } else { return }
+        let descriptor = FileDescriptor(rawValue: fd)
+        var remaining = bytes[...]
+        var waits = 0
+        while !remaining.isEmpty && waits < 100 {
+            do {
+                remaining = remaining.dropFirst(try remaining.withUnsafeBytes { try descriptor.write($0) })
+            } catch .resourceTemporarilyUnavailable {
+                var ready = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, 10)
+                waits += 1
+            } catch {
+                return
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// A child process started with posix_spawn and reaped with waitpid on a thread of its own.
 ///
@@ -52,14 +53,8 @@ public final class SpawnedProcess: @unchecked Sendable {
         let spawned = child
         let readFD = output[0], writeFD = input[1]
         Thread.detachNewThread {
-            if let stdin {
-                var offset = 0
-                while offset < stdin.count {
-                    let n = stdin.withUnsafeBytes { write(writeFD, $0.baseAddress! + offset, stdin.count - offset) }
-                    if n <= 0 { break }
-                    offset += n
-                }
-            }
+            // A child that exits without reading all of it is its own business.
+            if let stdin { _ = try? FileDescriptor(rawValue: writeFD).writeAll(stdin) }
             close(writeFD)
         }
         Thread.detachNewThread { [self] in

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import FoundationEssentials
+import SystemPackage
 import TrackerCore
 
 /// The device's credentials under `[store] dir`, kept the way AWS IoT Device Client keeps them:
@@ -58,17 +59,12 @@ public struct CredentialStore: Sendable {
             unlink(temporary)
             throw .io(path: temporary, operation: "chmod", errno: code)
         }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw .io(path: path, operation: "write", errno: code)
-            }
-            offset += written
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw .io(path: path, operation: "write", errno: (error as? Errno)?.rawValue ?? EIO)
         }
         guard fsync(fd) == 0 else {
             let code = errno

@@ -17,9 +17,9 @@ public enum JournalSocket {
     /// The datagram's text.
     public static func entry(message: String, priority: Int, fields: Logger.Metadata) -> String {
         var text = "MESSAGE=\(ControlCharacters.escaped(message))\nPRIORITY=\(priority)\nSYSLOG_IDENTIFIER=trackerd\n"
-        for key in fields.keys.sorted() {
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             let name = key == "event" ? "TRACKERD_EVENT" : key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined()
-            text += "\(name)=\(ControlCharacters.escaped("\(fields[key]!)"))\n"
+            text += "\(name)=\(ControlCharacters.escaped("\(value)"))\n"
         }
         return text
     }

@@ -19,7 +19,9 @@ public enum ReaderThread {
         let body = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
-            Unmanaged<Body>.fromOpaque(argument!).takeRetainedValue().run()
+            // pthread_create passes back the pointer given below, never nil.
+            guard let argument else { return nil }
+            Unmanaged<Body>.fromOpaque(argument).takeRetainedValue().run()
             return nil
         }, body)
         guard result == 0 else {

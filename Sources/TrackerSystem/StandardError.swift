@@ -1,21 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import SystemPackage
 
 /// Writes to fd 2 with write(2): one call per line when it fits, so lines written by different
 /// threads never interleave, and no stdio buffer holds a line back when the process dies.
 public enum StandardError {
     public static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        // Nowhere to report a failure to write to stderr.
+        _ = try? FileDescriptor.standardError.writeAll(text.utf8)
     }
 
     /// `text` as one line.

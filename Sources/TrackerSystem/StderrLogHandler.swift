@@ -51,8 +51,8 @@ public struct StderrLogHandler: LogHandler {
         if let now { text += now.iso8601 + " " }
         if !journal { text += level.rawValue + ": " }
         text += ControlCharacters.escaped(message)
-        for key in metadata.keys.sorted() {
-            text += " \(key)=" + ControlCharacters.escaped("\(metadata[key]!)")
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            text += " \(key)=" + ControlCharacters.escaped("\(value)")
         }
         return text + "\n"
     }

@@ -1,5 +1,6 @@
 import CTestSupport
 import Foundation
+import SystemPackage
 
 /// A real pty pair: the test writes a receiver's bytes into the master, the code under test
 /// opens the slave as it would open /dev/ttyUSB0.
@@ -19,13 +20,7 @@ public final class PseudoTerminal: Sendable {
 
     /// Writes everything (blocking while the slave's input queue is full).
     public func write(_ bytes: [UInt8]) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(master, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        _ = try? FileDescriptor(rawValue: master).writeAll(bytes)
     }
 
     /// Unplugs the "receiver": the slave side sees EIO/hang-up.

@@ -24,7 +24,7 @@ final class ConfigReader {
 
     func unknownKeys(in table: TOMLTable, section: String?, known: [String]) {
         for key in table.keys where !known.contains(key) {
-            let value = table[key]!
+            guard let value = table[key] else { continue }
             let dotted = section.map { "\($0).\(key)" } ?? key
             if section == nil, case .table = value.kind {
                 fail(value.line, "[\(key)]", "unknown section; known sections: " + known.map { "[\($0)]" }.joined(separator: ", "))

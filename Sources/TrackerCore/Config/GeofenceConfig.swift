@@ -64,7 +64,7 @@ public struct GeofenceConfig: Sendable, Equatable {
     }
 
     private static func readShape(_ kind: String, _ table: TOMLTable, _ s: String, _ reader: ConfigReader) -> Shape? {
-        let value = table[kind]!
+        guard let value = table[kind] else { return nil }
         let key = "\(s).\(kind)"
         func number(_ v: TOMLValue?) -> Double? {
             switch v?.kind {

@@ -53,8 +53,9 @@ public struct ProvisioningConfig: Sendable, Equatable {
             if case .table(let parameters) = value.kind {
                 var read: [String: String] = [:]
                 for key in parameters.keys {
-                    guard case .string(let text) = parameters[key]!.kind else {
-                        reader.fail(parameters[key]!.line, "provisioning.parameters.\(key)", "expected a string, found \(parameters[key]!.typeName)")
+                    guard let parameter = parameters[key] else { continue }
+                    guard case .string(let text) = parameter.kind else {
+                        reader.fail(parameter.line, "provisioning.parameters.\(key)", "expected a string, found \(parameter.typeName)")
                         continue
                     }
                     read[key] = text
