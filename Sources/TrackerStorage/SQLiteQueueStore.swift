@@ -11,7 +11,7 @@ import TrackerSystem
 ///
 /// It writes only what the queue hands it (`StoreWork`), one transaction per commit, with
 /// `synchronous=FULL` so a committed message survives power loss, not only a crash. It is used
-/// from one task at a time (the publisher owns it).
+/// from one task at a time (`EngineDriver` owns it in `run`).
 ///
 /// Small pages and a WAL checkpointed every `walCheckpointPages` keep the files close to the
 /// messages' own size, so a nearly full SD card still holds thousands of fixes with
