@@ -22,6 +22,17 @@ import Testing
         #expect(detector.hasCurrentFix)
     }
 
+    /// On the boundary: a fix exactly `staleAfter` after the last one is in time; a tick at
+    /// that moment with nothing new is a loss.
+    @Test func aFixOnTheBoundaryIsInTime() {
+        var detector = FixLossDetector(staleAfter: .seconds(1))
+        _ = detector.receive(fix(0), at: start)
+        #expect(detector.receive(fix(1), at: start + .seconds(1)) == [.fix(fix(1), first: false, regained: false)])
+        #expect(detector.receive(fix(2), at: start + .milliseconds(2001)) == [.lost(lastFix: fix(1), receiverReportsNoFix: false),
+                                                                               .fix(fix(2), first: false, regained: true)])
+        #expect(detector.tick(start + .milliseconds(3001)) == [.lost(lastFix: fix(2), receiverReportsNoFix: false)])
+    }
+
     @Test func silenceIsALossToo() {
         var detector = FixLossDetector(staleAfter: .seconds(5))
         _ = detector.receive(fix(0), at: start)

@@ -28,7 +28,10 @@ public struct FixLossDetector: Sendable {
 
     /// A cycle from the receiver, fix or not, received at `now`.
     public mutating func receive(_ fix: Fix, at now: ContinuousClock.Instant) -> [Event] {
-        var events = tick(now)
+        // A cycle that arrives exactly `staleAfter` after the last fix is in time: it is the
+        // refresh (at 1 Hz with stale_after_s = 1, no fix is a loss). Only a longer gap, or a
+        // tick with nothing new, is one.
+        var events = lastFixAt.map { now - $0 > staleAfter } ?? false ? tick(now) : []
         guard fix.hasPosition else {
             sawNoFixSinceLastFix = true
             return events
