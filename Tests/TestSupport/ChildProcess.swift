@@ -12,6 +12,7 @@ public final class ChildProcess: Sendable {
     public let stderrLines = EventLog<String>()
     private let finished = EventLog<String>()
     private let status = EventLog<Int32>()
+    private let exitInstants = EventLog<ContinuousClock.Instant>()
     private let exited = DispatchSemaphore(value: 0)
 
     public struct SpawnError: Error, CustomStringConvertible {
@@ -78,10 +79,11 @@ public final class ChildProcess: Sendable {
             close(errPipe[0])
             finished.append("stderr")
         }
-        let status = self.status, finished = self.finished, exited = self.exited
+        let status = self.status, finished = self.finished, exited = self.exited, exitInstants = self.exitInstants
         Thread.detachNewThread {
             var code: Int32 = 0
             while waitpid(spawned, &code, 0) < 0 && errno == EINTR {}
+            exitInstants.append(.now)
             status.append(code)
             finished.append("exit")
             exited.signal()
@@ -109,6 +111,10 @@ public final class ChildProcess: Sendable {
     }
 
     public var isRunning: Bool { status.items.isEmpty }
+
+    /// When the process was reaped, read on the reaper's own thread: a measure of how long the
+    /// process took that does not depend on how busy the test's own task pool is.
+    public var exitedAt: ContinuousClock.Instant? { exitInstants.items.first }
 
     public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }

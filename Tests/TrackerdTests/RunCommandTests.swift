@@ -36,12 +36,14 @@ import TestSupport
     func stopsCleanlyOnASignalWithinTwoSeconds(signal: Int32) async throws {
         let run = try TrackerdBinary.start(["run", "--replay", TrackerdBinary.seedDrive.path])
         #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("first fix") } })
+        let start = ContinuousClock.now
         run.signal(signal)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let status = await run.waitForExit(timeout: .seconds(2))
+        let status = await run.waitForExit(timeout: .seconds(10))
         #expect(status == 0, "exit status \(String(describing: status)) after signal \(signal)")
-        #expect(start.duration(to: clock.now) < .seconds(2))
+        // Timed by the reaper thread: other tests keeping this process's task pool busy do not
+        // count against trackerd.
+        let exitedAt = try #require(run.exitedAt)
+        #expect(start.duration(to: exitedAt) < .seconds(2))
         #expect(run.stderrLines.items.last?.hasSuffix("trackerd stopped") == true)
     }
 
