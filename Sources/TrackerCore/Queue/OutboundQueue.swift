@@ -19,6 +19,8 @@ public struct OutboundQueue: Sendable {
         var acknowledged = false
         var onDisk: Bool
         var writing = false
+        /// The newest fix at a reconnect: sent before anything else.
+        var promoted = false
     }
 
     public let policy: QueuePolicy
@@ -30,7 +32,10 @@ public struct OutboundQueue: Sendable {
     private var lastCommit: ContinuousClock.Instant
     public private(set) var bytes = 0
     public private(set) var count = 0
+    /// Messages in flight (a batch counts each of its fixes).
     public private(set) var inflightCount = 0
+    /// Publishes in flight: the window `maxInflight` bounds (a batch counts once).
+    public private(set) var inflightPublications = 0
     /// Drops since the queue was first created, across restarts (the store keeps the count).
     public private(set) var droppedTotal: Int
     private var droppedUnreported = 0
@@ -76,23 +81,119 @@ public struct OutboundQueue: Sendable {
 
     /// The next messages to publish, oldest first, keeping at most `maxInflight` unacknowledged.
     public mutating func nextToSend(now: ContinuousClock.Instant) -> [OutboundMessage] {
-        var out: [OutboundMessage] = []
-        var i = head
-        if inflightCount == 0 { lastProgress = now }
-        while i < entries.count && inflightCount < policy.maxInflight {
-            if !entries[i].inflight && !entries[i].acknowledged {
-                entries[i].inflight = true
-                entries[i].sentAt = now
-                inflightCount += 1
-                out.append(entries[i].message)
-            }
-            i += 1
+        nextPublications(now: now, limit: .max, backlog: nil).compactMap { publication in
+            publication.sequences.first.flatMap { position(of: $0) }.map { entries[$0].message }
         }
+    }
+
+    /// The next publishes, at most `limit` (the rate cap's tokens) and as many as the window
+    /// (`maxInflight` unacknowledged publishes) allows. Without a `backlog` policy: oldest first,
+    /// one message each. With one: the promoted newest fix, then events and live fixes in order,
+    /// then the backlog's fixes in batches — which leave a quarter of the window (at least one
+    /// place) free for what is produced meanwhile.
+    public mutating func nextPublications(now: ContinuousClock.Instant, limit: Int, backlog: BacklogPolicy?) -> [Publication] {
+        var budget = min(limit, policy.maxInflight - inflightPublications)
+        guard budget > 0 else { return [] }
+        if inflightCount == 0 { lastProgress = now }
+        var out: [Publication] = []
+        guard let backlog else {
+            var i = head
+            while i < entries.count && budget > 0 {
+                if !entries[i].inflight && !entries[i].acknowledged {
+                    out.append(send([i], as: nil, now: now))
+                    budget -= 1
+                }
+                i += 1
+            }
+            return out
+        }
+        // 1. The promoted newest fix, then events and live fixes in the order they were made.
+        var waiting: [Int] = []
+        var promoted: [Int] = []
+        for i in head..<entries.count where !entries[i].inflight && !entries[i].acknowledged {
+            if entries[i].promoted {
+                promoted.append(i)
+            } else if entries[i].message.topic != backlog.telemetryTopic || !isBacklog(entries[i], now: now) {
+                waiting.append(i)
+            }
+        }
+        for i in (promoted + waiting).prefix(budget) {
+            out.append(send([i], as: nil, now: now))
+            budget -= 1
+        }
+        // 2. The backlog, oldest first, in batches, leaving room in the window for live messages.
+        let reserve = max(1, policy.maxInflight / 4)
+        var backlogBudget = min(budget, policy.maxInflight - reserve - inflightPublications)
+        var batch: [Int] = []
+        var size = backlog.batchHead.count + 2
+        var i = head
+        while i < entries.count && backlogBudget > 0 {
+            let entry = entries[i]
+            i += 1
+            guard !entry.inflight && !entry.acknowledged && !entry.promoted
+                  && entry.message.topic == backlog.telemetryTopic && isBacklog(entry, now: now) else { continue }
+            let cost = entry.message.payload.count + (batch.isEmpty ? 0 : 1)
+            if !batch.isEmpty && (batch.count >= backlog.batch || size + cost > backlog.maxPayloadBytes) {
+                out.append(send(batch, as: backlog, now: now))
+                backlogBudget -= 1
+                batch = []
+                size = backlog.batchHead.count + 2
+                guard backlogBudget > 0 else { break }
+            }
+            size += entry.message.payload.count + (batch.isEmpty ? 0 : 1)
+            batch.append(i - 1)
+        }
+        if !batch.isEmpty && backlogBudget > 0 { out.append(send(batch, as: backlog, now: now)) }
         return out
     }
 
-    /// The broker's PUBACK for `sequence`. Unknown sequences (already dropped) are ignored.
+    /// A fix produced while offline, or not acknowledged within `spillAfter`.
+    private func isBacklog(_ entry: Entry, now: ContinuousClock.Instant) -> Bool {
+        entry.producedOffline || now - entry.enqueuedAt >= policy.spillAfter
+    }
+
+    /// Marks `indices` in flight as one publish: alone on its own topic (also a backlog fix
+    /// when batches are 1), or as a batch on the backlog topic.
+    private mutating func send(_ indices: [Int], as backlog: BacklogPolicy?, now: ContinuousClock.Instant) -> Publication {
+        for i in indices {
+            entries[i].inflight = true
+            entries[i].sentAt = now
+        }
+        inflightCount += indices.count
+        inflightPublications += 1
+        guard let backlog, backlog.batch > 1 else {
+            let message = entries[indices[0]].message
+            return Publication(topic: message.topic, payload: message.payload, sequences: [message.sequence])
+        }
+        var payload = backlog.batchHead
+        for (n, i) in indices.enumerated() {
+            if n > 0 { payload.append(UInt8(ascii: ",")) }
+            payload += entries[i].message.payload
+        }
+        payload += [UInt8(ascii: "]"), UInt8(ascii: "}")]
+        return Publication(topic: backlog.backlogTopic, payload: payload, sequences: indices.map { entries[$0].message.sequence })
+    }
+
+    /// After a reconnect: the newest fix (on `telemetryTopic`) still queued goes out first.
+    public mutating func promoteNewestFix(telemetryTopic: String) {
+        for i in head..<entries.count { entries[i].promoted = false }
+        guard let newest = entries[head...].lastIndex(where: { !$0.acknowledged && $0.message.topic == telemetryTopic }) else { return }
+        entries[newest].promoted = true
+    }
+
+    /// The broker's PUBACK for a whole publish: every message it carried leaves the queue.
+    public mutating func acknowledge(publication sequences: [Int64], now: ContinuousClock.Instant) {
+        if inflightPublications > 0 { inflightPublications -= 1 }
+        for sequence in sequences { acknowledgeMessage(sequence, now: now) }
+    }
+
+    /// The broker's PUBACK for the single message `sequence`. Unknown sequences (already
+    /// dropped) are ignored.
     public mutating func acknowledge(_ sequence: Int64, now: ContinuousClock.Instant) {
+        acknowledge(publication: [sequence], now: now)
+    }
+
+    private mutating func acknowledgeMessage(_ sequence: Int64, now: ContinuousClock.Instant) {
         lastProgress = now
         guard let i = position(of: sequence), !entries[i].acknowledged else { return }
         if entries[i].inflight { inflightCount -= 1 }
@@ -108,6 +209,7 @@ public struct OutboundQueue: Sendable {
     public mutating func connectionLost() {
         for i in head..<entries.count where entries[i].inflight { entries[i].inflight = false }
         inflightCount = 0
+        inflightPublications = 0
     }
 
     /// Messages are in flight and the broker has acknowledged nothing for `policy.ackTimeout`.

@@ -1,0 +1,59 @@
+/// At most `rate` publishes per connection in any window of `window` (AWS IoT Core: 100 per
+/// second): a token bucket of `rate` tokens in which a spent token comes back one window after
+/// it was spent.
+///
+/// A bucket that refills continuously lets a full bucket go out at once and then the refill on
+/// top: up to twice the rate in the first second after a reconnect, exactly when a backlog
+/// drains. Here no burst exceeds the rate and no window of `window`, wherever it starts, holds
+/// more than `rate` publishes. The default window is 1.05 s: 50 ms of margin so that jitter
+/// between the tracker and the broker cannot put 101 of them into one of the broker's seconds.
+public struct PublishRateCap: Sendable {
+    /// Publishes per window; 0 = no cap.
+    public let rate: Int
+    public let window: Duration
+    /// When each of the last `rate` publishes went out, oldest first (a ring of `rate` slots).
+    private var spent: [ContinuousClock.Instant] = []
+    private var oldest = 0
+
+    public init(rate: Int, window: Duration = .milliseconds(1050)) {
+        self.rate = max(0, rate)
+        self.window = window
+        spent.reserveCapacity(min(self.rate, 10_000))
+    }
+
+    public var isCapped: Bool { rate > 0 }
+
+    /// Publishes allowed now.
+    public func available(now: ContinuousClock.Instant) -> Int {
+        guard isCapped else { return Int.max }
+        var free = rate - spent.count
+        var i = oldest
+        for _ in 0..<spent.count {
+            guard now - spent[i] >= window else { break }
+            free += 1
+            i = (i + 1) % spent.count
+        }
+        return free
+    }
+
+    /// `count` publishes went out now (at most `available(now:)`).
+    public mutating func spend(_ count: Int, now: ContinuousClock.Instant) {
+        guard isCapped else { return }
+        for _ in 0..<count {
+            if spent.count < rate {
+                // The ring is not full yet: its oldest entry is at 0 and new ones append.
+                spent.append(now)
+            } else {
+                spent[oldest] = now
+                oldest = (oldest + 1) % rate
+            }
+        }
+    }
+
+    /// When the next token comes back, if none is free now; nil when one is (or there is no cap).
+    public func nextToken(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        guard isCapped, spent.count == rate else { return nil }
+        let back = spent[oldest] + window
+        return back > now ? back : nil
+    }
+}
