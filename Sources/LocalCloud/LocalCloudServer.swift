@@ -120,7 +120,7 @@ public final class LocalCloudServer: Sendable {
             if Task.isCancelled { break }
             switch event {
             case .connected:
-                if case .success(let id) = rules.subscribe(["gpsTopic", "trackers/+/geofence", "trackers/+/status"]) { subscription = id }
+                if case .success(let id) = rules.subscribe(["gpsTopic", "trackers/+/geofence", "trackers/+/status", "trackers/+/backlog"]) { subscription = id }
             case .subscribed(let id, _) where id == subscription:
                 ready()
             case .message(let topic, let payload):
@@ -132,10 +132,17 @@ public final class LocalCloudServer: Sendable {
                 }
                 let clientID: Any = publisher ?? NSNull()
                 let body: Any = (try? JSONSerialization.jsonObject(with: Data(payload))) ?? String(decoding: payload, as: UTF8.self)
-                let line: [String: Any] = ["topic": topic, "clientId": clientID, "receivedAt": formatter.string(from: Date()), "payload": body]
-                if var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                    data.append(0x0A)
-                    handle.write(data)
+                let receivedAt = formatter.string(from: Date())
+                var lines: [[String: Any]] = [["topic": topic, "clientId": clientID, "receivedAt": receivedAt, "payload": body]]
+                // A backlog batch: each fix on a line of its own, as if it had come alone.
+                if topic.hasSuffix("/backlog"), let fixes = (body as? [String: Any])?["fixes"] as? [Any] {
+                    lines = fixes.map { ["topic": topic, "clientId": clientID, "receivedAt": receivedAt, "payload": $0, "backlog": true] }
+                }
+                for line in lines {
+                    if var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                        data.append(0x0A)
+                        handle.write(data)
+                    }
                 }
                 if topic.hasSuffix("/geofence") {
                     // The notification SNS used to send: the log, received.jsonl above, and the webhooks.

@@ -17,6 +17,9 @@ import TrackerSystem
 final class EngineDriver {
     private(set) var engine: TrackerEngine
     private(set) var finished = false
+    private(set) var stopped = false
+    /// The earliest `.wake` the engine asked for and has not had yet.
+    private(set) var wakeAt: ContinuousClock.Instant?
     private let connection: MQTTConnection?
     private var store: SQLiteQueueStore?
     private let storeDirectory: String
@@ -38,6 +41,7 @@ final class EngineDriver {
     }
 
     func send(_ input: EngineInput) {
+        if case .wake = input { wakeAt = nil }
         let actions = engine.handle(input, now: clock.now, wallMilliseconds: WallClock.now().millisecondsSinceEpoch)
         for action in actions { carryOut(action) }
     }
@@ -77,18 +81,20 @@ final class EngineDriver {
         case .writeStatus(let status): statusFile.write(status)
         case .removeStatus: statusFile.remove()
         case .finished: finished = true
+        case .wake(let at): wakeAt = min(wakeAt ?? at, at)
+        case .stopped: stopped = true
         }
     }
 
-    private func publish(_ messages: [OutboundMessage]) -> PublishOutcome {
+    private func publish(_ publications: [Publication]) -> PublishOutcome {
         guard let connection else { return PublishOutcome(sent: [], failure: .notConnected) }
         var sent: [PublishOutcome.Sent] = []
-        for message in messages {
-            switch connection.publish(topic: message.topic, payload: message.payload) {
-            case .success(let messageID): sent.append(.init(sequence: message.sequence, messageID: messageID))
+        for publication in publications {
+            switch connection.publish(topic: publication.topic, payload: publication.payload) {
+            case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
             case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected)
             case .failure(.rejected(let reason)):
-                return PublishOutcome(sent: sent, failure: .rejected(sequence: message.sequence, reason: reason))
+                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason))
             }
         }
         return PublishOutcome(sent: sent)

@@ -50,14 +50,14 @@ struct SimulateCommand: ParsableCommand {
         func send(_ input: EngineInput) {
             for action in engine.handle(input, now: now, wallMilliseconds: 0) {
                 switch action {
-                case .publish(let messages):
+                case .publish(let publications):
                     var sent: [PublishOutcome.Sent] = []
-                    for message in messages {
+                    for publication in publications {
                         // The payload is the wire payload, byte for byte, inside the line.
-                        print("{\"topic\":\(FixPayload.jsonString(message.topic)),\"payload\":\(String(decoding: message.payload, as: UTF8.self))}")
+                        print("{\"topic\":\(FixPayload.jsonString(publication.topic)),\"payload\":\(String(decoding: publication.payload, as: UTF8.self))}")
                         lines += 1
                         nextMessageID &+= 1
-                        sent.append(.init(sequence: message.sequence, messageID: nextMessageID))
+                        sent.append(.init(sequences: publication.sequences, messageID: nextMessageID))
                     }
                     send(.published(PublishOutcome(sent: sent)))
                     send(.connection(.acknowledged(sent.map(\.messageID))))

@@ -42,6 +42,9 @@ struct StatusCommand: ParsableCommand {
             print("connection: " + (mqtt.connected ? "connected to \(mqtt.endpoint) as \(mqtt.clientId)" : "not connected to \(mqtt.endpoint)"))
             let oldest = mqtt.queue.oldestAgeSeconds.map { ", oldest \(Int($0)) s old" } ?? ""
             print("queue: \(mqtt.queue.depth) messages, \(mqtt.queue.bytes) bytes\(oldest), \(mqtt.queue.dropped) dropped")
+            if mqtt.publishRate.heldBack > 0 {
+                print("publish rate: the cap of \(mqtt.publishRate.cap)/s is holding \(mqtt.publishRate.heldBack) messages back (draining a backlog)")
+            }
             if !mqtt.store.durable {
                 print("storage: MEMORY ONLY since \(mqtt.store.memoryOnlySince ?? "?") (\(mqtt.store.reason ?? "unknown")): a crash now loses the queue")
             }

@@ -32,6 +32,7 @@ struct TrackerService: Service, CustomStringConvertible {
         case tick
         case sourceEnded
         case mqtt(MQTTEvent)
+        case wake
     }
 
     func run() async throws {
@@ -58,16 +59,37 @@ struct TrackerService: Service, CustomStringConvertible {
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
         let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
         let mqtt = (connection?.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
+        // The engine's `.wake(at:)` requests, as inputs at their moment (one timer at a time,
+        // for the earliest).
+        let (wakes, wakeUp) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(1))
+        var timer: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
         driver.send(.start)
-        for await input in merge(fixes, ticks, mqtt).cancelOnGracefulShutdown() {
+        for await input in merge(merge(fixes, ticks), merge(mqtt, wakes)).cancelOnGracefulShutdown() {
             switch input {
             case .fix(let fix): driver.send(.fix(fix))
             case .tick: driver.send(.tick)
             case .sourceEnded: driver.send(.sourceEnded)
             case .mqtt(let event): driver.send(event)
+            case .wake:
+                timer = nil
+                driver.send(.wake)
             }
             if driver.finished { break }
+            if let at = driver.wakeAt, timer.map({ at < $0.at }) ?? true {
+                timer?.task.cancel()
+                timer = (at, Task {
+                    do { try await clock.sleep(until: at) } catch { return }
+                    wakeUp.yield(.wake)
+                })
+            }
         }
+        timer?.task.cancel()
+        // A stop may wait for the rate cap to say "offline"; never more than 2 s.
+        let deadline = clock.now + .seconds(2)
         driver.send(.stop)
+        while !driver.stopped && clock.now < deadline {
+            try? await clock.sleep(until: min(driver.wakeAt ?? deadline, deadline))
+            driver.send(.wake)
+        }
     }
 }

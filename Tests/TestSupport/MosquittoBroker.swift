@@ -72,12 +72,18 @@ public final class MosquittoBroker {
     /// while it is away (with `persistence`, across a broker restart too).
     public func subscribe(_ topic: String, clientID: String = "test-subscriber",
                           persistentSession: Bool = false) async throws -> ChildProcess {
+        try await subscribe([topic], clientID: clientID, persistentSession: persistentSession)
+    }
+
+    /// One subscriber to several topics.
+    public func subscribe(_ topics: [String], clientID: String = "test-subscriber",
+                          persistentSession: Bool = false) async throws -> ChildProcess {
         // stdbuf: mosquitto_sub's stdout is a pipe here, and stdio would hold its lines back.
         let subscriber = try ChildProcess("/usr/bin/stdbuf", [
             "-oL", "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "--cafile", pki.path("ca.pem"),
             "--cert", pki.path("client.pem"), "--key", pki.path("client.key"),
-            "-i", clientID, "-q", "1", "-v", "-t", topic, "-d",
-        ] + (persistentSession ? ["-c"] : []))
+            "-i", clientID, "-q", "1", "-v", "-d",
+        ] + topics.flatMap { ["-t", $0] } + (persistentSession ? ["-c"] : []))
         let subscribed = await subscriber.stdoutLines.wait(timeout: .seconds(10)) { lines in
             lines.contains { $0.contains("SUBACK") }
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TrackerCore
 
@@ -13,6 +14,12 @@ import Testing
         /// The broker: accepts publishes while `online`, acknowledges on `acknowledge()`.
         var online = false
         var received: [String] = []
+        var topics: [String] = []
+        var publishedAt: [ContinuousClock.Instant] = []
+        var wakeAt: ContinuousClock.Instant?
+        var stopped = false
+        /// The broker acknowledges each publish at once.
+        var autoAcknowledge = false
         var unacknowledged: [Int32] = []
         var nextMessageID: Int32 = 0
         var announcements: [String] = []
@@ -54,18 +61,24 @@ import Testing
         mutating func carryOut(_ action: EngineAction) {
             switch action {
             case .log(let entry): logs.append(entry)
-            case .publish(let messages):
+            case .publish(let publications):
                 var sent: [PublishOutcome.Sent] = []
                 var failure: PublishOutcome.Failure?
-                for message in messages {
+                for publication in publications {
                     guard online else { failure = .notConnected; break }
                     nextMessageID += 1
-                    received.append(String(decoding: message.payload, as: UTF8.self))
+                    received.append(String(decoding: publication.payload, as: UTF8.self))
+                    topics.append(publication.topic)
+                    publishedAt.append(now)
                     unacknowledged.append(nextMessageID)
-                    sent.append(.init(sequence: message.sequence, messageID: nextMessageID))
+                    sent.append(.init(sequences: publication.sequences, messageID: nextMessageID))
                 }
                 send(.published(PublishOutcome(sent: sent, failure: failure)))
-            case .announce(_, let payload): announcements.append(String(decoding: payload, as: UTF8.self))
+                if autoAcknowledge { acknowledge() }
+            case .announce(let topic, let payload):
+                announcements.append(String(decoding: payload, as: UTF8.self))
+                topics.append(topic)
+                publishedAt.append(now)
             case .openStore:
                 guard let disk else { return send(.storeOpenFailed(reason: "permission denied")) }
                 storeOpen = true
@@ -86,15 +99,26 @@ import Testing
             case .writeStatus(let status): statuses.append(status)
             case .removeStatus: break
             case .finished: finished = true
+            case .wake(let at): wakeAt = min(wakeAt ?? at, at)
+            case .stopped: stopped = true
             }
         }
 
-        /// Time passes in the daemon's 0.5 s ticks.
+        /// Time passes in the daemon's 0.5 s ticks, with the wakes the engine asks for between them.
         mutating func advance(_ duration: Duration) {
             let end = now + duration
-            while now < end {
-                now += .milliseconds(500)
-                wall += 500
+            var nextTick = now + .milliseconds(500)
+            while nextTick <= end {
+                if let at = wakeAt, at < nextTick {
+                    wall += Int64((at - now).seconds * 1000)
+                    now = max(now, at)
+                    wakeAt = nil
+                    send(.wake)
+                    continue
+                }
+                wall += Int64((nextTick - now).seconds * 1000)
+                now = nextTick
+                nextTick += .milliseconds(500)
                 send(.tick)
             }
         }
@@ -123,6 +147,17 @@ import Testing
         }
 
         func logged(_ text: String) -> [EngineLogEntry] { logs.filter { $0.message.contains(text) } }
+
+        /// The fixes the broker received, in arrival order, backlog batches unpacked: each as its gpsDatTm.
+        var receivedFixTimes: [String] {
+            zip(topics.filter { !$0.hasSuffix("/status") }, received).flatMap { topic, payload -> [String] in
+                guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { return [] }
+                if topic.hasSuffix("/backlog") {
+                    return (object["fixes"] as? [[String: Any]] ?? []).compactMap { $0["gpsDatTm"] as? String }
+                }
+                return (object["gpsDatTm"] as? String).map { [$0] } ?? []
+            }
+        }
     }
 
     @Test func startOpensTheStoreAndSaysReady() {
@@ -133,8 +168,9 @@ import Testing
         #expect(!world.logged("publishing to broker.example:8883 as tracker-1, topic gpsTopic").isEmpty)
     }
 
-    /// Connected, offline for a while, back: every fix reaches the broker once, in order, and
-    /// what was produced offline went to disk at the next commit.
+    /// Connected, offline for a while, back: every fix reaches the broker once — the newest
+    /// first, then the backlog in order in one batch — and what was produced offline went to
+    /// disk at the next commit.
     @Test func anOutageLosesNothingAndKeepsTheOrder() {
         var world = World()
         world.send(.start)
@@ -148,11 +184,12 @@ import Testing
         #expect(world.disk?.count == 10, "messages produced offline are on disk after the next commit")
         world.connect()
         world.acknowledge()
-        #expect(world.received.count == 15)
-        #expect(world.received == (0..<15).map { world.received[$0] })
-        let times = world.received.map { $0.split(separator: "\"gpsDatTm\":\"").last.map(String.init) ?? "" }
-        #expect(times == times.sorted(), "in order: \(times)")
-        #expect(Set(times).count == 15, "no duplicates")
+        #expect(world.received.count == 7, "the newest fix, then one batch of nine")
+        #expect(world.topics.suffix(2) == ["gpsTopic", "trackers/tracker-1/backlog"])
+        let times = world.receivedFixTimes
+        #expect(times.count == 15 && Set(times).count == 15, "every fix once: \(times)")
+        #expect(times[5].hasSuffix("08:03:34.000"), "the newest fix first after the reconnect")
+        #expect(Array(times[6...]) == Array(times[6...]).sorted(), "the backlog in order")
         world.advance(.seconds(6))
         #expect(world.disk?.isEmpty == true, "acknowledged messages are deleted at the next commit")
         #expect(world.announcements.count == 2 && world.announcements.allSatisfy { $0.contains(#""state":"online""#) })
@@ -176,7 +213,8 @@ import Testing
         #expect(Set(world.received).count == 6)
     }
 
-    /// A restart: what the first run left queued on disk is published first by the second.
+    /// A restart: what the first run left queued on disk is published by the second, after its
+    /// current position.
     @Test func aRestartSendsWhatWasQueuedFirst() {
         var first = World()
         first.send(.start)
@@ -192,8 +230,9 @@ import Testing
         second.fix(10)
         second.connect()
         second.acknowledge()
-        #expect(second.received.count == 5)
-        #expect(second.received.last?.contains("08:03:30") == true, "the new fix comes after the restored ones: \(second.received)")
+        let times = second.receivedFixTimes.map { String($0.suffix(12)) }
+        #expect(times == ["08:03:30.000", "08:03:20.000", "08:03:21.000", "08:03:22.000", "08:03:23.000"],
+                "the current position, then what the first run left, in order: \(times)")
     }
 
     /// A bounded queue offline: the oldest are dropped, the drop is logged once a minute at most
@@ -214,7 +253,8 @@ import Testing
         #expect(world.droppedOnDisk == 5)
         world.connect()
         world.acknowledge()
-        #expect(world.received.count == 5 && world.received.first?.contains("08:03:25") == true, "the newest five: \(world.received)")
+        let times = world.receivedFixTimes.map { String($0.suffix(5)) }
+        #expect(times == ["9.000", "5.000", "6.000", "7.000", "8.000"], "the newest five, the newest first: \(times)")
     }
 
     /// A replay ends the run only once everything queued is acknowledged.
@@ -319,6 +359,68 @@ import Testing
         #expect(world.savedZones.last?.zones["depot"]?.state == .inBoundary)
         #expect(world.logs.contains { $0.level == .notice && $0.metadata["zone"] == "depot" && $0.metadata["state"] == "InBoundary" })
         #expect(world.statuses.last?.zones == ["depot": .inBoundary])
+    }
+
+    // MARK: - the publish-rate cap (issue 12)
+
+    /// `offline` fixes made before the broker is there, one per message, acknowledged at once,
+    /// then the connection: a drain at the cap begins.
+    static func draining(_ offline: Int, change: (inout TrackerConfig) -> Void = { _ in }) -> World {
+        var world = World(config: World.config { $0.queue.backlogBatch = 1; $0.queue.maxInflight = 100; change(&$0) })
+        world.autoAcknowledge = true
+        world.send(.start)
+        for second in 0..<offline { world.fix(Int64(second)) }
+        world.connect()
+        return world
+    }
+
+    /// 600 fixes made offline, one per message: the drain never puts more than 100 publishes
+    /// (presence included) into any 1.05 s, the status says the cap is holding them back, and
+    /// everything arrives.
+    @Test func aDrainKeepsToTheCapAndSaysSo() {
+        var world = Self.draining(600)
+        world.advance(.milliseconds(500))
+        #expect(world.statuses.last?.mqtt?.publishRate.heldBack ?? 0 > 400)
+        #expect(world.notifications.contains { $0.hasPrefix("STATUS=") && $0.contains("rate cap 100/s holding") })
+        world.advance(.seconds(8))
+        #expect(world.receivedFixTimes.count == 600 && Set(world.receivedFixTimes).count == 600)
+        var worst = 0, low = 0
+        for high in world.publishedAt.indices {
+            while world.publishedAt[high] - world.publishedAt[low] >= .milliseconds(1050) { low += 1 }
+            worst = max(worst, high - low + 1)
+        }
+        #expect(worst <= 100, "at most 100 publishes in any 1.05 s: \(worst)")
+        #expect(world.statuses.last?.mqtt?.publishRate.heldBack == 0)
+    }
+
+    /// While the backlog drains at the cap, a fix made now is published within 2 s.
+    @Test func liveFixesFlowDuringADrain() {
+        var world = Self.draining(3_000)
+        for second in Int64(3_000)..<3_005 {
+            world.advance(.seconds(1))
+            let made = world.now
+            world.fix(second)
+            world.advance(.seconds(2))
+            let time = UTCTimestamp(millisecondsSinceEpoch: 1_583_136_200_000 + second * 1000)
+            let stamp = FixPayload.encode(Fix(time: time, mode: .threeD, latitude: 10.05, longitude: 10.05), deviceID: "tracker-1",
+                                          format: .gpsInput) ?? "?"
+            let index = world.received.firstIndex(of: stamp)
+            #expect(index.map { made.duration(to: world.publishedAt[$0 + world.announcements.count]) < .seconds(2) } ?? false,
+                    "fix \(second) arrived within 2 s of being made")
+        }
+        #expect(world.receivedFixTimes.count < 3_005, "the backlog is still draining meanwhile")
+    }
+
+    /// A stop while the cap has no token waits for one to say "offline", then closes the store.
+    @Test func aStopWaitsForATokenToSayOffline() {
+        var world = Self.draining(20) { $0.mqtt.maxPublishRate = 5 }
+        world.send(.stop)
+        #expect(!world.stopped && world.storeOpen, "no token: the stop waits")
+        let wake = try? #require(world.wakeAt)
+        world.now = wake ?? world.now
+        world.send(.wake)
+        #expect(world.stopped && !world.storeOpen)
+        #expect(world.announcements.last == #"{"state":"offline"}"#)
     }
 
     /// A clean stop while connected says offline before the store closes.

@@ -93,7 +93,7 @@ import TrackerStorage
         let setup = try await Setup.make()
         defer { setup.remove() }
         try await setup.broker.start()
-        let subscriber = try await setup.broker.subscribe("gpsTopic")
+        let subscriber = try await setup.broker.subscribe(PublishingTests.fixTopics)
         let drive = setup.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080559, into: drive)
         let expected = try PublishingTests.expectedPayloads(drive)
@@ -127,7 +127,7 @@ import TrackerStorage
         let setup = try await Setup.make(persistence: true)
         defer { setup.remove() }
         try await setup.broker.start()
-        let subscriber = try await setup.broker.subscribe("gpsTopic", clientID: "once-subscriber", persistentSession: true)
+        let subscriber = try await setup.broker.subscribe(PublishingTests.fixTopics, clientID: "once-subscriber", persistentSession: true)
         // A clean stop saves the subscription, so that it outlives the SIGKILL below.
         await setup.broker.stop()
         try await setup.broker.start()
@@ -148,7 +148,7 @@ import TrackerStorage
         // id); its session, saved by the clean stop, keeps what arrives meanwhile for that id.
         subscriber.stop()
         let before = PublishingTests.received(subscriber)
-        let after = try await setup.broker.subscribe("gpsTopic", clientID: "once-subscriber", persistentSession: true)
+        let after = try await setup.broker.subscribe(PublishingTests.fixTopics, clientID: "once-subscriber", persistentSession: true)
 
         #expect(await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.stderrLines.items.suffix(5))")
         #expect(await after.stdoutLines.wait(timeout: .seconds(20)) { Set(before + PublishingTests.received($0)).count >= expected.count })

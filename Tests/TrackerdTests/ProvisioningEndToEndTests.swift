@@ -63,9 +63,13 @@ import TrackerStorage
         #expect(log.contains { $0.contains("provisioned as tracker_10000000abcd") })
         #expect(log.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
 
-        let fixes = Self.received(cloud).filter { $0["topic"] as? String == "gpsTopic" }
+        let fixes = Self.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
         #expect(fixes.count == 20, "every fix reached localcloud with the unique certificate")
-        #expect((fixes.first?["payload"] as? [String: Any])?["gpsDatTm"] as? String == "03/02/2020  08:03:20.000")
+        let times = fixes.compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }
+        #expect(Set(times).count == 20 && times.contains("03/02/2020  08:03:20.000"))
+        let backlog: [String] = fixes.filter { $0["backlog"] as? Bool == true }
+            .compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }
+        #expect(backlog == backlog.sorted(), "the backlog, one line per fix, in order")
         #expect(fixes.allSatisfy { $0["clientId"] as? String == "tracker_10000000abcd" }, "the rules engine knows the publisher")
         #expect(fixes.allSatisfy { $0["receivedAt"] is String })
         let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]

@@ -18,6 +18,12 @@ public struct MQTTConfig: Sendable, Equatable {
     public var statusTopic = "trackers/{clientId}/status"
     /// Geofence events; `{thingName}` is the thing name (or the client id without provisioning).
     public var eventsTopic = "trackers/{thingName}/geofence"
+    /// Backlog fixes in batches (`[queue] backlog_batch`); `{thingName}` is filled in.
+    public var backlogTopic = "trackers/{thingName}/backlog"
+    /// Publishes per second per connection, every kind counted; 0 = no cap. AWS IoT Core: 100.
+    public var maxPublishRate = 100
+    /// No batch is larger. AWS IoT Core: 128 KB (metered in 5 KB steps).
+    public var maxPayloadBytes = 131_072
     public var protocolVersion: ProtocolVersion = .v311
     /// An ALPN protocol to offer, e.g. `x-amzn-mqtt-ca` for AWS IoT on port 443.
     public var alpn: String?
@@ -28,7 +34,8 @@ public struct MQTTConfig: Sendable, Equatable {
     public init() {}
 
     static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
-                       "status_topic", "events_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s"]
+                       "status_topic", "events_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s",
+                       "max_publish_rate", "backlog_topic", "max_payload_bytes"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "mqtt"
@@ -66,6 +73,13 @@ public struct MQTTConfig: Sendable, Equatable {
                 reader.fail(line, "mqtt.events_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
             }
         }
+        if let (topic, line) = reader.string(table, s, "backlog_topic") {
+            if Self.isPublishTopic(topic) { backlogTopic = topic } else {
+                reader.fail(line, "mqtt.backlog_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
+            }
+        }
+        if let n = reader.integer(table, s, "max_publish_rate", range: 0...10_000) { maxPublishRate = Int(n) }
+        if let n = reader.integer(table, s, "max_payload_bytes", range: 1024...(256 * 1024 * 1024)) { maxPayloadBytes = Int(n) }
         if let (text, line) = reader.string(table, s, "protocol") {
             if let version = ProtocolVersion(rawValue: text) { protocolVersion = version } else {
                 reader.fail(line, "mqtt.protocol", "\"\(text)\" must be \"3.1.1\" or \"5\"")

@@ -1,6 +1,6 @@
 /// The `[queue]` section: `QueuePolicy` as read from the file.
 extension QueuePolicy {
-    static let keys = ["durability", "commit_interval_s", "spill_after_s", "max_messages", "max_bytes", "max_inflight"]
+    static let keys = ["durability", "commit_interval_s", "spill_after_s", "max_messages", "max_bytes", "max_inflight", "backlog_batch"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         self.init()
@@ -19,6 +19,7 @@ extension QueuePolicy {
         if let n = reader.integer(table, s, "max_messages", range: 1...10_000_000) { maxMessages = Int(n) }
         if let n = reader.integer(table, s, "max_bytes", range: 1024...(4 << 30)) { maxBytes = Int(n) }
         if let n = reader.integer(table, s, "max_inflight", range: 1...100) { maxInflight = Int(n) }
+        if let n = reader.integer(table, s, "backlog_batch", range: 1...1000) { backlogBatch = Int(n) }
         reader.unknownKeys(in: table, section: s, known: Self.keys)
     }
 }

@@ -2,8 +2,9 @@
 /// `openStore`, `commit`) are answered with the matching `EngineInput` before anything else.
 public enum EngineAction: Sendable, Equatable {
     case log(EngineLogEntry)
-    /// Queued messages, in order, at QoS 1; answered with `.published`.
-    case publish([OutboundMessage])
+    /// Publications (single messages and backlog batches), in order, at QoS 1; answered with
+    /// `.published`.
+    case publish([Publication])
     /// A retained presence message on the status topic, outside the queue (nothing to answer).
     case announce(topic: String, payload: [UInt8])
     /// Open (or reopen) the queue's store; answered with `.storeOpened` or `.storeOpenFailed`.
@@ -20,4 +21,8 @@ public enum EngineAction: Sendable, Equatable {
     case removeStatus
     /// The source ended and every queued message is acknowledged: the run is over.
     case finished
+    /// Send `.wake` at this instant (the rate cap has a token again, a stop can finish).
+    case wake(at: ContinuousClock.Instant)
+    /// The stop that `.stop` began is complete: the store is closed, "offline" was said.
+    case stopped
 }

@@ -18,6 +18,8 @@ public enum EngineInput: Sendable, Equatable {
     /// The results of `.commit`.
     case committed(StoreCommit)
     case commitFailed(StoreCommit, diskFull: Bool, reason: String)
-    /// A graceful stop (SIGTERM): keep what is queued and say goodbye.
+    /// A graceful stop (SIGTERM): keep what is queued and say goodbye; ends with `.stopped`.
     case stop
+    /// The moment a `.wake(at:)` asked for.
+    case wake
 }

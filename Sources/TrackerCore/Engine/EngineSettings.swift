@@ -11,14 +11,22 @@ public struct EngineSettings: Sendable {
         public var queue: QueuePolicy
         /// The queue's database, for the journal.
         public var storePath: String
+        /// Publishes per second on the connection; 0 = no cap.
+        public var maxPublishRate = 100
+        /// The order and packing of a drain after an outage.
+        public var backlog: BacklogPolicy
 
-        public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String) {
+        public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String,
+                    maxPublishRate: Int = 100, backlog: BacklogPolicy? = nil) {
             self.endpoint = endpoint
             self.clientID = clientID
             self.topic = topic
             self.statusTopic = statusTopic
             self.queue = queue
             self.storePath = storePath
+            self.maxPublishRate = maxPublishRate
+            self.backlog = backlog ?? BacklogPolicy(telemetryTopic: topic, backlogTopic: "trackers/\(clientID)/backlog",
+                                                    batch: queue.backlogBatch, maxPayloadBytes: 131_072, deviceID: clientID)
         }
     }
 
@@ -60,7 +68,12 @@ public struct EngineSettings: Sendable {
             publishing = Publishing(endpoint: "\(config.mqtt.endpoint ?? "localhost"):\(config.mqtt.port)", clientID: clientID,
                                     topic: config.mqtt.topic,
                                     statusTopic: config.mqtt.statusTopic.replacing("{clientId}", with: clientID),
-                                    queue: config.queue, storePath: config.store.directory + "/queue.db")
+                                    queue: config.queue, storePath: config.store.directory + "/queue.db",
+                                    maxPublishRate: config.mqtt.maxPublishRate,
+                                    backlog: BacklogPolicy(telemetryTopic: config.mqtt.topic,
+                                                           backlogTopic: config.mqtt.backlogTopic.replacing("{thingName}", with: clientID),
+                                                           batch: config.queue.backlogBatch, maxPayloadBytes: config.mqtt.maxPayloadBytes,
+                                                           deviceID: deviceID))
         }
         self.init(deviceID: deviceID, thingName: thingName, source: source, processID: processID,
                   staleAfter: config.gps.staleAfter, publishing: publishing, watchdogInterval: watchdogInterval)

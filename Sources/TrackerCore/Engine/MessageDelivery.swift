@@ -1,5 +1,8 @@
 /// The engine's publishing half: the outbound queue, its store's health, the connection's
-/// state and the message ids in flight. Exists only with an MQTT endpoint.
+/// state, the publish-rate cap and the message ids in flight. Exists only with an MQTT endpoint.
+///
+/// Every publish spends a token of the cap — fixes, backlog batches, events and the presence
+/// messages alike; what the cap holds back goes out at the `.wake` it asks for.
 struct MessageDelivery: Sendable {
     let settings: EngineSettings.Publishing
     private(set) var queue: OutboundQueue
@@ -9,13 +12,21 @@ struct MessageDelivery: Sendable {
     private var firstOpen = true
     private(set) var storage: QueueStorageHealth
     private(set) var connected = false
-    private var messageSequences: [Int32: Int64] = [:]
+    private var messageSequences: [Int32: [Int64]] = [:]
     private var lastDropReport: ContinuousClock.Instant?
+    private var cap: PublishRateCap
+    /// A presence message waiting for a token.
+    private var announcement: (topic: String, payload: [UInt8])?
+    /// Messages ready to go that the cap held back at the last pump.
+    private(set) var heldBack = 0
+    /// A `.stop` waits for a token to say "offline".
+    private(set) var stopping = false
 
     init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: ContinuousClock.Instant) {
         self.settings = settings
         queue = OutboundQueue(policy: settings.queue, now: now)
         storage = QueueStorageHealth(retry: storeRetry)
+        cap = PublishRateCap(rate: settings.maxPublishRate)
     }
 
     func status(now: ContinuousClock.Instant) -> TrackerStatus.MQTT {
@@ -28,7 +39,7 @@ struct MessageDelivery: Sendable {
         let oldest = queue.oldestEnqueuedAt.map { ($0.duration(to: now).seconds * 10).rounded() / 10 }
         return TrackerStatus.MQTT(endpoint: settings.endpoint, clientId: settings.clientID, connected: connected,
                                   queue: .init(depth: queue.count, bytes: queue.bytes, oldestAgeSeconds: oldest, dropped: queue.droppedTotal),
-                                  store: store)
+                                  store: store, publishRate: .init(cap: cap.rate, heldBack: connected ? heldBack : 0))
     }
 
     // MARK: - messages
@@ -42,19 +53,38 @@ struct MessageDelivery: Sendable {
         pump(now: now, &out)
     }
 
+    /// Sends what the window and the cap allow: a waiting presence message first, then the
+    /// queue's publications (newest fix, events and live fixes, then backlog batches).
     mutating func pump(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
         guard connected else { return }
-        let batch = queue.nextToSend(now: now)
-        if !batch.isEmpty { out.append(.publish(batch)) }
+        var tokens = cap.available(now: now)
+        if let announcement, tokens > 0 {
+            out.append(.announce(topic: announcement.topic, payload: announcement.payload))
+            self.announcement = nil
+            cap.spend(1, now: now)
+            tokens -= 1
+        }
+        let publications = queue.nextPublications(now: now, limit: tokens, backlog: settings.backlog)
+        cap.spend(publications.count, now: now)
+        if !publications.isEmpty { out.append(.publish(publications)) }
+        let waiting = queue.count - queue.inflightCount + (announcement == nil ? 0 : 1)
+        let windowOpen = queue.inflightPublications < settings.queue.maxInflight
+        if waiting > 0 && windowOpen, cap.available(now: now) == 0, let back = cap.nextToken(now: now) {
+            heldBack = waiting
+            out.append(.wake(at: back))
+        } else {
+            heldBack = 0
+        }
     }
 
     mutating func published(_ outcome: PublishOutcome, _ out: inout [EngineAction]) {
-        for sent in outcome.sent { messageSequences[sent.messageID] = sent.sequence }
+        for sent in outcome.sent { messageSequences[sent.messageID] = sent.sequences }
         switch outcome.failure {
         case nil: break
         case .notConnected: lost()
-        case .rejected(let sequence, let reason):
-            out.log(.error, "publish of message \(sequence) rejected: \(reason)")
+        case .rejected(let sequences, let reason):
+            let what = sequences.count == 1 ? "message \(sequences[0])" : "a batch of \(sequences.count) messages"
+            out.log(.error, "publish of \(what) rejected: \(reason)")
             queue.connectionLost()
         }
     }
@@ -68,11 +98,13 @@ struct MessageDelivery: Sendable {
                     ["event": "connected", "thing": clientID, "endpoint": endpoint])
             // A wire payload, byte for byte what the original presence message was.
             let online = "{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}"
-            out.append(.announce(topic: settings.statusTopic, payload: Array(online.utf8)))
+            announcement = (settings.statusTopic, Array(online.utf8))
+            // The current position before an hour of history.
+            queue.promoteNewestFix(telemetryTopic: settings.backlog.telemetryTopic)
             pump(now: now, &out)
         case .acknowledged(let ids):
             for messageID in ids {
-                if let sequence = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(sequence, now: now) }
+                if let sequences = messageSequences.removeValue(forKey: messageID) { queue.acknowledge(publication: sequences, now: now) }
             }
             pump(now: now, &out)
         case .disconnected(let reason):
@@ -89,6 +121,8 @@ struct MessageDelivery: Sendable {
     /// Everything in flight will be sent again, in order, on the next connection.
     private mutating func lost() {
         connected = false
+        announcement = nil
+        heldBack = 0
         queue.connectionLost()
         messageSequences.removeAll()
     }
@@ -97,6 +131,7 @@ struct MessageDelivery: Sendable {
 
     mutating func tick(now: ContinuousClock.Instant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
         if !storeOpen && storage.openIsDue(now: now) { out.append(.openStore) }
+        pump(now: now, &out)
         commit(queue.due(now: now), &out)
         if lastDropReport.map({ now - $0 >= dropReportInterval }) ?? true, let dropped = queue.takeDropReport() {
             lastDropReport = now
@@ -105,16 +140,34 @@ struct MessageDelivery: Sendable {
         }
     }
 
-    /// What is still only in memory goes to disk, the presence topic says offline, the store closes.
-    mutating func stop(_ out: inout [EngineAction]) {
+    /// What is still only in memory goes to disk; then, once the cap has a token, the presence
+    /// topic says offline and the store closes (`finishStop`).
+    mutating func stop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        stopping = true
         commit(queue.flushAll(), always: true, &out)
         if let dropped = queue.takeDropReport() {
             out.log(.warning, "queue full: dropped the \(dropped) oldest messages (\(queue.droppedTotal) since start)")
         }
-        if connected { out.append(.announce(topic: settings.statusTopic, payload: Array(#"{"state":"offline"}"#.utf8))) }
+        finishStop(now: now, &out)
+    }
+
+    /// The rest of a stop; true when it is done, false when it waits for the `.wake` it asked for.
+    @discardableResult
+    mutating func finishStop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) -> Bool {
+        guard stopping else { return true }
+        if connected {
+            if cap.available(now: now) == 0, let back = cap.nextToken(now: now) {
+                out.append(.wake(at: back))
+                return false
+            }
+            cap.spend(1, now: now)
+            out.append(.announce(topic: settings.statusTopic, payload: Array(#"{"state":"offline"}"#.utf8)))
+        }
+        stopping = false
         out.append(.closeStore)
         storeOpen = false
         if queue.count > 0 { out.log(.info, "\(queue.count) messages stay queued for the next start") }
+        return true
     }
 
     // MARK: - the store

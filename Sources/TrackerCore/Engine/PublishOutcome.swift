@@ -1,23 +1,24 @@
-/// What became of a `.publish` action's messages, in order: each handed to the connection got
-/// a message id; the first that could not be handed over stops the batch.
+/// What became of a `.publish` action's publications, in order: each handed to the connection
+/// got a message id; the first that could not be handed over stops the rest.
 public struct PublishOutcome: Sendable, Equatable {
     public enum Failure: Sendable, Equatable {
         case notConnected
-        case rejected(sequence: Int64, reason: String)
+        case rejected(sequences: [Int64], reason: String)
+    }
+
+    public struct Sent: Sendable, Equatable {
+        /// The queued messages the publication carried (several for a backlog batch).
+        public var sequences: [Int64]
+        public var messageID: Int32
+
+        public init(sequences: [Int64], messageID: Int32) {
+            self.sequences = sequences
+            self.messageID = messageID
+        }
     }
 
     public var sent: [Sent]
     public var failure: Failure?
-
-    public struct Sent: Sendable, Equatable {
-        public var sequence: Int64
-        public var messageID: Int32
-
-        public init(sequence: Int64, messageID: Int32) {
-            self.sequence = sequence
-            self.messageID = messageID
-        }
-    }
 
     public init(sent: [Sent], failure: Failure? = nil) {
         self.sent = sent

@@ -64,7 +64,13 @@ public struct TrackerEngine: Sendable {
         case .commitFailed(let commit, let diskFull, let reason):
             delivery?.commitFailed(commit, diskFull: diskFull, reason: reason, now: now, wallMilliseconds: wallMilliseconds,
                                    random: &random, &out)
-        case .stop: stop(&out)
+        case .stop: stop(now: now, &out)
+        case .wake:
+            if stopped {
+                if delivery?.finishStop(now: now, &out) ?? true { out.append(.stopped) }
+            } else {
+                delivery?.pump(now: now, &out)
+            }
         }
         if sourceEnded && !finished && !stopped && queueDepth == 0 {
             finished = true
@@ -120,12 +126,15 @@ public struct TrackerEngine: Sendable {
         lossEvents(events, now: now, &out)
     }
 
-    private mutating func stop(_ out: inout [EngineAction]) {
+    private mutating func stop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
         guard !stopped else { return }
         stopped = true
         out.append(.notify("STOPPING=1\nSTATUS=stopping"))
         out.append(.removeStatus)
-        delivery?.stop(&out)
+        var done = true
+        delivery?.stop(now: now, &out)
+        if let delivery { done = !delivery.stopping }
+        if done { out.append(.stopped) }
     }
 
     // MARK: - fixes

@@ -33,19 +33,34 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// `[mqtt] max_publish_rate` and whether it is what keeps messages waiting now.
+    public struct PublishRate: Codable, Sendable, Equatable {
+        /// Publishes per second; 0 = no cap.
+        public var cap: Int
+        /// Messages ready to go that wait for the cap (0 when it is not holding anything back).
+        public var heldBack: Int
+
+        public init(cap: Int, heldBack: Int) {
+            self.cap = cap
+            self.heldBack = heldBack
+        }
+    }
+
     public struct MQTT: Codable, Sendable, Equatable {
         public var endpoint: String
         public var clientId: String
         public var connected: Bool
         public var queue: Queue
         public var store: Store
+        public var publishRate: PublishRate
 
-        public init(endpoint: String, clientId: String, connected: Bool, queue: Queue, store: Store) {
+        public init(endpoint: String, clientId: String, connected: Bool, queue: Queue, store: Store, publishRate: PublishRate) {
             self.endpoint = endpoint
             self.clientId = clientId
             self.connected = connected
             self.queue = queue
             self.store = store
+            self.publishRate = publishRate
         }
     }
 
@@ -131,6 +146,9 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
             text = (mqtt.connected ? "connected to \(mqtt.endpoint) as \(mqtt.clientId)" : "not connected to \(mqtt.endpoint)")
                 + "; queue \(mqtt.queue.depth)"
             if !mqtt.store.durable { text += " (memory only since \(mqtt.store.memoryOnlySince ?? "?"))" }
+            if mqtt.publishRate.heldBack > 0 {
+                text += "; rate cap \(mqtt.publishRate.cap)/s holding \(mqtt.publishRate.heldBack) back"
+            }
         } else {
             text = "not publishing (no [mqtt] endpoint)"
         }

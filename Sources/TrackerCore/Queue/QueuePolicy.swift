@@ -10,6 +10,8 @@ public struct QueuePolicy: Sendable, Equatable {
     /// No PUBACK for this long while messages are in flight: the broker is treated as offline
     /// for spilling (a hung broker keeps the TCP connection open and acknowledges nothing).
     public var ackTimeout: Duration = .seconds(2)
+    /// Backlog fixes per message on `[mqtt] backlog_topic`; 1 sends each on its own.
+    public var backlogBatch = 50
 
     public init() {}
 }
