@@ -13,14 +13,18 @@ public final class LocalCloudServer: Sendable {
     private let options: ProvisioningService.Options
     private let trail = PublisherTrail()
     private let webhooks: WebhookDelivery
+    private let limits: AWSLimitMode
+
+    public typealias AWSLimitMode = AWSLimitWatch.Mode
 
     public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(),
-                webhooks: [URL] = [], logger: Logger) {
+                webhooks: [URL] = [], awsLimits: AWSLimitMode = .warn, logger: Logger) {
         self.directory = directory
         self.port = port
         self.options = options
         self.logger = logger
         self.webhooks = WebhookDelivery(urls: webhooks, logger: logger)
+        self.limits = awsLimits
     }
 
     public struct ServeError: Error, CustomStringConvertible {
@@ -32,7 +36,9 @@ public final class LocalCloudServer: Sendable {
         try writeBrokerFiles(registry)
         let (started, signal) = AsyncStream.makeStream(of: Void.self)
         let trail = self.trail
+        let watch = AWSLimitWatch(mode: limits, logger: logger) { [self] client in await disconnect(client) }
         let process = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", directory.brokerConfig]) { line in
+            watch.observe(line: line)
             if trail.observe(line) { return }
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
@@ -92,6 +98,19 @@ public final class LocalCloudServer: Sendable {
             logger.notice("localcloud ready: mqtts://localhost:\(port), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
             await group.waitForAll()
         }
+    }
+
+    /// Takes `clientID` over for a moment: the broker closes the client's own connection, as AWS
+    /// IoT Core does when a second connection uses the same client id.
+    private func disconnect(_ clientID: String) async {
+        guard let impostor = try? connection(clientID) else { return }
+        impostor.start()
+        let deadline = ContinuousClock.now + .seconds(5)
+        for await event in impostor.events {
+            if case .connected = event { break }
+            if ContinuousClock.now > deadline { break }
+        }
+        await impostor.shutdown()
     }
 
     private func connection(_ clientID: String) throws -> MQTTConnection {

@@ -20,20 +20,15 @@ public final class PublisherTrail: Sendable {
     /// Feeds one line of Mosquitto's log; returns true if it was a PUBLISH line (not worth showing).
     @discardableResult
     public func observe(_ line: String) -> Bool {
-        guard let from = line.range(of: "Received PUBLISH from ") else {
+        guard line.contains("Received PUBLISH from ") else {
             return line.contains("Sending PUBLISH to ") || line.contains(" PINGREQ ") || line.contains(" PINGRESP ")
                 || line.contains("Sending PUBACK") || line.contains("Received PUBACK") || line.contains("Sending SUBACK")
                 || line.contains("Received SUBSCRIBE") || line.contains("Sending CONNACK") || line.contains("Received DISCONNECT")
                 || line.contains("Sending PINGRESP") || line.contains("Received PINGREQ") || line.hasSuffix(" (QoS 1)")
                 || line.contains("Sending PUBREC") || line.contains("Received PUBREL")
         }
-        let rest = line[from.upperBound...]
-        guard let space = rest.firstIndex(of: " "),
-              let topicStart = rest.range(of: ", '"), let topicEnd = rest[topicStart.upperBound...].range(of: "', "),
-              let sizeStart = rest.range(of: "... ("), let sizeEnd = rest[sizeStart.upperBound...].range(of: " bytes))"),
-              let size = Int(rest[sizeStart.upperBound..<sizeEnd.lowerBound]) else { return true }
-        let entry = Entry(clientID: String(rest[..<space]), topic: String(rest[topicStart.upperBound..<topicEnd.lowerBound]),
-                          size: size, at: Date())
+        guard let publish = MosquittoPublishLine(line) else { return true }
+        let entry = Entry(clientID: publish.clientID, topic: publish.topic, size: publish.size, at: Date())
         entries.withLock { entries in
             entries.removeAll { entry.at.timeIntervalSince($0.at) > 10 }
             entries.append(entry)

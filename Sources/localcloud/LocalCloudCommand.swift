@@ -38,6 +38,8 @@ struct LocalCloudCommand: AsyncParsableCommand {
         @Option(help: "A pre-provisioning hook executable (AWS's hook input on stdin).") var preProvisioningHook: String?
         @Option(help: "Seconds the hook has to answer (AWS: 5).") var hookTimeout: Double = 5
         @Option(help: "POST every geofence event to this URL (repeatable); retried with backoff.") var webhook: [String] = []
+        @Option(help: "AWS IoT Core's limits (100 publishes/s per connection, 128 KB, topic depth): warn logs each breach, strict also disconnects the offender.")
+        var awsLimits: LocalCloudServer.AWSLimitMode = .warn
 
         func run() async throws {
             LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
@@ -56,7 +58,7 @@ struct LocalCloudCommand: AsyncParsableCommand {
                 urls.append(url)
             }
             let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options,
-                                          webhooks: urls, logger: logger)
+                                          webhooks: urls, awsLimits: awsLimits, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -72,3 +74,5 @@ struct ServerService: Service {
         try await cancelWhenGracefulShutdown { try await server.run() }
     }
 }
+
+extension AWSLimitWatch.Mode: ExpressibleByArgument {}

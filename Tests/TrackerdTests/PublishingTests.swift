@@ -421,5 +421,6 @@ import TrackerStorage
 
 func sentenceLine(_ body: String) -> String {
     let sum = body.utf8.reduce(UInt8(0), ^)
-    return "$" + body + "*" + String(format: "%02X", sum) + "\r\n"
+    let hex = String(sum, radix: 16, uppercase: true)
+    return "$" + body + "*" + (hex.count == 1 ? "0" + hex : hex) + "\r\n"
 }

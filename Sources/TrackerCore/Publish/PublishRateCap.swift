@@ -5,8 +5,9 @@
 /// A bucket that refills continuously lets a full bucket go out at once and then the refill on
 /// top: up to twice the rate in the first second after a reconnect, exactly when a backlog
 /// drains. Here no burst exceeds the rate and no window of `window`, wherever it starts, holds
-/// more than `rate` publishes. The default window is 1.05 s: 50 ms of margin so that jitter
-/// between the tracker and the broker cannot put 101 of them into one of the broker's seconds.
+/// more than `rate` publishes. The default window is 1.05 s: the broker counts by its own
+/// clock, and 50 ms of margin keep jitter between the tracker and the broker from putting 101
+/// publishes into one of the broker's seconds (a drain runs at 95 publishes per second).
 public struct PublishRateCap: Sendable {
     /// Publishes per window; 0 = no cap.
     public let rate: Int

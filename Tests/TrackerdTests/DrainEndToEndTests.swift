@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// After an outage, against localcloud run with `--aws-limits strict` (a breach of AWS IoT
+/// Core's limits is logged and disconnects the tracker): trackerd and localcloud as the real
+/// executables.
+@Suite struct DrainEndToEndTests {
+    typealias Cloud = ProvisioningEndToEndTests.LocalCloudSetup
+
+    /// `count` one-second fixes from 09:00:00 on 2020-03-02, RMC only; their gpsDatTm.
+    static func drive(_ count: Int, into url: URL) throws -> [String] {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        var text = ""
+        var times: [String] = []
+        text.reserveCapacity(count * 72)
+        for n in 0..<count {
+            let seconds = 9 * 3600 + n
+            let (day, h, m, s) = (2 + seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60)
+            let minutes = 9.0 + Double(n % 500) * 0.001
+            text += sentenceLine("GPRMC,\(two(h))\(two(m))\(two(s)).00,A,10\(two(Int(minutes))).\(String(Int((minutes - 9) * 1000 + 1000)).dropFirst()),N,01009.0000,E,10.0,0.0,\(two(day))0320,,,A")
+            times.append("03/\(two(day))/2020  \(two(h)):\(two(m)):\(two(s)).000")
+        }
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return times
+    }
+
+    /// The fixes localcloud recorded, in arrival order: (gpsDatTm, came in a backlog batch).
+    static func fixes(_ cloud: Cloud) -> [(time: String, backlog: Bool)] {
+        ProvisioningEndToEndTests.received(cloud).compactMap { line in
+            guard line["topic"] as? String == "gpsTopic" || line["backlog"] as? Bool == true,
+                  let time = (line["payload"] as? [String: Any])?["gpsDatTm"] as? String else { return nil }
+            return (time, line["backlog"] as? Bool == true)
+        }
+    }
+
+    /// localcloud again on the same directory and port (the broker back after an outage).
+    static func restart(_ cloud: Cloud) async throws -> Cloud {
+        cloud.serve.signal(SIGTERM)
+        _ = await cloud.serve.waitForExit(timeout: .seconds(10))
+        let serve = try ChildProcess(Cloud.executable, ["serve", cloud.cloud, "--port", String(cloud.port), "--aws-limits", "strict"])
+        #expect(await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } })
+        return Cloud(dir: cloud.dir, port: cloud.port, serve: serve)
+    }
+
+    /// 60,000 fixes queued while the cloud is away; when it returns the newest fix comes first,
+    /// the backlog follows complete and in order within AWS's limits, and a kill -9 in the
+    /// middle of the drain loses nothing.
+    @Test func sixtyThousandQueuedFixesDrainNewestFirstWithinTheLimits() async throws {
+        var cloud = try await Cloud.start()
+        defer { Task { [cloud] in await cloud.stop() } }
+        let config = try cloud.config("[queue]\nbacklog_batch = 50\n",
+                                      replace: ("topic = \"gpsTopic\"", "topic = \"gpsTopic\"\nreconnect_min_s = 0.2\nreconnect_max_s = 1"))
+        // First boot: provisioned, three fixes published.
+        let first = cloud.dir.file("first.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080322, into: first)
+        let provision = try TrackerdBinary.start(["run", "--config", config, "--replay", first.path, "--replay-speed", "0"])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(5))")
+        let before = Self.fixes(cloud).count
+
+        // The cloud goes away; 60,000 fixes are made meanwhile.
+        cloud.serve.signal(SIGTERM)
+        _ = await cloud.serve.waitForExit(timeout: .seconds(10))
+        let drive = cloud.dir.file("long.nmea")
+        let expected = try Self.drive(60_000, into: drive)
+        let offline = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
+        #expect(await offline.stderrLines.wait(timeout: .seconds(120)) { $0.contains { $0.contains("fix source ended") } })
+
+        // The cloud returns: a kill -9 once a third has arrived, then a restart drains the rest.
+        cloud = try await Self.restart(cloud)
+        let returned = cloud
+        let killed = await Condition.wait(timeout: .seconds(60), checkingEvery: .milliseconds(200)) {
+            Self.fixes(returned).count - before >= 20_000
+        }
+        #expect(killed, "the drain began: \(Self.fixes(cloud).count - before) fixes so far")
+        offline.signal(SIGKILL)
+        _ = await offline.waitForExit(timeout: .seconds(5))
+        let empty = cloud.dir.file("empty.nmea")
+        try Data().write(to: empty)
+        let rest = try TrackerdBinary.start(["run", "--config", config, "--replay", empty.path])
+        #expect(await rest.waitForExit(timeout: .seconds(120)) == 0, "\(rest.stderrLines.items.suffix(5))")
+
+        let arrived = Array(Self.fixes(cloud).dropFirst(before))
+        #expect(Set(arrived.map(\.time)) == Set(expected), "every fix arrived (\(Set(arrived.map(\.time)).count) of \(expected.count))")
+        #expect(arrived.first?.time == expected.last && arrived.first?.backlog == false, "the newest fix first: \(arrived.first.map { "\($0)" } ?? "none")")
+        var seen = Set<String>()
+        let firstArrivals = arrived.filter(\.backlog).map(\.time).filter { seen.insert($0).inserted }
+        let order = Dictionary(expected.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        let ranks = firstArrivals.compactMap { order[$0] }
+        #expect(ranks == ranks.sorted(), "the backlog in the order the fixes were made")
+        print("drain: \(expected.count) fixes, \(arrived.count - Set(arrived.map(\.time)).count) resent after the kill -9")
+        let breaches = cloud.serve.stderrLines.items.filter { $0.contains("aws-limits") }
+        #expect(breaches.isEmpty, "within AWS IoT Core's limits: \(breaches.prefix(3))")
+        #expect(!rest.stderrLines.items.contains { $0.contains("disconnected from") })
+    }
+
+    /// Without the cap, one message per fix, the same drain breaks AWS's 100 publishes per
+    /// second: strict localcloud says so, naming the tracker, and disconnects it.
+    @Test func withoutTheCapStrictLocalcloudDisconnectsTheTracker() async throws {
+        let cloud = try await Cloud.start()
+        defer { Task { [cloud] in await cloud.stop() } }
+        let config = try cloud.config("[queue]\nbacklog_batch = 1\nmax_inflight = 100\n",
+                                      replace: ("topic = \"gpsTopic\"", "topic = \"gpsTopic\"\nmax_publish_rate = 0"))
+        let drive = cloud.dir.file("drive.nmea")
+        _ = try Self.drive(3_000, into: drive)
+        let run = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(60)) { lines in
+            lines.contains { $0.contains("AWS IoT Core would throttle tracker_10000000abcd: more than 100 publishes") }
+        }, "\(cloud.serve.stderrLines.items.suffix(3))")
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("disconnected from") } })
+        run.signal(SIGTERM)
+        _ = await run.waitForExit(timeout: .seconds(10))
+    }
+}
