@@ -118,7 +118,7 @@ use_identity_as_username true
             self.process = None
 
 
-def config(path, pki, port, state, replay, speed, extra=""):
+def config(path, pki, port, state, replay, speed, extra="", mqtt_extra=""):
     with open(path, "w") as f:
         f.write("""[device]
 id = "bench-1"
@@ -134,13 +134,14 @@ cert_file = "%s/client.pem"
 key_file = "%s/client.key"
 reconnect_min_s = 0.05
 reconnect_max_s = 0.2
+%s
 [queue]
 max_messages = 200000
 max_bytes = 268435456
 %s
 [store]
 dir = "%s"
-""" % (replay, speed, port, pki, pki, pki, extra, state))
+""" % (replay, speed, port, pki, pki, pki, mqtt_extra, extra, state))
 
 
 def run_until(args, marker, timeout, on_line=None):
@@ -212,6 +213,74 @@ def geofences(work):
             results["geofence_us_per_fix_%d_zones" % n] = round(extra * 1e6, 2)
             print("geofences: %d zones of 50 vertices: %.2f us per fix (over the pipeline without zones, %.2f us per fix)"
                   % (n, extra * 1e6, base * 1e6))
+
+
+def fill(work, pki, broker, drive, state, extra=""):
+    """The queue filled offline (broker stopped) from `drive`, on disk after a clean stop."""
+    broker.stop()
+    shutil.rmtree(state, ignore_errors=True)
+    cfg = os.path.join(work, "fill-capped.toml")
+    config(cfg, pki, broker.port, state, drive, 0, extra)
+    p, _, _ = run_until([TRACKERD, "run", "--config", cfg], "fix source ended", 120)
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    broker.start()
+
+
+def drain_with_subscriber(work, pki, broker, state, empty, count, queue_extra):
+    """Drains `state` at the default cap; returns (seconds from connect to the last PUBACK,
+    the most publishes the subscriber saw in one second)."""
+    stamps = os.path.join(work, "stamps.txt")
+    out = open(stamps, "w")
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "localhost", "-p", str(broker.port), "--cafile", pki + "/ca.pem",
+                            "--cert", pki + "/client.pem", "--key", pki + "/client.key", "-i", "bench-sub", "-q", "1",
+                            "-t", "gpsTopic", "-t", "trackers/+/backlog", "-t", "trackers/+/status", "-F", "%U %t"], stdout=out)
+    time.sleep(1)  # the subscription is in place before the drain begins
+    cfg = os.path.join(work, "drain-capped.toml")
+    config(cfg, pki, broker.port, state, empty, 0, queue_extra)
+    marks = {}
+
+    def mark(_, line):
+        if "connected to" in line and "connected" not in marks:
+            marks["connected"] = time.time()
+
+    start = time.time()
+    p, _, _ = run_until([TRACKERD, "run", "--config", cfg], "every queued message is acknowledged", 1200, mark)
+    done = time.time()
+    p.wait(30)
+    time.sleep(1)
+    sub.terminate()
+    sub.wait(10)
+    out.close()
+    per_second = {}
+    with open(stamps) as f:
+        for line in f:
+            second = int(float(line.split()[0]))
+            per_second[second] = per_second.get(second, 0) + 1
+    return done - marks.get("connected", start), max(per_second.values() or [0])
+
+
+def capped_drain(work, pki, broker, drive, n, empty):
+    """Issue 12: 100,000 queued fixes at the default cap (100 publishes/s), in batches of 50,
+    against one message per fix at the same cap (measured on the first 3,000: at the cap the rate
+    is constant, so the time for 100,000 follows)."""
+    state = os.path.join(work, "state-capped")
+    fill(work, pki, broker, drive, state)
+    batched_s, batched_peak = drain_with_subscriber(work, pki, broker, state, empty, n, "")
+    single_n = 3_000
+    single_drive = os.path.join(work, "single.nmea")
+    synthetic_drive(single_drive, single_n)
+    fill(work, pki, broker, single_drive, state)
+    single_s, single_peak = drain_with_subscriber(work, pki, broker, state, empty, single_n, "backlog_batch = 1")
+    batched_rate, single_rate = n / batched_s, single_n / single_s
+    results["capped_drain_fixes_per_s_batched"] = round(batched_rate)
+    results["capped_drain_fixes_per_s_single"] = round(single_rate, 1)
+    results["capped_drain_batched_over_single"] = round(batched_rate / single_rate, 1)
+    results["capped_drain_peak_publishes_per_s"] = max(batched_peak, single_peak)
+    print("drain at the cap (100 publishes/s): %d fixes in batches of 50 in %.1f s (%.0f fixes/s); one per message %.1f fixes/s "
+          "(%d fixes in %.1f s; 100,000 would take %.0f s): batched/single = %.1f; peak %d publishes in one second"
+          % (n, batched_s, batched_rate, single_rate, single_n, single_s, n / single_rate, batched_rate / single_rate,
+             max(batched_peak, single_peak)))
 
 
 def main():
@@ -301,7 +370,8 @@ def bench(work, pki, broker):
             p.wait(30)
             broker.start()
         drain_cfg = os.path.join(work, "drain.toml")
-        config(drain_cfg, pki, broker.port, state, empty, 0, "max_inflight = %d" % inflight)
+        # As before issue 12: no cap, one message per fix.
+        config(drain_cfg, pki, broker.port, state, empty, 0, "max_inflight = %d\nbacklog_batch = 1" % inflight, "max_publish_rate = 0")
         start = time.time()
         marks = {}
 
@@ -336,6 +406,8 @@ def bench(work, pki, broker):
         results["drain_ratio_to_mosquitto_pub_inflight_%d" % inflight] = round(results["drain_msgs_per_s_inflight_%d" % inflight] / base, 2)
     print("baseline mosquitto_pub -l -q 1: %.0f msg/s; trackerd/mosquitto_pub = %.2f (inflight 20), %.2f (inflight 100)"
           % (base, results["drain_ratio_to_mosquitto_pub_inflight_20"], results["drain_ratio_to_mosquitto_pub_inflight_100"]))
+
+    capped_drain(work, pki, broker, drive, n, empty)
 
     # 2. Online: fixes acknowledged within spill_after_s never reach the disk.
     online_state = os.path.join(work, "state-online")

@@ -57,7 +57,7 @@ import TestSupport
     /// Ten fixes and an event made offline: the newest fix alone, the event, then the backlog
     /// oldest first in batches of four, each a JSON document of gpsInput objects.
     @Test func newestFixFirstThenEventsThenTheBacklogInBatches() throws {
-        var queue = OutboundQueue(policy: QueuePolicy(), now: t0)
+        var queue = OutboundQueue(policy: QueuePolicy(), now: t0, telemetryTopic: "gpsTopic")
         for n in 1...10 {
             _ = queue.enqueue(topic: "gpsTopic", payload: fix(n), now: t0, connected: false)
             if n == 5 { _ = queue.enqueue(topic: "trackers/t/geofence", payload: Array(#"{"event":"OnEnter"}"#.utf8), now: t0, connected: false) }
@@ -79,7 +79,7 @@ import TestSupport
         var small = policy
         small.batch = 50
         small.maxPayloadBytes = 100
-        var queue = OutboundQueue(policy: QueuePolicy(), now: t0)
+        var queue = OutboundQueue(policy: QueuePolicy(), now: t0, telemetryTopic: "gpsTopic")
         for n in 1...9 { _ = queue.enqueue(topic: "gpsTopic", payload: fix(n), now: t0, connected: false) }
         let out = queue.nextPublications(now: t0, limit: 100, backlog: small)
         #expect(out.allSatisfy { $0.payload.count <= 100 }, "\(out.map(\.payload.count))")
@@ -94,7 +94,7 @@ import TestSupport
         limits.maxInflight = 4
         var one = policy
         one.batch = 1
-        var queue = OutboundQueue(policy: limits, now: t0)
+        var queue = OutboundQueue(policy: limits, now: t0, telemetryTopic: "gpsTopic")
         for n in 1...20 { _ = queue.enqueue(topic: "gpsTopic", payload: fix(n), now: t0, connected: false) }
         let first = queue.nextPublications(now: t0, limit: 100, backlog: one)
         #expect(first.flatMap(\.sequences) == [1, 2, 3], "the backlog leaves one place of four")
@@ -111,7 +111,7 @@ import TestSupport
     @Test func aBatchOfOneSendsEachFixOnItsOwn() {
         var one = policy
         one.batch = 1
-        var queue = OutboundQueue(policy: QueuePolicy(), now: t0)
+        var queue = OutboundQueue(policy: QueuePolicy(), now: t0, telemetryTopic: "gpsTopic")
         for n in 1...3 { _ = queue.enqueue(topic: "gpsTopic", payload: fix(n), now: t0, connected: false) }
         let out = queue.nextPublications(now: t0, limit: 100, backlog: one)
         #expect(out.map(\.topic) == ["gpsTopic", "gpsTopic", "gpsTopic"])
@@ -120,7 +120,7 @@ import TestSupport
 
     /// A fix not acknowledged within spill_after becomes backlog; a fresh one is live.
     @Test func aFixNotAcknowledgedInTimeJoinsTheBacklog() {
-        var queue = OutboundQueue(policy: QueuePolicy(), now: t0)
+        var queue = OutboundQueue(policy: QueuePolicy(), now: t0, telemetryTopic: "gpsTopic")
         _ = queue.enqueue(topic: "gpsTopic", payload: fix(1), now: t0, connected: true)
         _ = queue.enqueue(topic: "gpsTopic", payload: fix(2), now: t0 + .seconds(6), connected: true)
         let out = queue.nextPublications(now: t0 + .seconds(6), limit: 100, backlog: policy)

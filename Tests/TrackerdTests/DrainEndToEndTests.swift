@@ -25,6 +25,20 @@ import TestSupport
         return times
     }
 
+    /// The RMC line of the `n`th one-second fix from 09:00:00 (as `drive` writes them).
+    static func line(_ n: Int) -> String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let seconds = 9 * 3600 + n
+        return sentenceLine("GPRMC,\(two(seconds / 3600 % 24))\(two(seconds / 60 % 60))\(two(seconds % 60)).00,A,1009.0000,N,01009.0000,E,10.0,0.0,020320,,,A")
+    }
+
+    /// The gpsDatTm of the `n`th fix of `line`.
+    static func time(_ n: Int) -> String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let seconds = 9 * 3600 + n
+        return "03/02/2020  \(two(seconds / 3600 % 24)):\(two(seconds / 60 % 60)):\(two(seconds % 60)).000"
+    }
+
     /// The fixes localcloud recorded, in arrival order: (gpsDatTm, came in a backlog batch).
     static func fixes(_ cloud: Cloud) -> [(time: String, backlog: Bool)] {
         ProvisioningEndToEndTests.received(cloud).compactMap { line in
@@ -92,6 +106,46 @@ import TestSupport
         let breaches = cloud.serve.stderrLines.items.filter { $0.contains("aws-limits") }
         #expect(breaches.isEmpty, "within AWS IoT Core's limits: \(breaches.prefix(3))")
         #expect(!rest.stderrLines.items.contains { $0.contains("disconnected from") })
+    }
+
+    /// A receiver on a UART (a real pty) keeps producing while a backlog of 1,500 fixes drains
+    /// one per message at the cap (about 16 s): each new fix reaches localcloud within 2 s of
+    /// leaving the receiver.
+    @Test func liveFixesArriveWithinTwoSecondsDuringADrain() async throws {
+        var cloud = try await Cloud.start()
+        defer { Task { [cloud] in await cloud.stop() } }
+        let pty = try PseudoTerminal()
+        let config = try cloud.config("[queue]\nbacklog_batch = 1\n", replacing: [
+            ("source = \"gpsd\"", "source = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 9600"),
+            ("topic = \"gpsTopic\"", "topic = \"gpsTopic\"\nreconnect_min_s = 0.2\nreconnect_max_s = 1"),
+        ])
+        let run = try TrackerdBinary.start(["run", "--config", config])
+        defer { run.signal(SIGTERM) }
+        #expect(await run.stderrLines.wait(timeout: .seconds(60)) { $0.contains { $0.contains("connected to localhost") } },
+                "\(run.stderrLines.items.suffix(5))")
+        cloud.serve.signal(SIGTERM)
+        _ = await cloud.serve.waitForExit(timeout: .seconds(10))
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("disconnected from") } })
+        pty.write(Array((0..<1_500).map(Self.line).joined().utf8))
+        cloud = try await Self.restart(cloud)
+        let returned = cloud
+        #expect(await Condition.wait(timeout: .seconds(30)) { Self.fixes(returned).count >= 100 }, "the drain began")
+        for n in 1_500..<1_505 {
+            let written = Date()
+            pty.write(Array(Self.line(n).utf8))
+            let time = Self.time(n)
+            let arrived = await Condition.wait(timeout: .seconds(5)) { Self.fixes(returned).contains { $0.time == time } }
+            let line = ProvisioningEndToEndTests.received(returned).first {
+                ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String == time
+            }
+            let at = (line?["receivedAt"] as? String).flatMap { try? Date($0, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) }
+            #expect(arrived && at.map { $0.timeIntervalSince(written) < 2 } == true,
+                    "fix \(time) written at \(written), received at \(line?["receivedAt"] as? String ?? "never")")
+        }
+        let times = Self.fixes(returned).map(\.time)
+        let lastLive = times.lastIndex { $0 >= Self.time(1_500) } ?? 0
+        let backlogBefore = Set(times[..<lastLive].filter { $0 < Self.time(1_500) }).count
+        #expect(backlogBefore < 1_500, "the live fixes overtook the backlog (\(backlogBefore) of 1,500 in before the last)")
     }
 
     /// Without the cap, one message per fix, the same drain breaks AWS's 100 publishes per

@@ -24,7 +24,7 @@ struct MessageDelivery: Sendable {
 
     init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: ContinuousClock.Instant) {
         self.settings = settings
-        queue = OutboundQueue(policy: settings.queue, now: now)
+        queue = OutboundQueue(policy: settings.queue, now: now, telemetryTopic: settings.backlog.telemetryTopic)
         storage = QueueStorageHealth(retry: storeRetry)
         cap = PublishRateCap(rate: settings.maxPublishRate)
     }
@@ -218,7 +218,8 @@ struct MessageDelivery: Sendable {
         storeOpen = true
         if firstOpen {
             firstOpen = false
-            queue = OutboundQueue(policy: settings.queue, restored: store.messages, droppedBefore: store.droppedBefore, now: now)
+            queue = OutboundQueue(policy: settings.queue, restored: store.messages, droppedBefore: store.droppedBefore, now: now,
+                                  telemetryTopic: settings.backlog.telemetryTopic)
             if !store.messages.isEmpty {
                 out.log(.info, "\(store.messages.count) queued messages from before the restart are sent first")
             }

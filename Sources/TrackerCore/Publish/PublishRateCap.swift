@@ -24,17 +24,16 @@ public struct PublishRateCap: Sendable {
 
     public var isCapped: Bool { rate > 0 }
 
-    /// Publishes allowed now.
+    /// Publishes allowed now: the free slots and the spent ones a window old (found by a binary
+    /// search of the ring, which is in time order: the engine asks at every pump).
     public func available(now: ContinuousClock.Instant) -> Int {
         guard isCapped else { return Int.max }
-        var free = rate - spent.count
-        var i = oldest
-        for _ in 0..<spent.count {
-            guard now - spent[i] >= window else { break }
-            free += 1
-            i = (i + 1) % spent.count
+        var low = 0, high = spent.count
+        while low < high {
+            let mid = (low + high) / 2
+            if now - spent[(oldest + mid) % spent.count] >= window { low = mid + 1 } else { high = mid }
         }
-        return free
+        return rate - spent.count + low
     }
 
     /// `count` publishes went out now (at most `available(now:)`).

@@ -36,6 +36,18 @@ public struct OutboundQueue: Sendable {
     public private(set) var inflightCount = 0
     /// Publishes in flight: the window `maxInflight` bounds (a batch counts once).
     public private(set) var inflightPublications = 0
+    /// Messages on any other topic are events: with a `BacklogPolicy` they go before the backlog.
+    /// nil: no lanes.
+    public let telemetryTopic: String?
+    /// Sequences that may go before the backlog — events, and fixes made while connected —
+    /// oldest first; acknowledged ones leave from the front. Keeps a drain's pump from walking
+    /// the whole backlog to find them.
+    private var priority: [Int64] = []
+    private var priorityHead = 0
+    /// No unsent backlog fix has a lower sequence than this (back to the front on a lost connection).
+    private var backlogCursor: Int64 = 0
+    /// The newest fix at the last reconnect.
+    private var promotedSequence: Int64?
     /// Drops since the queue was first created, across restarts (the store keeps the count).
     public private(set) var droppedTotal: Int
     private var droppedUnreported = 0
@@ -45,14 +57,17 @@ public struct OutboundQueue: Sendable {
 
     /// `restored`: what a previous run left on disk, oldest first. It is sent before anything new.
     /// `droppedBefore`: the drop count the store kept from earlier runs.
-    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], droppedBefore: Int = 0, now: ContinuousClock.Instant) {
+    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], droppedBefore: Int = 0, now: ContinuousClock.Instant,
+                telemetryTopic: String? = nil) {
         self.policy = policy
+        self.telemetryTopic = telemetryTopic
         lastCommit = now
         lastProgress = now
         droppedTotal = droppedBefore
         nextSequence = (restored.map(\.sequence).max() ?? 0) + 1
         for message in restored.sorted(by: { $0.sequence < $1.sequence }) {
             entries.append(Entry(message: message, enqueuedAt: now, producedOffline: true, onDisk: true))
+            if isEvent(message) { priority.append(message.sequence) }
             bytes += message.size
             count += 1
         }
@@ -73,6 +88,7 @@ public struct OutboundQueue: Sendable {
             work.insert.append(message)
         }
         entries.append(entry)
+        if isEvent(message) || (telemetryTopic != nil && !entry.producedOffline) { priority.append(message.sequence) }
         bytes += message.size
         count += 1
         enforceBounds(&work)
@@ -108,30 +124,48 @@ public struct OutboundQueue: Sendable {
             return out
         }
         // 1. The promoted newest fix, then events and live fixes in the order they were made.
-        var waiting: [Int] = []
-        var promoted: [Int] = []
-        for i in head..<entries.count where !entries[i].inflight && !entries[i].acknowledged {
-            if entries[i].promoted {
-                promoted.append(i)
-            } else if entries[i].message.topic != backlog.telemetryTopic || !isBacklog(entries[i], now: now) {
-                waiting.append(i)
-            }
+        while priorityHead < priority.count, position(of: priority[priorityHead]).map({ entries[$0].acknowledged }) ?? true {
+            priorityHead += 1
         }
-        for i in (promoted + waiting).prefix(budget) {
+        if priorityHead > 1024 && priorityHead * 2 > priority.count {
+            priority.removeFirst(priorityHead)
+            priorityHead = 0
+        }
+        if let promoted = promotedSequence, budget > 0, let i = position(of: promoted), !entries[i].inflight, !entries[i].acknowledged {
             out.append(send([i], as: nil, now: now))
             budget -= 1
+        }
+        var k = priorityHead
+        while k < priority.count && budget > 0 {
+            if let i = position(of: priority[k]), !entries[i].inflight, !entries[i].acknowledged,
+               entries[i].message.topic != backlog.telemetryTopic || !isBacklog(entries[i], now: now) {
+                out.append(send([i], as: nil, now: now))
+                budget -= 1
+            }
+            k += 1
         }
         // 2. The backlog, oldest first, in batches, leaving room in the window for live messages.
         let reserve = max(1, policy.maxInflight / 4)
         var backlogBudget = min(budget, policy.maxInflight - reserve - inflightPublications)
         var batch: [Int] = []
         var size = backlog.batchHead.count + 2
-        var i = head
+        var i = lowerBound(backlogCursor)
+        var cursorHeld = false
         while i < entries.count && backlogBudget > 0 {
             let entry = entries[i]
             i += 1
-            guard !entry.inflight && !entry.acknowledged && !entry.promoted
-                  && entry.message.topic == backlog.telemetryTopic && isBacklog(entry, now: now) else { continue }
+            let isFix = entry.message.topic == backlog.telemetryTopic
+            let candidate = !entry.inflight && !entry.acknowledged && !entry.promoted && isFix && isBacklog(entry, now: now)
+            // The cursor passes what can never be a backlog candidate again (sent, acknowledged,
+            // events) and, below, what joins a batch; it stops at anything else.
+            guard candidate else {
+                if !cursorHeld && (entry.inflight || entry.acknowledged || !isFix) {
+                    backlogCursor = entry.message.sequence + 1
+                } else {
+                    cursorHeld = true
+                }
+                continue
+            }
             let cost = entry.message.payload.count + (batch.isEmpty ? 0 : 1)
             if !batch.isEmpty && (batch.count >= backlog.batch || size + cost > backlog.maxPayloadBytes) {
                 out.append(send(batch, as: backlog, now: now))
@@ -142,9 +176,29 @@ public struct OutboundQueue: Sendable {
             }
             size += entry.message.payload.count + (batch.isEmpty ? 0 : 1)
             batch.append(i - 1)
+            if !cursorHeld { backlogCursor = entry.message.sequence + 1 }
         }
-        if !batch.isEmpty && backlogBudget > 0 { out.append(send(batch, as: backlog, now: now)) }
+        if !batch.isEmpty && backlogBudget > 0 {
+            out.append(send(batch, as: backlog, now: now))
+        } else if let first = batch.first {
+            // Not sent after all: the cursor must not have passed it.
+            backlogCursor = min(backlogCursor, entries[first].message.sequence)
+        }
         return out
+    }
+
+    private func isEvent(_ message: OutboundMessage) -> Bool {
+        telemetryTopic.map { message.topic != $0 } ?? false
+    }
+
+    /// The index of the first entry with a sequence not below `sequence`.
+    private func lowerBound(_ sequence: Int64) -> Int {
+        var low = head, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].message.sequence < sequence { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     /// A fix produced while offline, or not acknowledged within `spillAfter`.
@@ -176,9 +230,11 @@ public struct OutboundQueue: Sendable {
 
     /// After a reconnect: the newest fix (on `telemetryTopic`) still queued goes out first.
     public mutating func promoteNewestFix(telemetryTopic: String) {
-        for i in head..<entries.count { entries[i].promoted = false }
+        if let old = promotedSequence, let i = position(of: old) { entries[i].promoted = false }
+        promotedSequence = nil
         guard let newest = entries[head...].lastIndex(where: { !$0.acknowledged && $0.message.topic == telemetryTopic }) else { return }
         entries[newest].promoted = true
+        promotedSequence = entries[newest].message.sequence
     }
 
     /// The broker's PUBACK for a whole publish: every message it carried leaves the queue.
@@ -210,6 +266,7 @@ public struct OutboundQueue: Sendable {
         for i in head..<entries.count where entries[i].inflight { entries[i].inflight = false }
         inflightCount = 0
         inflightPublications = 0
+        backlogCursor = 0
     }
 
     /// Messages are in flight and the broker has acknowledged nothing for `policy.ackTimeout`.
@@ -311,6 +368,7 @@ public struct OutboundQueue: Sendable {
             let moved = OutboundMessage(sequence: nextSequence, topic: message.topic, payload: message.payload)
             nextSequence += 1
             entries.append(Entry(message: moved, enqueuedAt: now, producedOffline: true, onDisk: false, writing: true))
+            if isEvent(moved) { priority.append(moved.sequence) }
             bytes += moved.size
             count += 1
             work.insert.append(moved)
