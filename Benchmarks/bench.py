@@ -141,6 +141,10 @@ max_bytes = 268435456
 %s
 [store]
 dir = "%s"
+[report]
+# Every fix a message, no trip events: the figures count fixes, as before [report].
+policy = "every-fix"
+stop_speed_mps = 50
 """ % (replay, speed, port, pki, pki, pki, mqtt_extra, extra, state))
 
 

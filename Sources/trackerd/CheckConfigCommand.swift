@@ -23,7 +23,8 @@ struct CheckConfigCommand: ParsableCommand {
         let file = config ?? TrackerConfig.defaultPath
         if configured { return try checkConfigured(file) }
         do {
-            _ = try ConfigFile.load(file)
+            let (settings, _) = try ConfigFile.load(file)
+            for warning in settings.warnings { StandardError.line("warning: \(warning)") }
             print("\(file): valid")
         } catch {
             StandardError.line("\(error)")

@@ -44,6 +44,7 @@ enum ConfigFile {
         let logger = Logger(label: "trackerd")
         do {
             let (settings, origin) = try load(path)
+            for warning in settings.warnings { logger.warning("configuration: \(warning)") }
             return (settings, origin, logger)
         } catch {
             for line in "\(error)".split(separator: "\n") { logger.error("configuration: \(line)") }

@@ -195,6 +195,10 @@ parameters = { SerialNumber = "{serial}" }
 claim_cert = "/etc/trackerd/claim/certificate.pem.crt"
 claim_key = "/etc/trackerd/claim/private.pem.key"
 
+[report]
+# The package and its unit are under test here, not the reporting rules: every fix.
+policy = "every-fix"
+
 [[geofence]]
 name = "depot"
 box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }

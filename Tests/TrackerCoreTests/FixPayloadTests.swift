@@ -23,28 +23,7 @@ import Testing
     }
 }
 
-@Suite struct PublishRateLimiterTests {
-    func fix(_ second: Int64, lat: Double = 10.15) -> Fix {
-        Fix(time: UTCTimestamp(millisecondsSinceEpoch: second * 1000), mode: .threeD, latitude: lat, longitude: 10.15)
-    }
-
-    @Test func zeroThresholdsPublishEveryFix() {
-        var limiter = PublishRateLimiter(minInterval: .zero, minDistance: 0)
-        var published = 0
-        for second in 0..<5 where limiter.shouldPublish(fix(Int64(second)), afterLoss: false) { published += 1 }
-        #expect(published == 5)
-    }
-
-    @Test func eitherThresholdPublishes() {
-        var limiter = PublishRateLimiter(minInterval: .seconds(30), minDistance: 100)
-        let decisions = [
-            (fix(0), false), (fix(10), false), (fix(11, lat: 10.151), false), (fix(20, lat: 10.151), false),
-            (fix(41, lat: 10.151), false), (fix(42, lat: 10.151), true), (Fix(time: nil, mode: .noFix), false),
-        ].map { limiter.shouldPublish($0.0, afterLoss: $0.1) }
-        // first fix; 10 s and 0 m; 111 m moved; nothing; 30 s passed; first after a loss; no fix
-        #expect(decisions == [true, false, true, false, true, true, false])
-    }
-
+@Suite struct GreatCircleTests {
     @Test func greatCircleDistance() {
         let d = GreatCircle.distance(latitude1: 10.1, longitude1: 10.1, latitude2: 10.2, longitude2: 10.1)
         #expect(abs(d - 11_119.5) < 1)

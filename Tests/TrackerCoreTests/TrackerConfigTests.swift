@@ -62,7 +62,7 @@ import TestSupport
             "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
             "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
             "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning], [geofence]",
+            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning], [geofence], [report]",
         ])
     }
 
@@ -88,7 +88,10 @@ import TestSupport
         [store]
         dir = "/tmp/state"
         """, file: "t.toml")
-        #expect(config.gps.minInterval == .seconds(10) && config.gps.minDistance == 50.5)
+        #expect(config.report.mode == .adaptive && config.report.movingInterval == .seconds(10) && config.report.minDistance == 50.5,
+                "the deprecated [gps] keys still work")
+        #expect(config.warnings.map(\.description).first?.contains("is deprecated; it now means [report] moving_interval_s = 10") == true,
+                "\(config.warnings)")
         #expect(config.mqtt.endpoint == "localhost" && config.mqtt.port == 18883 && config.mqtt.caFile == "/tmp/ca.pem")
         #expect(config.mqtt.clientID == "truck-7" && config.mqtt.keepalive == 30 && config.mqtt.protocolVersion == .v5)
         #expect(config.mqtt.alpn == "x-amzn-mqtt-ca" && config.payload.format == .extended)
@@ -240,3 +243,45 @@ import TestSupport
                 "undocumented: \(Set(TrackerConfig.knownKeys).subtracting(documented).sorted())")
     }
 }
+
+extension TrackerConfigTests {
+    @Test func theReportSectionIsRead() throws {
+        let config = try TrackerConfig.parse("""
+        [report]
+        policy = "adaptive"
+        moving_interval_s = 30
+        min_distance_m = 500
+        heading_change_deg = 25
+        stop_speed_mps = 1.5
+        stop_after_s = 90
+        stopped_interval_s = 3600
+        overspeed_mps = 27.8
+        overspeed_after_s = 5
+        [[geofence]]
+        name = "school"
+        circle = { lat = 10.15, lng = 10.15, radius_m = 300 }
+        max_speed_mps = 8.3
+        """, file: "t.toml")
+        var expected = ReportPolicy()
+        expected.movingInterval = .seconds(30)
+        expected.minDistance = 500
+        expected.headingChange = 25
+        expected.stopSpeed = 1.5
+        expected.stopAfter = .seconds(90)
+        expected.stoppedInterval = .seconds(3600)
+        expected.overspeed = 27.8
+        expected.overspeedAfter = .seconds(5)
+        #expect(config.report == expected && config.warnings.isEmpty)
+        #expect(config.geofences.first?.zone()?.maxSpeed == 8.3)
+    }
+
+    /// The old keys beside a [report] section: refused, saying where to write them.
+    @Test func theOldKeysBesideAReportSectionAreRefused() {
+        #expect(throws: ConfigErrors.self) {
+            try TrackerConfig.parse("[gps]\nmin_interval_s = 5\n[report]\npolicy = \"every-fix\"\n", file: "t.toml")
+        }
+        let both = try? TrackerConfig.parse("[gps]\nmin_interval_s = 0\n", file: "t.toml")
+        #expect(both?.report.mode == .everyFix && both?.warnings.count == 1, "0 meant every fix")
+    }
+}
+

@@ -50,6 +50,10 @@ import Testing
         static func config(_ change: (inout TrackerConfig) -> Void = { _ in }) -> TrackerConfig {
             var config = TrackerConfig()
             config.mqtt.endpoint = "broker.example"
+            // Every fix a message and no trips: these scenarios count messages (MotionReporterTests
+            // has the reporting rules).
+            config.report.mode = .everyFix
+            config.report.stopSpeed = 50
             change(&config)
             return config
         }
@@ -126,7 +130,7 @@ import Testing
         /// One fix per second of track time at `second`, received now.
         mutating func fix(_ second: Int64, latitude: Double = 10.05, longitude: Double = 10.05) {
             send(.fix(Fix(time: UTCTimestamp(millisecondsSinceEpoch: 1_583_136_200_000 + second * 1000), mode: .threeD,
-                          latitude: latitude, longitude: longitude)))
+                          latitude: latitude, longitude: longitude, speed: 0)))
         }
 
         mutating func connect() {
@@ -274,7 +278,7 @@ import Testing
     /// Loss of fix: reported once after stale_after, the next fix is "regained" and published even
     /// when the rate control would hold it back.
     @Test func aLossIsReportedOnceAndTheFixAfterItIsPublished() {
-        var world = World(config: World.config { $0.gps.minInterval = .seconds(60) })
+        var world = World(config: World.config { $0.report.mode = .adaptive })
         world.send(.start)
         world.connect()
         world.fix(0)

@@ -11,6 +11,10 @@ import TestSupport
         id = "1"
         [store]
         dir = "\(dir.path)/state"
+        [report]
+        # Every fix, and no trip events (no trip starts under 50 m/s): the counts below are the seed's.
+        policy = "every-fix"
+        stop_speed_mps = 50
         [[geofence]]
         name = "depot"
         box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }

@@ -46,7 +46,8 @@ import TestSupport
             #expect(lines.allSatisfy { $0.hasPrefix("<6>") || $0.hasPrefix("<5>") || $0.hasPrefix("<4>") })
             #expect(lines.contains { $0.hasPrefix("<6>first fix: 3D") })
         } else {
-            #expect(lines.allSatisfy { $0.hasPrefix("20") && $0.contains("Z info: ") })
+            #expect(lines.allSatisfy { $0.hasPrefix("20") && ($0.contains("Z info: ") || $0.contains("Z notice: ")) })
+            #expect(lines.contains { $0.contains("Z notice: TripStart at ") }, "a trip starts with the drive")
         }
     }
 }

@@ -31,7 +31,9 @@ import TrackerStorage
 
         /// localcloud's trackerd.toml with a device id and, optionally, more lines.
         func config(_ extra: String = "", replace: (String, String)? = nil, replacing: [(String, String)] = []) throws -> String {
-            var text = "[device]\nid = \"10000000abcd\"\n" + (try String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8)) + extra
+            // These tests count every fix, and nothing else: no trip starts under 50 m/s.
+            var text = "[device]\nid = \"10000000abcd\"\n[report]\npolicy = \"every-fix\"\nstop_speed_mps = 50\n"
+                + (try String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8)) + extra
             for (old, new) in (replace.map { [$0] } ?? []) + replacing { text = text.replacingOccurrences(of: old, with: new) }
             let file = dir.file("trackerd-\(UUID().uuidString.prefix(6)).toml")
             try text.write(to: file, atomically: true, encoding: .utf8)

@@ -40,6 +40,10 @@ import TrackerStorage
             \(queue)
             [store]
             dir = "\(storeDirectory ?? dir.path + "/state")"
+            [report]
+            # These tests count every fix, and nothing else: no trip starts under 50 m/s.
+            policy = "every-fix"
+            stop_speed_mps = 50
             \(trailer)
             """
             let file = dir.file("trackerd-\(UUID().uuidString.prefix(8)).toml")

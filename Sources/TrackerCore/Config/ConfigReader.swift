@@ -3,6 +3,8 @@
 final class ConfigReader {
     let file: String
     private(set) var errors: [ConfigError] = []
+    /// What works but should be written differently (deprecated keys).
+    private(set) var warnings: [ConfigError] = []
 
     init(file: String) {
         self.file = file
@@ -10,6 +12,10 @@ final class ConfigReader {
 
     func fail(_ line: Int, _ key: String?, _ message: String) {
         errors.append(ConfigError(file: file, line: line, key: key, message: message))
+    }
+
+    func warn(_ line: Int, _ key: String?, _ message: String) {
+        warnings.append(ConfigError(file: file, line: line, key: key, message: message))
     }
 
     /// A `[section]` of the root table, or an empty one when the file does not have it.

@@ -13,10 +13,6 @@ public struct GPSConfig: Sendable, Equatable {
     public var replaySpeed = 1.0
     /// How long a fix stays current without a newer one.
     public var staleAfter: Duration = .seconds(5)
-    /// Publish a fix when this much time has passed since the last published one...
-    public var minInterval: Duration = .zero
-    /// ...or the tracker has moved this far (metres). Both 0: every fix.
-    public var minDistance = 0.0
 
     public init() {}
 
@@ -54,10 +50,6 @@ public struct GPSConfig: Sendable, Equatable {
         if let seconds = reader.number(table, s, "stale_after_s", range: 0.1...86_400) {
             staleAfter = .milliseconds(Int64((seconds * 1000).rounded()))
         }
-        if let seconds = reader.number(table, s, "min_interval_s", range: 0...86_400) {
-            minInterval = .milliseconds(Int64((seconds * 1000).rounded()))
-        }
-        if let metres = reader.number(table, s, "min_distance_m", range: 0...1_000_000) { minDistance = metres }
         if source == .replay && replayFile == nil && table["replay_file"] == nil {
             reader.fail(reader.line(of: "source", in: table), "gps.replay_file", "is required when gps.source = \"replay\"")
         }

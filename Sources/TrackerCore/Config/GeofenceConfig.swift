@@ -11,12 +11,13 @@ public struct GeofenceConfig: Sendable, Equatable {
     public var minConsecutive = 1
     public var maxHDOP = 0.0
     public var notify: Zone.Notify = .transitions
+    public var maxSpeed: Double?
     public let line: Int
 
     /// Points of an inline `polygon`, as Amazon Location Service allows per geofence.
     public static let maxPolygonPoints = 1_000
 
-    static let keys = ["name", "box", "polygon", "circle", "geojson", "hysteresis_m", "min_consecutive", "max_hdop", "notify"]
+    static let keys = ["name", "box", "polygon", "circle", "geojson", "hysteresis_m", "min_consecutive", "max_hdop", "notify", "max_speed_mps"]
 
     /// The zone, given the polygons of its GeoJSON file when it has one.
     public func zone(geojsonPolygons: [[GeoPoint]]? = nil) -> Zone? {
@@ -25,7 +26,8 @@ public struct GeofenceConfig: Sendable, Equatable {
         case .zone(let zone): resolved = zone
         case .geojson: guard let polygons = geojsonPolygons else { return nil }; resolved = .polygons(polygons)
         }
-        return Zone(name: name, shape: resolved, hysteresis: hysteresis, minConsecutive: minConsecutive, maxHDOP: maxHDOP, notify: notify)
+        return Zone(name: name, shape: resolved, hysteresis: hysteresis, minConsecutive: minConsecutive, maxHDOP: maxHDOP, notify: notify,
+                    maxSpeed: maxSpeed)
     }
 
     /// nil when the entry has errors (each reported to `reader`).
@@ -54,6 +56,7 @@ public struct GeofenceConfig: Sendable, Equatable {
         if let metres = reader.number(table, s, "hysteresis_m", range: 0...100_000) { config.hysteresis = metres }
         if let count = reader.integer(table, s, "min_consecutive", range: 1...1000) { config.minConsecutive = Int(count) }
         if let hdop = reader.number(table, s, "max_hdop", range: 0...100) { config.maxHDOP = hdop }
+        if let speed = reader.number(table, s, "max_speed_mps", range: 0.1...200) { config.maxSpeed = speed }
         if let (text, line) = reader.string(table, s, "notify") {
             if let notify = Zone.Notify(rawValue: text) { config.notify = notify } else {
                 reader.fail(line, "\(s).notify", "\"\(text)\" must be \"transitions\" or \"every-fix\"")

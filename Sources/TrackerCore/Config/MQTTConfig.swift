@@ -20,6 +20,8 @@ public struct MQTTConfig: Sendable, Equatable {
     public var eventsTopic = "trackers/{thingName}/geofence"
     /// Backlog fixes in batches (`[queue] backlog_batch`); `{thingName}` is filled in.
     public var backlogTopic = "trackers/{thingName}/backlog"
+    /// Trips and overspeeds; `{thingName}` is filled in.
+    public var alertsTopic = "trackers/{thingName}/alerts"
     /// Publishes per second per connection, every kind counted; 0 = no cap. AWS IoT Core: 100.
     public var maxPublishRate = 100
     /// No batch is larger. AWS IoT Core: 128 KB (metered in 5 KB steps).
@@ -35,7 +37,7 @@ public struct MQTTConfig: Sendable, Equatable {
 
     static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
                        "status_topic", "events_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s",
-                       "max_publish_rate", "backlog_topic", "max_payload_bytes"]
+                       "max_publish_rate", "backlog_topic", "max_payload_bytes", "alerts_topic"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "mqtt"
@@ -71,6 +73,11 @@ public struct MQTTConfig: Sendable, Equatable {
         if let (topic, line) = reader.string(table, s, "events_topic") {
             if Self.isPublishTopic(topic) { eventsTopic = topic } else {
                 reader.fail(line, "mqtt.events_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
+            }
+        }
+        if let (topic, line) = reader.string(table, s, "alerts_topic") {
+            if Self.isPublishTopic(topic) { alertsTopic = topic } else {
+                reader.fail(line, "mqtt.alerts_topic", "\"\(topic)\" is not a topic one can publish to (no wildcards, 1 to 256 bytes)")
             }
         }
         if let (topic, line) = reader.string(table, s, "backlog_topic") {

@@ -11,10 +11,13 @@ public struct TrackerConfig: Sendable, Equatable {
     /// nil: no `[provisioning]` section, the device uses the static `[mqtt]` credentials.
     public var provisioning: ProvisioningConfig?
     public var geofences: [GeofenceConfig] = []
+    public var report = ReportPolicy()
+    /// Settings that work but should be written differently (deprecated keys), with their lines.
+    public var warnings: [ConfigError] = []
 
     public init() {}
 
-    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence", "report"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
@@ -22,6 +25,7 @@ public struct TrackerConfig: Sendable, Equatable {
             + MQTTConfig.keys.map { "mqtt.\($0)" } + PayloadConfig.keys.map { "payload.\($0)" }
             + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
             + ProvisioningConfig.keys.map { "provisioning.\($0)" } + GeofenceConfig.keys.map { "geofence.\($0)" }
+            + ReportPolicy.keys.map { "report.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -41,6 +45,7 @@ public struct TrackerConfig: Sendable, Equatable {
         var config = TrackerConfig()
         config.device = DeviceConfig(reader.section(root, "device"), reader)
         config.gps = GPSConfig(reader.section(root, "gps"), reader)
+        config.report = ReportPolicy(reader.section(root, "report"), gps: reader.section(root, "gps"), reader)
         config.mqtt = MQTTConfig(reader.section(root, "mqtt"), reader)
         config.payload = PayloadConfig(reader.section(root, "payload"), reader)
         config.queue = QueuePolicy(reader.section(root, "queue"), reader)
@@ -71,6 +76,7 @@ public struct TrackerConfig: Sendable, Equatable {
         }
         reader.unknownKeys(in: root, section: nil, known: sections)
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
+        config.warnings = reader.warnings
         return config
     }
 }

@@ -173,6 +173,18 @@ public struct TrackerEngine: Sendable {
             out.log(.notice, "geofence \(event.zone): \(event.kind.rawValue) \(event.state.rawValue)\(was) at \(at) \(event.time.iso8601)",
                     ["event": "geofence", "zone": event.zone, "geofence_event": event.kind.rawValue, "state": event.state.rawValue])
         }
+        for motion in messages.compactMap(\.motion) {
+            var text = "\(motion.kind.rawValue) at \(JSONNumber.fixed(motion.position.latitude, 6)),\(JSONNumber.fixed(motion.position.longitude, 6)) \(motion.time.iso8601)"
+            if let distance = motion.distance, let duration = motion.duration {
+                text += ": \(JSONNumber.fixed(distance / 1000, 2)) km in \(JSONNumber.fixed(duration / 60, 1)) min"
+            }
+            if let speed = motion.speed, let limit = motion.maxSpeed {
+                text += ": \(JSONNumber.fixed(speed, 1)) m/s, limit \(JSONNumber.fixed(limit, 1))" + (motion.zone.map { " in \($0)" } ?? "")
+            }
+            var metadata = ["event": "motion", "motion_event": motion.kind.rawValue]
+            if let zone = motion.zone { metadata["zone"] = zone }
+            out.log(.notice, text, metadata)
+        }
         if !events.isEmpty { out.append(.saveZones(GeofenceSnapshot(planner.detector))) }
         if first || regained || !events.isEmpty {
             // Worth showing at once, not at the next routine rewrite.

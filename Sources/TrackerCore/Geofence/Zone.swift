@@ -16,9 +16,12 @@ public struct Zone: Sendable, Equatable {
     /// Fixes with a worse HDOP are ignored (0: no limit).
     public var maxHDOP: Double
     public var notify: Notify
+    /// A speed limit inside the zone (m/s): over it is an overspeed naming the zone.
+    public var maxSpeed: Double?
 
     public init(name: String, shape: ZoneShape, hysteresis: Double = 0, minConsecutive: Int = 1, maxHDOP: Double = 0,
-                notify: Notify = .transitions) {
+                notify: Notify = .transitions, maxSpeed: Double? = nil) {
+        self.maxSpeed = maxSpeed
         self.name = name
         self.shape = shape
         self.hysteresis = hysteresis

@@ -1,49 +1,81 @@
-/// What trackerd publishes for each fix, in order: the fix itself when the rate control lets
-/// it through, then the geofence events it caused. `trackerd run` and `trackerd simulate`
-/// both use it, so a simulation shows exactly what the daemon would send.
+/// What trackerd publishes for each fix, in order: the fixes the reporting policy chose (a stop
+/// found late first), the geofence events the fix caused, then its trip and overspeed events.
+/// `trackerd run` and `trackerd simulate` both use it, so a simulation shows exactly what the
+/// daemon would send.
 public struct PublicationPlanner: Sendable {
     public struct Message: Sendable, Equatable {
         public var topic: String
         public var payload: String
         /// Set for a geofence event (the daemon logs those).
         public var event: GeofenceEvent?
+        /// Set for a trip or overspeed event (logged too).
+        public var motion: MotionEvent?
+
+        public init(topic: String, payload: String, event: GeofenceEvent? = nil, motion: MotionEvent? = nil) {
+            self.topic = topic
+            self.payload = payload
+            self.event = event
+            self.motion = motion
+        }
     }
 
     public let deviceID: String
     public let format: PayloadFormat
     public let telemetryTopic: String
     public let eventsTopic: String
-    public private(set) var limiter: PublishRateLimiter
+    public let alertsTopic: String
+    public private(set) var reporter: MotionReporter
     public private(set) var detector: GeofenceDetector
+    /// Over this speed anywhere (0: off); a zone's own limit applies inside it.
+    private let overspeed: Double
 
-    public init(deviceID: String, format: PayloadFormat, telemetryTopic: String, eventsTopic: String,
-                limiter: PublishRateLimiter, detector: GeofenceDetector) {
+    public init(deviceID: String, format: PayloadFormat, telemetryTopic: String, eventsTopic: String, alertsTopic: String,
+                reporter: MotionReporter, detector: GeofenceDetector) {
         self.deviceID = deviceID
         self.format = format
         self.telemetryTopic = telemetryTopic
         self.eventsTopic = eventsTopic
-        self.limiter = limiter
+        self.alertsTopic = alertsTopic
+        self.reporter = reporter
         self.detector = detector
+        overspeed = reporter.policy.overspeed
     }
 
     /// The planner a configuration describes: its payload format, topics (`{thingName}` filled
-    /// in) and rate control.
-    public init(config: TrackerConfig, deviceID: String, thingName: String, detector: GeofenceDetector) {
+    /// in) and reporting policy; `odometer`: the metres kept from earlier runs.
+    public init(config: TrackerConfig, deviceID: String, thingName: String, detector: GeofenceDetector, odometer: Double = 0) {
         self.init(deviceID: deviceID, format: config.payload.format, telemetryTopic: config.mqtt.topic,
                   eventsTopic: config.mqtt.eventsTopic.replacing("{thingName}", with: thingName),
-                  limiter: PublishRateLimiter(minInterval: config.gps.minInterval, minDistance: config.gps.minDistance),
-                  detector: detector)
+                  alertsTopic: config.mqtt.alertsTopic.replacing("{thingName}", with: thingName),
+                  reporter: MotionReporter(policy: config.report, odometer: odometer), detector: detector)
     }
+
+    public var odometer: Double { reporter.odometer }
 
     /// `afterLoss`: the first fix after a loss of fix (always published).
     public mutating func plan(_ fix: Fix, afterLoss: Bool) -> [Message] {
-        var out: [Message] = []
-        if limiter.shouldPublish(fix, afterLoss: afterLoss), let payload = FixPayload.encode(fix, deviceID: deviceID, format: format) {
-            out.append(Message(topic: telemetryTopic, payload: payload))
+        let zoneEvents = detector.evaluate(fix)
+        let decision = reporter.report(fix, forced: afterLoss || !zoneEvents.isEmpty, limit: speedLimit())
+        var out: [Message] = decision.publish.compactMap { published in
+            FixPayload.encode(published, deviceID: deviceID, format: format).map { Message(topic: telemetryTopic, payload: $0) }
         }
-        for event in detector.evaluate(fix) {
+        for event in zoneEvents {
             out.append(Message(topic: eventsTopic, payload: event.json(deviceID: deviceID), event: event))
         }
+        for event in decision.events {
+            out.append(Message(topic: alertsTopic, payload: event.json(deviceID: deviceID), motion: event))
+        }
         return out
+    }
+
+    /// The lowest limit of the zones the tracker is in, else the global one.
+    private func speedLimit() -> (speed: Double, zone: String?)? {
+        var limit: (speed: Double, zone: String?)?
+        for zone in detector.zones {
+            guard let maxSpeed = zone.maxSpeed, detector.state(of: zone.name) == .inBoundary else { continue }
+            if limit.map({ maxSpeed < $0.speed }) ?? true { limit = (maxSpeed, zone.name) }
+        }
+        if limit == nil && overspeed > 0 { limit = (overspeed, nil) }
+        return limit
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The reporting policy on a synthetic city drive with stops, a tunnel and 3 m of position
+/// noise (../shared/tools/make_track.py: exact ground truth), through `trackerd simulate`.
+@Suite struct ReportingTests {
+    /// Three legs and two stops of 5 minutes, a 20 s tunnel on the second leg, parked 10
+    /// minutes at the end.
+    static let route = """
+    {"start": "2020-03-02T08:00:00Z", "speed_mps": 12,
+     "waypoints": [[10.05, 10.05], [10.05, 10.08], [10.08, 10.08], [10.08, 10.05]],
+     "leg_speeds_mps": [12, 15, 9],
+     "stops": [[1, 300], [2, 300], [3, 600]],
+     "outages": [[700, 720]],
+     "jitter_m": 3}
+    """
+
+    struct Truth: Decodable {
+        let time: String
+        let valid: Bool
+        let path_lat: Double
+        let path_lon: Double
+        let speed: Double
+    }
+
+    static func metres(_ a: Truth, _ b: Truth) -> Double {
+        let r = 6_371_008.8, rad = Double.pi / 180
+        let dLat = (b.path_lat - a.path_lat) * rad, dLon = (b.path_lon - a.path_lon) * rad
+        let h = sin(dLat / 2) * sin(dLat / 2) + cos(a.path_lat * rad) * cos(b.path_lat * rad) * sin(dLon / 2) * sin(dLon / 2)
+        return 2 * r * asin(min(1, h.squareRoot()))
+    }
+
+    @Test func tripsOdometerAndFewMessagesOnACityDrive() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let routeFile = dir.file("route.json")
+        try Self.route.write(to: routeFile, atomically: true, encoding: .utf8)
+        let tool = SharedTestData.root.deletingLastPathComponent().appendingPathComponent("tools/make_track.py").path
+        let make = try ChildProcess("/usr/bin/python3", [tool, "--seed", "3", "city", routeFile.path, dir.path])
+        #expect(await make.waitForExit(timeout: .seconds(30)) == 0, "\(make.stderrLines.items)")
+        let truth = try String(contentsOf: dir.file("city.truth.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(Truth.self, from: Data($0.utf8)) }
+        // The true path while moving, stop to stop.
+        var trips: [Double] = [0]
+        for (a, b) in zip(truth, truth.dropFirst()) {
+            if b.speed > 0 || a.speed > 0 { trips[trips.count - 1] += Self.metres(a, b) }
+            if a.speed > 0 && b.speed == 0 { trips.append(0) }
+        }
+        trips = trips.filter { $0 > 0 }
+        #expect(trips.count == 3)
+
+        let config = dir.file("t.toml")
+        try "[device]\nid = \"1\"\n".write(to: config, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["simulate", "--config", config.path, dir.file("city.nmea").path])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0)
+        let lines = run.stdoutLines.items.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let alerts = lines.filter { $0["topic"] as? String == "trackers/1/alerts" }.compactMap { $0["payload"] as? [String: Any] }
+        let fixes = lines.filter { $0["topic"] as? String == "gpsTopic" }
+        #expect(alerts.map { $0["event"] as? String ?? "" } == ["TripStart", "TripEnd", "TripStart", "TripEnd", "TripStart", "TripEnd"])
+        let measured = alerts.compactMap { $0["distance_m"] as? Double }
+        #expect(measured.count == 3)
+        for (got, want) in zip(measured, trips) {
+            #expect(abs(got - want) / want < 0.03, "trip of \(want) m measured as \(got) m")
+        }
+        let valid = truth.filter(\.valid).count
+        #expect(fixes.count * 10 < valid, "\(fixes.count) messages for \(valid) fixes")
+        print("city drive: \(valid) fixes, \(fixes.count) published; trips \(trips.map { Int($0) }) m measured \(measured.map { Int($0) }) m")
+    }
+}
