@@ -139,7 +139,7 @@ public final class LocalCloudServer: Sendable {
             if Task.isCancelled { break }
             switch event {
             case .connected:
-                if case .success(let id) = rules.subscribe(["gpsTopic", "trackers/+/geofence", "trackers/+/status", "trackers/+/backlog"]) { subscription = id }
+                if case .success(let id) = rules.subscribe(["gpsTopic", "trackers/+/geofence", "trackers/+/status", "trackers/+/backlog", "trackers/+/alerts"]) { subscription = id }
             case .subscribed(let id, _) where id == subscription:
                 ready()
             case .message(let topic, let payload):
@@ -163,9 +163,10 @@ public final class LocalCloudServer: Sendable {
                         handle.write(data)
                     }
                 }
-                if topic.hasSuffix("/geofence") {
+                if topic.hasSuffix("/geofence") || topic.hasSuffix("/alerts") {
                     // The notification SNS used to send: the log, received.jsonl above, and the webhooks.
-                    logger.notice("geofence event from \(publisher ?? "unknown"): \(String(decoding: payload, as: UTF8.self))")
+                    let kind = topic.hasSuffix("/geofence") ? "geofence event" : "alert"
+                    logger.notice("\(kind) from \(publisher ?? "unknown"): \(String(decoding: payload, as: UTF8.self))")
                     webhooks.deliver(Data(payload))
                 }
             default:

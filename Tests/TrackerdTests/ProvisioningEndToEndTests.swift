@@ -30,9 +30,11 @@ import TrackerStorage
         }
 
         /// localcloud's trackerd.toml with a device id and, optionally, more lines.
-        func config(_ extra: String = "", replace: (String, String)? = nil, replacing: [(String, String)] = []) throws -> String {
-            // These tests count every fix, and nothing else: no trip starts under 50 m/s.
-            var text = "[device]\nid = \"10000000abcd\"\n[report]\npolicy = \"every-fix\"\nstop_speed_mps = 50\n"
+        /// `report`: the [report] section; by default every fix and nothing else (no trip starts
+        /// under 50 m/s), which is what most of these tests count.
+        func config(_ extra: String = "", replace: (String, String)? = nil, replacing: [(String, String)] = [],
+                    report: String = "policy = \"every-fix\"\nstop_speed_mps = 50") throws -> String {
+            var text = "[device]\nid = \"10000000abcd\"\n[report]\n\(report)\n"
                 + (try String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8)) + extra
             for (old, new) in (replace.map { [$0] } ?? []) + replacing { text = text.replacingOccurrences(of: old, with: new) }
             let file = dir.file("trackerd-\(UUID().uuidString.prefix(6)).toml")
@@ -118,6 +120,22 @@ import TrackerStorage
         #expect(await third.waitForExit(timeout: .seconds(30)) == 77)
         #expect(third.stderrLines.items.contains { $0.contains("certificate.pem.crt holds no PEM certificate") }, "\(third.stderrLines.items.suffix(3))")
         #expect(!third.stderrLines.items.contains { $0.contains("provisioning with the claim certificate") })
+        await cloud.stop()
+    }
+
+    /// Trips reach the same notification path as geofence events: the log, received.jsonl and
+    /// the webhook — on the seed drive with the default reporting policy.
+    @Test func alertsReachTheWebhookTheLogAndTheFile() async throws {
+        let recorder = try HTTPRecorder(failures: 0)
+        defer { recorder.stop() }
+        let cloud = try await LocalCloudSetup.start(webhook: recorder.url)
+        let run = try TrackerdBinary.start(["run", "--config", try cloud.config(report: "policy = \"adaptive\""),
+                                            "--replay", TrackerdBinary.seedDrive.path, "--replay-speed", "0"])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(await recorder.bodies.wait(timeout: .seconds(20)) { bodies in bodies.contains { $0.contains("\"TripStart\"") } })
+        #expect(cloud.serve.stderrLines.items.contains { $0.contains("notice: alert from tracker_10000000abcd") && $0.contains("TripStart") })
+        #expect(Self.received(cloud).contains { $0["topic"] as? String == "trackers/tracker_10000000abcd/alerts" })
+        #expect(run.stderrLines.items.contains { $0.contains("notice: TripStart at ") })
         await cloud.stop()
     }
 
