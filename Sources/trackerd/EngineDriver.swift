@@ -25,12 +25,14 @@ final class EngineDriver {
     private let storeDirectory: String
     private let statusFile: StatusFile
     private let zoneStates: GeofenceStateFile
+    private let odometer: OdometerFile
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let clock = ContinuousClock()
 
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
-         zoneStates: GeofenceStateFile, notifier: SystemdNotifier, logger: Logger) {
+         zoneStates: GeofenceStateFile, odometer: OdometerFile, notifier: SystemdNotifier, logger: Logger) {
+        self.odometer = odometer
         self.engine = engine
         self.connection = connection
         self.storeDirectory = storeDirectory
@@ -77,6 +79,7 @@ final class EngineDriver {
             store?.close()
             store = nil
         case .saveZones(let snapshot): zoneStates.save(snapshot, logger: logger)
+        case .saveOdometer(let metres): odometer.save(metres, logger: logger)
         case .notify(let state): notifier.notify(state)
         case .writeStatus(let status): statusFile.write(status)
         case .removeStatus: statusFile.remove()

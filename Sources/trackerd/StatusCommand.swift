@@ -52,6 +52,7 @@ struct StatusCommand: ParsableCommand {
             print("connection: none ([mqtt] has no endpoint)")
         }
         print("source: \(status.source)")
+        print("odometer: \(JSONNumber.fixed(status.odometerMetres / 1000, 3)) km (\(status.motion))")
         if let last = status.lastFix {
             let mode = FixMode(rawValue: last.fix.mode).map { "\($0)" } ?? "mode \(last.fix.mode)"
             let position = last.fix.lat.flatMap { lat in last.fix.lon.map { "\(lat),\($0)" } } ?? "-"

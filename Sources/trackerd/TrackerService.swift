@@ -38,6 +38,7 @@ struct TrackerService: Service, CustomStringConvertible {
     func run() async throws {
         let clock = ContinuousClock()
         let zoneStates = GeofenceStateFile(path: config.store.directory + "/geofence.json")
+        let odometer = OdometerFile(path: config.store.directory + "/odometer.json")
         if !zones.isEmpty {
             do { try CredentialStore.ensureDirectory(config.store.directory) } catch {
                 logger.warning("geofence states cannot be kept: \(error)")
@@ -46,14 +47,15 @@ struct TrackerService: Service, CustomStringConvertible {
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
         let planner = PublicationPlanner(config: config, deviceID: deviceID, thingName: config.mqtt.clientID ?? deviceID,
                                          detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:],
-                                                                    lastTime: restored?.lastTime))
+                                                                    lastTime: restored?.lastTime),
+                                         odometer: odometer.load(logger: logger))
         let notifier = SystemdNotifier()
         var settings = EngineSettings(config: config, deviceID: deviceID, thingName: thingName, source: source.description,
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         let driver = EngineDriver(engine: TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max)),
                                   connection: connection, storeDirectory: config.store.directory,
-                                  statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates,
+                                  statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates, odometer: odometer,
                                   notifier: notifier, logger: logger)
 
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)

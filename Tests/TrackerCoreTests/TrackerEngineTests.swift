@@ -33,6 +33,7 @@ import Testing
         var notifications: [String] = []
         var statuses: [TrackerStatus] = []
         var savedZones: [GeofenceSnapshot] = []
+        var savedOdometer: Double?
         var finished = false
 
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
@@ -99,6 +100,7 @@ import Testing
                 send(.committed(commit))
             case .closeStore: storeOpen = false
             case .saveZones(let snapshot): savedZones.append(snapshot)
+            case .saveOdometer(let metres): savedOdometer = metres
             case .notify(let text): notifications.append(text)
             case .writeStatus(let status): statuses.append(status)
             case .removeStatus: break

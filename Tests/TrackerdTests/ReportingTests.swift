@@ -66,5 +66,29 @@ import TestSupport
         let valid = truth.filter(\.valid).count
         #expect(fixes.count * 10 < valid, "\(fixes.count) messages for \(valid) fixes")
         print("city drive: \(valid) fixes, \(fixes.count) published; trips \(trips.map { Int($0) }) m measured \(measured.map { Int($0) }) m")
+
+        // The odometer survives restarts: two runs of the drive, twice the distance, in the
+        // store and in the extended payload.
+        let runConfig = dir.file("run.toml")
+        try "[device]\nid = \"1\"\n[payload]\nformat = \"extended\"\n[store]\ndir = \"\(dir.path)/state\"\n"
+            .write(to: runConfig, atomically: true, encoding: .utf8)
+        var odometers: [Double] = []
+        for _ in 0..<2 {
+            let replay = try TrackerdBinary.start(["run", "--config", runConfig.path, "--replay", dir.file("city.nmea").path,
+                                                   "--replay-speed", "0"])
+            #expect(await replay.waitForExit(timeout: .seconds(60)) == 0)
+            let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path + "/state/odometer.json"))) as? [String: Any]
+            odometers.append(saved?["metres"] as? Double ?? 0)
+        }
+        let total = trips.reduce(0, +)
+        #expect(abs(odometers[0] - total) / total < 0.03 && abs(odometers[1] - 2 * total) / total < 0.06, "\(odometers) for \(total) m a run")
+        let extended = try TrackerdBinary.start(["simulate", "--config", runConfig.path, dir.file("city.nmea").path])
+        #expect(await extended.waitForExit(timeout: .seconds(60)) == 0)
+        let readings = extended.stdoutLines.items.compactMap { line -> Double? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["topic"] as? String == "gpsTopic" else { return nil }
+            return (object["payload"] as? [String: Any])?["odometer_m"] as? Double
+        }
+        #expect(readings.count == fixes.count && readings == readings.sorted() && (readings.last ?? 0) > 9_000, "\(readings)")
     }
 }

@@ -15,6 +15,8 @@ public enum EngineAction: Sendable, Equatable {
     case closeStore
     /// Keep the zones' states for the next start.
     case saveZones(GeofenceSnapshot)
+    /// Keep the odometer (metres, all time) for the next start.
+    case saveOdometer(Double)
     /// An sd_notify datagram (READY=1, STATUS=..., WATCHDOG=1, STOPPING=1).
     case notify(String)
     case writeStatus(TrackerStatus)

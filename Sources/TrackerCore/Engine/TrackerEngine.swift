@@ -25,6 +25,10 @@ public struct TrackerEngine: Sendable {
     private var lastSummary = ""
     private var delivery: MessageDelivery?
     private var random: SplitMix64
+    /// The odometer as last saved, and when: saved at each trip's end, at a stop, and at most
+    /// every 5 minutes while it grows (a crash loses at most that much distance).
+    private var savedOdometer: Double?
+    private var savedOdometerAt: ContinuousClock.Instant?
 
     /// `planner` holds the zones with the states restored from the last run; `seed` fixes the
     /// random jitter of the store's retries.
@@ -85,11 +89,14 @@ public struct TrackerEngine: Sendable {
         let detector = planner.detector
         var zones: [String: ZoneState?] = [:]
         for zone in detector.zones { zones[zone.name] = .some(detector.state(of: zone.name)) }
-        return TrackerStatus(
+        var status = TrackerStatus(
             pid: settings.processID, deviceId: settings.deviceID, thing: settings.thingName, source: settings.source,
             mqtt: delivery?.status(now: now),
             lastFix: lastFix.map { .init(ageSeconds: ($0.at.duration(to: now).seconds * 10).rounded() / 10, fix: .init($0.fix)) },
             zones: zones)
+        status.odometerMetres = (planner.odometer * 10).rounded() / 10
+        status.motion = planner.reporter.motion.rawValue
+        return status
     }
 
     // MARK: - start, time, stop
@@ -131,6 +138,7 @@ public struct TrackerEngine: Sendable {
         stopped = true
         out.append(.notify("STOPPING=1\nSTATUS=stopping"))
         out.append(.removeStatus)
+        if planner.odometer != (savedOdometer ?? 0) { out.append(.saveOdometer(planner.odometer)) }
         var done = true
         delivery?.stop(now: now, &out)
         if let delivery { done = !delivery.stopping }
@@ -186,6 +194,13 @@ public struct TrackerEngine: Sendable {
             out.log(.notice, text, metadata)
         }
         if !events.isEmpty { out.append(.saveZones(GeofenceSnapshot(planner.detector))) }
+        let tripEnded = messages.contains { $0.motion?.kind == .tripEnd }
+        if planner.odometer != (savedOdometer ?? 0)
+            && (tripEnded || savedOdometerAt.map { now - $0 >= .seconds(300) } ?? true) {
+            savedOdometer = planner.odometer
+            savedOdometerAt = now
+            out.append(.saveOdometer(planner.odometer))
+        }
         if first || regained || !events.isEmpty {
             // Worth showing at once, not at the next routine rewrite.
             out.append(.writeStatus(status(now: now)))

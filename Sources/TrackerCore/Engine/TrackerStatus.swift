@@ -110,6 +110,10 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     public var lastFix: LastFix?
     /// Every configured zone: its state, or nil until the first fix decides it.
     public var zones: [String: ZoneState?]
+    /// Metres travelled, all time (kept across restarts).
+    public var odometerMetres: Double = 0
+    /// "moving" or "stopped", by the reporting policy's rules.
+    public var motion = "stopped"
 
     public init(pid: Int32, deviceId: String, thing: String?, source: String, mqtt: MQTT?, lastFix: LastFix?,
                 zones: [String: ZoneState?]) {
@@ -124,7 +128,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones
+        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -137,6 +141,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         try container.encode(mqtt, forKey: .mqtt)
         try container.encode(lastFix, forKey: .lastFix)
         try container.encode(zones, forKey: .zones)
+        try container.encode(odometerMetres, forKey: .odometerMetres)
+        try container.encode(motion, forKey: .motion)
     }
 
     /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".

@@ -3,8 +3,9 @@
 /// `gpsInput`: `{"gpsDeviceID":"1","gpsLat":10.1,"gpsLng":10.1,"gpsDatTm":"03/02/2020  08:03:20.200"}`,
 /// the original detector model's input: month/day/year, two spaces, milliseconds, UTC.
 public enum FixPayload {
-    /// nil for a fix without position or time: there is nothing to publish.
-    public static func encode(_ fix: Fix, deviceID: String, format: PayloadFormat) -> String? {
+    /// nil for a fix without position or time: there is nothing to publish. `odometer`: metres
+    /// travelled, all time (`extended` only).
+    public static func encode(_ fix: Fix, deviceID: String, format: PayloadFormat, odometer: Double? = nil) -> String? {
         guard fix.hasPosition, let latitude = fix.latitude, let longitude = fix.longitude, let time = fix.time else { return nil }
         var out = "{\"gpsDeviceID\":" + jsonString(deviceID)
             + ",\"gpsLat\":" + JSONNumber.fixed(latitude, 7)
@@ -17,6 +18,7 @@ public enum FixPayload {
             if let track = fix.track { out += ",\"track\":" + JSONNumber.fixed(track, 1) }
             if let sats = fix.satellitesUsed { out += ",\"sats\":\(sats)" }
             if let hdop = fix.hdop { out += ",\"hdop\":" + JSONNumber.fixed(hdop, 2) }
+            if let odometer { out += ",\"odometer_m\":" + JSONNumber.fixed(odometer, 1) }
         }
         return out + "}"
     }

@@ -57,7 +57,8 @@ public struct PublicationPlanner: Sendable {
         let zoneEvents = detector.evaluate(fix)
         let decision = reporter.report(fix, forced: afterLoss || !zoneEvents.isEmpty, limit: speedLimit())
         var out: [Message] = decision.publish.compactMap { published in
-            FixPayload.encode(published, deviceID: deviceID, format: format).map { Message(topic: telemetryTopic, payload: $0) }
+            FixPayload.encode(published, deviceID: deviceID, format: format, odometer: reporter.odometer)
+                .map { Message(topic: telemetryTopic, payload: $0) }
         }
         for event in zoneEvents {
             out.append(Message(topic: eventsTopic, payload: event.json(deviceID: deviceID), event: event))
