@@ -11,10 +11,14 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
   5. size of the stripped release binary built with -static-stdlib;
   6. geofence cost per fix with 1, 100 and 10,000 zones (50-vertex polygons), from `trackerd
      simulate` on a 50,000-fix drive against the same run with no zone (below the run-to-run
-     spread it says so instead of printing a number).
+     spread it says so instead of printing a number);
+  7. the reporting policy (issue 13) on the seed drive and on a generated city drive with stops,
+     turns and 3 m of noise: messages per hour against publishing every fix, and the largest
+     distance between the true path and the path drawn by joining the published fixes.
 Standard library only. Usage: bench.py TRACKERD SHARED_DIR
 """
 import json
+import math
 import os
 import shutil
 import signal
@@ -287,6 +291,71 @@ def capped_drain(work, pki, broker, drive, n, empty):
              max(batched_peak, single_peak)))
 
 
+def reporting(work):
+    """Issue 13: messages per hour, adaptive against every fix, and how far the drawn path
+    strays from the true one (each true point against the segment of published fixes around it)."""
+    city_route = os.path.join(work, "city-route.json")
+    with open(city_route, "w") as f:
+        json.dump({"start": "2020-03-02T08:00:00Z", "speed_mps": 12,
+                   "waypoints": [[10.05, 10.05], [10.05, 10.08], [10.07, 10.09], [10.08, 10.08], [10.08, 10.05],
+                                 [10.06, 10.04], [10.05, 10.05]],
+                   "leg_speeds_mps": [12, 15, 9, 14, 11, 13],
+                   "stops": [[1, 300], [3, 600], [5, 120], [6, 900]],
+                   "outages": [[1500, 1520]], "jitter_m": 3}, f)
+    subprocess.run([sys.executable, os.path.join(SHARED, "tools/make_track.py"), "--seed", "5", "city", city_route, work], check=True)
+    drives = [("seed drive", os.path.join(SHARED, "testdata/tracks/seed-drive.nmea"), os.path.join(SHARED, "testdata/tracks/seed-drive.truth.jsonl")),
+              ("city drive with stops", os.path.join(work, "city.nmea"), os.path.join(work, "city.truth.jsonl"))]
+    for name, track, truth_file in drives:
+        truth = []
+        with open(truth_file) as f:
+            for line in f:
+                t = json.loads(line)
+                lat, lon = t.get("path_lat", t.get("lat")), t.get("path_lon", t.get("lon"))
+                if lat is not None:
+                    truth.append((t["time"], lat, lon))
+        counts = {}
+        published = []
+        for policy in ("adaptive", "every-fix"):
+            cfg = os.path.join(work, "report-%s.toml" % policy)
+            with open(cfg, "w") as f:
+                f.write('[device]\nid = "1"\n[payload]\nformat = "extended"\n[report]\npolicy = "%s"\n' % policy)
+            out = subprocess.run([TRACKERD, "simulate", "--config", cfg, track], capture_output=True, text=True, check=True).stdout
+            fixes = [json.loads(l)["payload"] for l in out.splitlines() if json.loads(l)["topic"] == "gpsTopic"]
+            counts[policy] = len(fixes)
+            if policy == "adaptive":
+                published = [(p["time"], p["gpsLat"], p["gpsLng"]) for p in fixes]
+        def seconds(stamp):
+            return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+        hours = (seconds(truth[-1][0]) - seconds(truth[0][0]) + 1) / 3600.0
+        worst = 0.0
+        j = 0
+        for time_, lat, lon in truth:
+            while j + 1 < len(published) and published[j + 1][0] <= time_:
+                j += 1
+            if j + 1 >= len(published) or published[j][0] > time_:
+                continue
+            worst = max(worst, segment_distance((lat, lon), published[j][1:], published[j + 1][1:]))
+        key = "report_" + name.split()[0]
+        results[key + "_messages_per_hour"] = round(counts["adaptive"] / hours, 1)
+        results[key + "_every_fix_over_adaptive"] = round(counts["every-fix"] / counts["adaptive"], 1)
+        results[key + "_max_path_error_m"] = round(worst, 1)
+        print("reporting, %s (%.2f h): %d messages (%.1f per hour) against %d for every fix: %.1fx fewer; "
+              "the drawn path within %.1f m of the true one" % (name, hours, counts["adaptive"], counts["adaptive"] / hours,
+                                                                counts["every-fix"], counts["every-fix"] / counts["adaptive"], worst))
+
+
+def segment_distance(p, a, b):
+    """Metres from p to the segment a-b (lat, lon), on a local flat projection."""
+    k = 111320.0
+    c = math.cos(math.radians(p[0]))
+    ax, ay = (a[1] - p[1]) * k * c, (a[0] - p[0]) * k
+    bx, by = (b[1] - p[1]) * k * c, (b[0] - p[0]) * k
+    dx, dy = bx - ax, by - ay
+    length = dx * dx + dy * dy
+    t = 0.0 if length == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length))
+    return math.hypot(ax + t * dx, ay + t * dy)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="trackerd-bench-", dir="/var/tmp")
     pki = os.path.join(work, "pki")
@@ -295,6 +364,7 @@ def main():
     broker = Broker(pki, work)
     try:
         geofences(work)
+        reporting(work)
         bench(work, pki, broker)
     finally:
         broker.stop()
