@@ -155,3 +155,20 @@ import TestSupport
         #expect(run(drive, policy).published.map(second) == [1, 21, 41])
     }
 }
+
+extension MotionReporterTests {
+    /// Through the planner: inside a zone with `max_speed_mps` its limit applies and the event
+    /// names the zone, on the alerts topic after the fix.
+    @Test func aZoneLimitNamesTheZone() {
+        var config = TrackerConfig()
+        config.report.overspeedAfter = .seconds(2)
+        let school = Zone(name: "school", shape: .circle(center: GeoPoint(latitude: 10.05, longitude: 10.05), radius: 5_000), maxSpeed: 8)
+        var planner = PublicationPlanner(config: config, deviceID: "1", thingName: "t", detector: GeofenceDetector(zones: [school]))
+        var drive = Drive()
+        drive.go(10, speed: 12, course: 0)
+        let messages = drive.fixes.flatMap { planner.plan($0, afterLoss: false) }
+        let overspeed = messages.first { $0.motion?.kind == .overspeedStart }
+        #expect(overspeed?.topic == "trackers/t/alerts" && overspeed?.motion?.zone == "school" && overspeed?.motion?.maxSpeed == 8)
+    }
+}
+

@@ -67,6 +67,16 @@ import TestSupport
         #expect(fixes.count * 10 < valid, "\(fixes.count) messages for \(valid) fixes")
         print("city drive: \(valid) fixes, \(fixes.count) published; trips \(trips.map { Int($0) }) m measured \(measured.map { Int($0) }) m")
 
+        // Speeding: 15 m/s on the second leg against a limit of 14.
+        let speeding = dir.file("speeding.toml")
+        try "[device]\nid = \"1\"\n[report]\noverspeed_mps = 14\n".write(to: speeding, atomically: true, encoding: .utf8)
+        let fast = try TrackerdBinary.start(["simulate", "--config", speeding.path, dir.file("city.nmea").path])
+        #expect(await fast.waitForExit(timeout: .seconds(60)) == 0)
+        let overspeeds = fast.stdoutLines.items.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0["payload"] as? [String: Any] }.filter { ($0["event"] as? String ?? "").hasPrefix("Overspeed") }
+        #expect(overspeeds.map { $0["event"] as? String ?? "" } == ["OverspeedStart", "OverspeedEnd"], "\(overspeeds)")
+        #expect(overspeeds.first?["max_speed_mps"] as? Double == 14 && (overspeeds.first?["speed_mps"] as? Double ?? 0) > 14)
+
         // The odometer survives restarts: two runs of the drive, twice the distance, in the
         // store and in the extended payload.
         let runConfig = dir.file("run.toml")

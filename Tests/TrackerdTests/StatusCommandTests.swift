@@ -41,6 +41,7 @@ import TestSupport
         #expect(await text.waitForExit(timeout: .seconds(10)) == 0)
         #expect(text.stdoutLines.items.contains { $0.hasPrefix("last fix: ") && $0.contains("3D") })
         #expect(text.stdoutLines.items.contains("zone depot: InBoundary"))
+        #expect(text.stdoutLines.items.contains { $0.hasPrefix("odometer: ") && $0.hasSuffix(" km (moving)") }, "\(text.stdoutLines.items)")
 
         run.signal(SIGTERM)
         #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
