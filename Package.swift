@@ -98,7 +98,7 @@ let package = Package(
                                                    .product(name: "SystemPackage", package: "swift-system")],
                 path: "Tests/TestSupport"),
         .executableTarget(name: "localcloud", dependencies: [
-            "LocalCloud", "TrackerSystem",
+            "LocalCloud", "TrackerCore", "TrackerSystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

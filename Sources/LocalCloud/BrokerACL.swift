@@ -17,6 +17,7 @@ public enum BrokerACL {
         topic readwrite $aws/provisioning-templates/#
         topic read \(telemetryTopic)
         topic read trackers/#
+        topic readwrite $aws/things/#
 
         user \(claimIdentity)
         topic write $aws/certificates/create/json
@@ -36,6 +37,10 @@ public enum BrokerACL {
             user \(thing.identity)
             topic write \(telemetryTopic)
             topic readwrite trackers/\(thing.thingName)/#
+            topic write $aws/things/\(thing.thingName)/shadow/name/+/get
+            topic write $aws/things/\(thing.thingName)/shadow/name/+/update
+            topic read $aws/things/\(thing.thingName)/shadow/name/+/get/+
+            topic read $aws/things/\(thing.thingName)/shadow/name/+/update/+
 
             """
         }

@@ -27,6 +27,7 @@ public struct LocalCloudDirectory: Sendable {
     public var brokerConfig: String { path + "/broker/mosquitto.conf" }
     public var brokerACL: String { path + "/broker/acl" }
     public var trackerdConfig: String { path + "/trackerd.toml" }
+    public var shadows: String { path + "/shadows" }
 
     /// The template of the original design: the thing is named after the serial number.
     public static let defaultTemplate = """

@@ -86,14 +86,16 @@ public final class LocalCloudServer: Sendable {
             }
         }
         let rules = try connection("localcloud-rules")
+        let shadows = ShadowService(connection: try connection("localcloud-shadows"), directory: directory.shadows, logger: logger)
         let ready = AsyncStream.makeStream(of: Bool.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await service.run { ready.continuation.yield(true) } }
             group.addTask { await self.deliver(rules) { ready.continuation.yield(true) } }
+            group.addTask { await shadows.run { ready.continuation.yield(true) } }
             var count = 0
             for await _ in ready.stream {
                 count += 1
-                if count == 2 { break }
+                if count == 3 { break }
             }
             logger.notice("localcloud ready: mqtts://localhost:\(port), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
             await group.waitForAll()

@@ -58,25 +58,8 @@ public final class ProvisioningService: Sendable {
 
     /// Serves until the task is cancelled. Calls `ready` once the request topics are subscribed.
     public func run(ready: @Sendable () -> Void = {}) async {
-        connection.start()
-        var subscription: Int32?
-        for await event in connection.events {
-            if Task.isCancelled { break }
-            switch event {
-            case .connected:
-                if case .success(let id) = connection.subscribe(Self.requestTopics) { subscription = id }
-            case .subscribed(let id, _) where id == subscription:
-                logger.info("answering fleet provisioning on \(Self.requestTopics.joined(separator: ", "))")
-                ready()
-            case .message(let topic, let payload):
-                await handle(topic: topic, payload: payload)
-            case .connectionFailed(let reason), .disconnected(let reason):
-                logger.warning("localcloud's provisioning client: \(reason)")
-            default:
-                break
-            }
-        }
-        await connection.shutdown()
+        await RequestSubscription.serve(connection, topics: Self.requestTopics, name: "fleet provisioning", logger: logger,
+                                        ready: ready) { topic, payload in await handle(topic: topic, payload: payload) }
     }
 
     func handle(topic: String, payload: [UInt8]) async {

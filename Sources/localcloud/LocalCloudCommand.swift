@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import LocalCloud
 import ServiceLifecycle
+import TrackerCore
 import TrackerSystem
 #if canImport(Glibc)
 import Glibc
@@ -16,8 +17,34 @@ struct LocalCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localcloud",
         abstract: "AWS IoT fleet provisioning on a local Mosquitto.",
-        subcommands: [Init.self, Serve.self]
+        subcommands: [Init.self, Serve.self, Shadow.self]
     )
+
+    struct Shadow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a thing's trackerd shadow, or update its desired state, through a running `localcloud serve`.",
+            discussion: "Prints the answer as AWS IoT Core gives it (get/accepted, update/accepted or the rejection); exit 1 on a rejection.")
+        @Argument var directory: String
+        @Argument var thing: String
+        @Option(help: "The MQTT/TLS port localcloud serves on.") var port = 8883
+        @Option(help: "A JSON desired state to write (a file, or - for standard input).") var desired: String?
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .warning) }
+            var state: JSONValue?
+            if let desired {
+                let data = desired == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: desired))
+                guard let value = JSONValue.parse(Array(data)), case .object = value else {
+                    throw ValidationError("--desired \(desired) is not a JSON object")
+                }
+                state = value
+            }
+            let client = ShadowClient(directory: LocalCloudDirectory(directory), port: port, logger: Logger(label: "localcloud"))
+            let (suffix, payload) = try await client.request(thing: thing, desired: state)
+            print(suffix + " " + String(decoding: payload, as: UTF8.self))
+            if suffix.hasSuffix("rejected") { throw ExitCode(1) }
+        }
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a CA, broker and claim certificates, the default template and DIR/trackerd.toml.")
