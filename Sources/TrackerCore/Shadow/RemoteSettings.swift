@@ -1,8 +1,10 @@
 /// What the `trackerd` shadow's desired state may set, validated with the very readers (and
 /// words) of the configuration file: a desired document applies whole or not at all.
 ///
-/// Remote: the `[report]` keys (`report`), `log_level` and the status/events/alerts topics.
-/// Everything else — endpoint, credentials, store, GPS source — stays in the local file.
+/// Remote: the `[report]` keys (`report`), `geofences` (a GeoJSON FeatureCollection whose
+/// features' properties carry what a `[[geofence]]` does), `log_level` and the
+/// status/events/alerts topics. Everything else — endpoint, credentials, store, GPS source —
+/// stays in the local file.
 public struct RemoteSettings: Sendable, Equatable {
     /// A value the device did not apply, for `reported.errors`.
     public struct Problem: Sendable, Equatable {
@@ -26,12 +28,14 @@ public struct RemoteSettings: Sendable, Equatable {
         public init(_ problems: [Problem]) { self.problems = problems }
     }
 
-    public static let keys = ["report", "log_level", "status_topic", "events_topic", "alerts_topic"]
+    public static let keys = ["report", "geofences", "log_level", "status_topic", "events_topic", "alerts_topic"]
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// The desired state as applied (for the reported state and the local copy).
     public var document: [String: JSONValue] = [:]
     public var report: ReportPolicy?
+    /// nil: the file's zones; an empty array: none.
+    public var geofences: [GeofenceConfig]?
     public var logLevel: String?
     public var statusTopic: String?
     public var eventsTopic: String?
@@ -61,14 +65,18 @@ public struct RemoteSettings: Sendable, Equatable {
             }
             settings.report = ReportPolicy(table, gps: TOMLTable(line: 0), reader)
         }
+        if let collection = fields["geofences"] {
+            let (zones, found) = geofences(collection, reader)
+            problems += found
+            settings.geofences = zones
+        }
         if let level = fields["log_level"] {
             if case .string(let text) = level, logLevels.contains(text) { settings.logLevel = text } else {
                 problems.append(Problem(path: "log_level", problem: "must be one of " + logLevels.joined(separator: ", ")))
             }
         }
         problems += reader.errors.map { error in
-            let key = error.key ?? "desired"
-            return Problem(path: key.hasPrefix("mqtt.") ? String(key.dropFirst(5)) : key, problem: error.message)
+            Problem(path: path(of: error.key ?? "desired"), problem: error.message)
         }
         guard problems.isEmpty else { return .failure(Invalid(problems)) }
         if fields["status_topic"] != nil { settings.statusTopic = parsed.statusTopic }
@@ -82,10 +90,66 @@ public struct RemoteSettings: Sendable, Equatable {
     public func applied(to config: TrackerConfig) -> TrackerConfig {
         var out = config
         if let report { out.report = report }
+        if let geofences { out.geofences = geofences }
         if let statusTopic { out.mqtt.statusTopic = statusTopic }
         if let eventsTopic { out.mqtt.eventsTopic = eventsTopic }
         if let alertsTopic { out.mqtt.alertsTopic = alertsTopic }
         return out
+    }
+
+    /// AWS IoT Core's limit for a whole shadow document: a zone set larger than that cannot
+    /// come through the shadow at all.
+    public static let maxGeofenceBytes = NamedShadow.maxDocumentBytes
+
+    /// The zones of a FeatureCollection: each feature's geometry (Polygon or MultiPolygon) and
+    /// its properties read as a `[[geofence]]` table is.
+    static func geofences(_ collection: JSONValue, _ reader: ConfigReader) -> ([GeofenceConfig], [Problem]) {
+        var problems: [Problem] = []
+        guard collection["type"] == .string("FeatureCollection"), case .array(let features)? = collection["features"] else {
+            return ([], [Problem(path: "geofences", problem: "must be a GeoJSON FeatureCollection")])
+        }
+        let size = collection.bytes.count
+        guard size <= maxGeofenceBytes else {
+            return ([], [Problem(path: "geofences", problem: "is \(size) bytes, over AWS IoT Core's 8 KB limit for a shadow document; send larger zone sets as a file")])
+        }
+        var zones: [GeofenceConfig] = []
+        var names: Set<String> = []
+        for (index, feature) in features.enumerated() {
+            let at = "geofences.features[\(index)]"
+            guard case .object(let properties)? = feature["properties"] else {
+                problems.append(Problem(path: at + ".properties", problem: "is required: name, and optionally hysteresis_m, min_consecutive, max_hdop, notify, max_speed_mps"))
+                continue
+            }
+            let polygons: [[GeoPoint]]
+            do { polygons = try GeoJSON.polygons(from: feature.bytes) } catch {
+                problems.append(Problem(path: at + ".geometry", problem: error.reason))
+                continue
+            }
+            for key in properties.keys.sorted() where ["box", "polygon", "circle", "geojson"].contains(key) {
+                problems.append(Problem(path: at + ".properties." + key, problem: "the shape is the feature's geometry"))
+            }
+            guard case .table(var table) = toml(.object(properties.filter { !["box", "polygon", "circle", "geojson"].contains($0.key) })).kind else { continue }
+            // The readers want one shape; the geometry replaces it below.
+            table.set("box", toml(.object(["min_lat": .number(0), "max_lat": .number(1), "min_lng": .number(0), "max_lng": .number(1)])))
+            guard var zone = GeofenceConfig.read(table, index: index, reader) else { continue }
+            zone.shape = .zone(.polygons(polygons))
+            if !names.insert(zone.name).inserted {
+                problems.append(Problem(path: at + ".properties.name", problem: "\"\(zone.name)\" is already the name of another zone"))
+            }
+            zones.append(zone)
+        }
+        return (zones, problems)
+    }
+
+    /// A configuration key as a path in the desired document.
+    static func path(of key: String) -> String {
+        if key.hasPrefix("mqtt.") { return String(key.dropFirst(5)) }
+        if key.hasPrefix("geofence["), let close = key.firstIndex(of: "]") {
+            let index = key[key.index(key.startIndex, offsetBy: 9)..<close]
+            let rest = key[key.index(after: close)...]
+            return "geofences.features[\(index)]" + (rest.isEmpty ? "" : ".properties" + rest)
+        }
+        return key
     }
 
     /// JSON as the configuration readers see TOML: whole numbers are integers.
