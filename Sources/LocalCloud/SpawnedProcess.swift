@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 
 /// A child process started with posix_spawn and reaped with waitpid on a thread of its own.
@@ -7,14 +8,10 @@ import SystemPackage
 /// started them (Swift's threads block signals), so a Mosquitto started that way ignores
 /// SIGTERM; and its exit monitoring was seen not to fire here. Here the child starts with an
 /// empty mask and default dispositions.
-///
-/// Unchecked sendability is sound: `exitStatus` and `outputClosed` are read and written only
-/// while holding `lock`; every other property is an immutable `let`.
-public final class SpawnedProcess: @unchecked Sendable {
+public final class SpawnedProcess: Sendable {
     public let pid: pid_t
-    private let lock = NSCondition()
-    private var exitStatus: Int32?
-    private var outputClosed = false
+    /// The wait status once reaped, and whether the output has been read to its end.
+    private let state = Mutex<(exitStatus: Int32?, outputClosed: Bool)>((nil, false))
 
     /// `stdin`: bytes written to the child's stdin, then closed. `onOutput`: each line of its
     /// stdout (and stderr unless `stderrToParent`), called on a reader thread.
@@ -72,63 +69,33 @@ public final class SpawnedProcess: @unchecked Sendable {
             }
             if !buffer.isEmpty { onOutput(String(decoding: buffer, as: UTF8.self)) }
             close(readFD)
-            self.lock.lock()
-            self.outputClosed = true
-            self.lock.broadcast()
-            self.lock.unlock()
+            self.state.withLock { $0.outputClosed = true }
         }
         Thread.detachNewThread { [self] in
             var status: Int32 = 0
             while waitpid(spawned, &status, 0) < 0 && errno == EINTR {}
-            lock.lock()
-            exitStatus = status
-            lock.broadcast()
-            lock.unlock()
+            state.withLock { $0.exitStatus = status }
         }
     }
 
-    public var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return exitStatus == nil
-    }
+    public var isRunning: Bool { state.withLock { $0.exitStatus == nil } }
 
-    /// Waits up to `timeout` seconds for the exit and the last line of output; the raw wait
-    /// status, or nil if the process is still running.
-    @discardableResult
-    public func wait(timeout: TimeInterval) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while (exitStatus == nil || !outputClosed) && lock.wait(until: deadline) {}
-        return outputClosed ? exitStatus : nil
-    }
-
-    /// `wait(timeout:)` for async callers: the same answer, without holding a thread of Swift's
-    /// small cooperative pool for the whole wait (a hook may take seconds).
+    /// The raw wait status once the process has exited and its output is read to the end; nil
+    /// if that has not happened within `timeout`. Awaited, so no thread of Swift's small
+    /// cooperative pool is held for the wait (a hook may take seconds).
     public func exited(within timeout: Duration) async -> Int32? {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {
-            let state = lock.withLock { (status: exitStatus, closed: outputClosed) }
-            if state.closed, let status = state.status { return status }
+            let (status, closed) = state.withLock { $0 }
+            if closed, let status { return status }
             if clock.now >= deadline { return nil }
             // Not cancelled with the caller: a shutdown still waits for the child it stops.
             await Task { try? await clock.sleep(for: .milliseconds(10)) }.value
         }
     }
 
-    /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
-    public func stop(grace: TimeInterval = 5) {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
-        if wait(timeout: grace) == nil {
-            kill(pid, SIGKILL)
-            wait(timeout: 5)
-        }
-    }
-
-    /// `stop(grace:)` for async callers.
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
     public func terminate(grace: Duration = .seconds(5)) async {
         guard isRunning else { return }
         kill(pid, SIGTERM)

@@ -14,14 +14,20 @@ func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
                          _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
                          _ callback: FuzzCallback) -> Int32
 
+/// The parser under test, from TRACKERD_FUZZ_TARGET (read once; the callback cannot capture).
+let fuzzTarget = getenv("TRACKERD_FUZZ_TARGET").flatMap { FuzzTarget(rawValue: String(cString: $0)) }
+
 @_cdecl("trackerd_fuzz_main")
 func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guard fuzzTarget != nil else {
+        let message = Array("trackerd-fuzz: TRACKERD_FUZZ_TARGET must be one of nmea, toml, geojson, provisioning, salvage\n".utf8)
+        _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        return 2
+    }
     var count = argc
     var arguments = argv
     return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        let name = getenv("TRACKERD_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-        guard let target = FuzzTarget(rawValue: name) else { fatalError("TRACKERD_FUZZ_TARGET must be one of nmea, toml, geojson, provisioning, salvage") }
-        target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
+        fuzzTarget?.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
         return 0
     }
 }
