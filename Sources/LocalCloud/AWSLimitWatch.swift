@@ -25,12 +25,9 @@ public final class AWSLimitWatch: Sendable {
         self.kick = kick
     }
 
-    /// A line of Mosquitto's log: a publish to measure, or a new connection that starts its
-    /// count afresh.
+    /// A line of Mosquitto's log other than a publish: a new connection starts its count afresh.
     public func observe(line: String) {
-        if let publish = MosquittoPublishLine(line) {
-            observe(publish)
-        } else if let start = line.range(of: "New client connected from "), let at = line[start.upperBound...].range(of: " as ") {
+        if let start = line.range(of: "New client connected from "), let at = line[start.upperBound...].range(of: " as ") {
             let client = line[at.upperBound...].prefix { $0 != " " }
             meter.withLock { $0.connected(String(client)) }
         }

@@ -38,8 +38,14 @@ public final class LocalCloudServer: Sendable {
         let trail = self.trail
         let watch = AWSLimitWatch(mode: limits, logger: logger) { [self] client in await disconnect(client) }
         let process = try SpawnedProcess("/usr/sbin/mosquitto", ["-c", directory.brokerConfig]) { line in
+            // Each PUBLISH line is read once, for both its uses.
+            if let publish = MosquittoPublishLine(line) {
+                watch.observe(publish)
+                trail.record(publish)
+                return
+            }
             watch.observe(line: line)
-            if trail.observe(line) { return }
+            if PublisherTrail.isPacketNoise(line) { return }
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
         }

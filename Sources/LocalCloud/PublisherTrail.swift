@@ -17,23 +17,22 @@ public final class PublisherTrail: Sendable {
 
     public init() {}
 
-    /// Feeds one line of Mosquitto's log; returns true if it was a PUBLISH line (not worth showing).
-    @discardableResult
-    public func observe(_ line: String) -> Bool {
-        guard line.contains("Received PUBLISH from ") else {
-            return line.contains("Sending PUBLISH to ") || line.contains(" PINGREQ ") || line.contains(" PINGRESP ")
-                || line.contains("Sending PUBACK") || line.contains("Received PUBACK") || line.contains("Sending SUBACK")
-                || line.contains("Received SUBSCRIBE") || line.contains("Sending CONNACK") || line.contains("Received DISCONNECT")
-                || line.contains("Sending PINGRESP") || line.contains("Received PINGREQ") || line.hasSuffix(" (QoS 1)")
-                || line.contains("Sending PUBREC") || line.contains("Received PUBREL")
-        }
-        guard let publish = MosquittoPublishLine(line) else { return true }
+    /// A line of Mosquitto's debug log not worth showing: the packets of every message.
+    public static func isPacketNoise(_ line: String) -> Bool {
+        line.contains("Received PUBLISH from ") || line.contains("Sending PUBLISH to ") || line.contains(" PINGREQ ")
+            || line.contains(" PINGRESP ") || line.contains("Sending PUBACK") || line.contains("Received PUBACK")
+            || line.contains("Sending SUBACK") || line.contains("Received SUBSCRIBE") || line.contains("Sending CONNACK")
+            || line.contains("Received DISCONNECT") || line.contains("Sending PINGRESP") || line.contains("Received PINGREQ")
+            || line.hasSuffix(" (QoS 1)") || line.contains("Sending PUBREC") || line.contains("Received PUBREL")
+    }
+
+    /// A publish Mosquitto logged.
+    public func record(_ publish: MosquittoPublishLine) {
         let entry = Entry(clientID: publish.clientID, topic: publish.topic, size: publish.size, at: Date())
         entries.withLock { entries in
             entries.removeAll { entry.at.timeIntervalSince($0.at) > 10 }
             entries.append(entry)
         }
-        return true
     }
 
     /// The publisher of a message with this topic and size, if Mosquitto has logged it.

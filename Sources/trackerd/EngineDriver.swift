@@ -24,14 +24,15 @@ final class EngineDriver {
     private var store: SQLiteQueueStore?
     private let storeDirectory: String
     private let statusFile: StatusFile
-    private let zoneStates: GeofenceStateFile
-    private let odometer: OdometerFile
+    private let zoneStates: JSONStateFile<GeofenceSnapshot>
+    private let odometer: JSONStateFile<OdometerReading>
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let clock = ContinuousClock()
 
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
-         zoneStates: GeofenceStateFile, odometer: OdometerFile, notifier: SystemdNotifier, logger: Logger) {
+         zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>, notifier: SystemdNotifier,
+         logger: Logger) {
         self.odometer = odometer
         self.engine = engine
         self.connection = connection
@@ -79,7 +80,7 @@ final class EngineDriver {
             store?.close()
             store = nil
         case .saveZones(let snapshot): zoneStates.save(snapshot, logger: logger)
-        case .saveOdometer(let metres): odometer.save(metres, logger: logger)
+        case .saveOdometer(let metres): odometer.save(OdometerReading(metres: metres), logger: logger)
         case .notify(let state): notifier.notify(state)
         case .writeStatus(let status): statusFile.write(status)
         case .removeStatus: statusFile.remove()

@@ -8,7 +8,6 @@ import Logging
 import ServiceLifecycle
 import TrackerCore
 import TrackerMQTT
-import TrackerStorage
 import TrackerSystem
 
 /// The daemon's one loop: fixes from the source, the clock, and the MQTT connection's events,
@@ -37,18 +36,13 @@ struct TrackerService: Service, CustomStringConvertible {
 
     func run() async throws {
         let clock = ContinuousClock()
-        let zoneStates = GeofenceStateFile(path: config.store.directory + "/geofence.json")
-        let odometer = OdometerFile(path: config.store.directory + "/odometer.json")
-        if !zones.isEmpty {
-            do { try CredentialStore.ensureDirectory(config.store.directory) } catch {
-                logger.warning("geofence states cannot be kept: \(error)")
-            }
-        }
+        let zoneStates = JSONStateFile<GeofenceSnapshot>(path: config.store.directory + "/geofence.json", name: "the geofence states")
+        let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
         let planner = PublicationPlanner(config: config, deviceID: deviceID, thingName: config.mqtt.clientID ?? deviceID,
                                          detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:],
                                                                     lastTime: restored?.lastTime),
-                                         odometer: odometer.load(logger: logger))
+                                         odometer: odometer.load(logger: logger)?.metres ?? 0)
         let notifier = SystemdNotifier()
         var settings = EngineSettings(config: config, deviceID: deviceID, thingName: thingName, source: source.description,
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)

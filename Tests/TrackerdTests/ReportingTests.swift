@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import TrackerCore
 
 /// The reporting policy on a synthetic city drive with stops, a tunnel and 3 m of position
 /// noise (../shared/tools/make_track.py: exact ground truth), through `trackerd simulate`.
@@ -25,10 +26,7 @@ import TestSupport
     }
 
     static func metres(_ a: Truth, _ b: Truth) -> Double {
-        let r = 6_371_008.8, rad = Double.pi / 180
-        let dLat = (b.path_lat - a.path_lat) * rad, dLon = (b.path_lon - a.path_lon) * rad
-        let h = sin(dLat / 2) * sin(dLat / 2) + cos(a.path_lat * rad) * cos(b.path_lat * rad) * sin(dLon / 2) * sin(dLon / 2)
-        return 2 * r * asin(min(1, h.squareRoot()))
+        GreatCircle.distance(latitude1: a.path_lat, longitude1: a.path_lon, latitude2: b.path_lat, longitude2: b.path_lon)
     }
 
     @Test func tripsOdometerAndFewMessagesOnACityDrive() async throws {

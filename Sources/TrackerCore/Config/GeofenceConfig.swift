@@ -31,7 +31,9 @@ public struct GeofenceConfig: Sendable, Equatable {
     }
 
     /// nil when the entry has errors (each reported to `reader`).
-    static func read(_ table: TOMLTable, index: Int, _ reader: ConfigReader) -> GeofenceConfig? {
+    /// `geometry`: the shape when it comes from elsewhere (a GeoJSON feature of the shadow); the
+    /// table must then name none.
+    static func read(_ table: TOMLTable, index: Int, _ reader: ConfigReader, geometry: ZoneShape? = nil) -> GeofenceConfig? {
         let s = "geofence[\(index)]"
         let before = reader.errors.count
         var name = ""
@@ -46,7 +48,10 @@ public struct GeofenceConfig: Sendable, Equatable {
         }
         let given = ["box", "polygon", "circle", "geojson"].filter { table[$0] != nil }
         var shape: Shape?
-        if given.count != 1 {
+        if let geometry {
+            for key in given { reader.fail(table[key]?.line ?? table.line, "\(s).\(key)", "the shape is the feature's geometry") }
+            shape = .zone(geometry)
+        } else if given.count != 1 {
             reader.fail(table.line, s, given.isEmpty ? "needs one shape: box, polygon, circle or geojson"
                                                      : "has \(given.joined(separator: " and ")); exactly one shape is allowed")
         } else {

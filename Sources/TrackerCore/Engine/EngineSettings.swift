@@ -17,7 +17,7 @@ public struct EngineSettings: Sendable {
         public var backlog: BacklogPolicy
 
         public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String,
-                    maxPublishRate: Int = 100, backlog: BacklogPolicy? = nil) {
+                    maxPublishRate: Int, backlog: BacklogPolicy) {
             self.endpoint = endpoint
             self.clientID = clientID
             self.topic = topic
@@ -25,8 +25,7 @@ public struct EngineSettings: Sendable {
             self.queue = queue
             self.storePath = storePath
             self.maxPublishRate = maxPublishRate
-            self.backlog = backlog ?? BacklogPolicy(telemetryTopic: topic, backlogTopic: "trackers/\(clientID)/backlog",
-                                                    batch: queue.backlogBatch, maxPayloadBytes: 131_072, deviceID: clientID)
+            self.backlog = backlog
         }
     }
 

@@ -69,7 +69,7 @@ struct MessageDelivery: Sendable {
         if !publications.isEmpty { out.append(.publish(publications)) }
         let waiting = queue.count - queue.inflightCount + (announcement == nil ? 0 : 1)
         let windowOpen = queue.inflightPublications < settings.queue.maxInflight
-        if waiting > 0 && windowOpen, cap.available(now: now) == 0, let back = cap.nextToken(now: now) {
+        if waiting > 0 && windowOpen && tokens == publications.count, let back = cap.nextToken(now: now) {
             heldBack = waiting
             out.append(.wake(at: back))
         } else {

@@ -42,9 +42,6 @@ public struct TrackerEngine: Sendable {
 
     /// Messages waiting for an acknowledgement (0 without an endpoint).
     public var queueDepth: Int { delivery?.queue.count ?? 0 }
-    /// The queue's messages, oldest first.
-    public var pending: [OutboundMessage] { delivery?.queue.pending ?? [] }
-    public var isConnected: Bool { delivery?.connected ?? false }
     /// False while the queue is in memory only (its store would not open or would not write).
     public var isDurable: Bool { delivery?.storage.isDurable ?? true }
 
@@ -139,10 +136,8 @@ public struct TrackerEngine: Sendable {
         out.append(.notify("STOPPING=1\nSTATUS=stopping"))
         out.append(.removeStatus)
         if planner.odometer != (savedOdometer ?? 0) { out.append(.saveOdometer(planner.odometer)) }
-        var done = true
         delivery?.stop(now: now, &out)
-        if let delivery { done = !delivery.stopping }
-        if done { out.append(.stopped) }
+        if !(delivery?.stopping ?? false) { out.append(.stopped) }
     }
 
     // MARK: - fixes

@@ -28,6 +28,8 @@ public struct PublicationPlanner: Sendable {
     public private(set) var detector: GeofenceDetector
     /// Over this speed anywhere (0: off); a zone's own limit applies inside it.
     private let overspeed: Double
+    /// The zones with a speed limit (usually none), so a fix does not walk every zone for it.
+    private let limitedZones: [(name: String, maxSpeed: Double)]
 
     public init(deviceID: String, format: PayloadFormat, telemetryTopic: String, eventsTopic: String, alertsTopic: String,
                 reporter: MotionReporter, detector: GeofenceDetector) {
@@ -39,6 +41,7 @@ public struct PublicationPlanner: Sendable {
         self.reporter = reporter
         self.detector = detector
         overspeed = reporter.policy.overspeed
+        limitedZones = detector.zones.compactMap { zone in zone.maxSpeed.map { (zone.name, $0) } }
     }
 
     /// The planner a configuration describes: its payload format, topics (`{thingName}` filled
@@ -72,9 +75,8 @@ public struct PublicationPlanner: Sendable {
     /// The lowest limit of the zones the tracker is in, else the global one.
     private func speedLimit() -> (speed: Double, zone: String?)? {
         var limit: (speed: Double, zone: String?)?
-        for zone in detector.zones {
-            guard let maxSpeed = zone.maxSpeed, detector.state(of: zone.name) == .inBoundary else { continue }
-            if limit.map({ maxSpeed < $0.speed }) ?? true { limit = (maxSpeed, zone.name) }
+        for zone in limitedZones where detector.state(of: zone.name) == .inBoundary {
+            if limit.map({ zone.maxSpeed < $0.speed }) ?? true { limit = (zone.maxSpeed, zone.name) }
         }
         if limit == nil && overspeed > 0 { limit = (overspeed, nil) }
         return limit

@@ -13,7 +13,9 @@ public struct BacklogPolicy: Sendable, Equatable {
     public var batch: Int
     /// No batch's payload exceeds this (AWS IoT Core: 128 KB).
     public var maxPayloadBytes: Int
-    public var deviceID: String
+    public let deviceID: String
+    /// `{"deviceId":"...","fixes":[` — a wire payload, byte for byte; made once, used per batch.
+    let batchHead: [UInt8]
 
     public init(telemetryTopic: String, backlogTopic: String, batch: Int, maxPayloadBytes: Int, deviceID: String) {
         self.telemetryTopic = telemetryTopic
@@ -21,8 +23,6 @@ public struct BacklogPolicy: Sendable, Equatable {
         self.batch = max(1, batch)
         self.maxPayloadBytes = maxPayloadBytes
         self.deviceID = deviceID
+        batchHead = Array("{\"deviceId\":\(FixPayload.jsonString(deviceID)),\"fixes\":[".utf8)
     }
-
-    /// `{"deviceId":"...","fixes":[` — a wire payload, byte for byte.
-    var batchHead: [UInt8] { Array("{\"deviceId\":\(FixPayload.jsonString(deviceID)),\"fixes\":[".utf8) }
 }

@@ -19,8 +19,6 @@ public struct OutboundQueue: Sendable {
         var acknowledged = false
         var onDisk: Bool
         var writing = false
-        /// The newest fix at a reconnect: sent before anything else.
-        var promoted = false
     }
 
     public let policy: QueuePolicy
@@ -155,7 +153,8 @@ public struct OutboundQueue: Sendable {
             let entry = entries[i]
             i += 1
             let isFix = entry.message.topic == backlog.telemetryTopic
-            let candidate = !entry.inflight && !entry.acknowledged && !entry.promoted && isFix && isBacklog(entry, now: now)
+            let candidate = !entry.inflight && !entry.acknowledged && entry.message.sequence != promotedSequence && isFix
+                && isBacklog(entry, now: now)
             // The cursor passes what can never be a backlog candidate again (sent, acknowledged,
             // events) and, below, what joins a batch; it stops at anything else.
             guard candidate else {
@@ -230,11 +229,7 @@ public struct OutboundQueue: Sendable {
 
     /// After a reconnect: the newest fix (on `telemetryTopic`) still queued goes out first.
     public mutating func promoteNewestFix(telemetryTopic: String) {
-        if let old = promotedSequence, let i = position(of: old) { entries[i].promoted = false }
-        promotedSequence = nil
-        guard let newest = entries[head...].lastIndex(where: { !$0.acknowledged && $0.message.topic == telemetryTopic }) else { return }
-        entries[newest].promoted = true
-        promotedSequence = entries[newest].message.sequence
+        promotedSequence = entries[head...].last { !$0.acknowledged && $0.message.topic == telemetryTopic }?.message.sequence
     }
 
     /// The broker's PUBACK for a whole publish: every message it carried leaves the queue.

@@ -32,10 +32,6 @@ public struct QueueStorageHealth: Sendable, Equatable {
         return true
     }
 
-    public mutating func failed(_ reason: String, wallMilliseconds: Int64, now: ContinuousClock.Instant) -> Bool {
-        var random = SystemRandomNumberGenerator()
-        return failed(reason, wallMilliseconds: wallMilliseconds, now: now, random: &random)
-    }
 
     /// The store worked. Returns the memory-only period this ends, if any (log it).
     public mutating func succeeded() -> (since: Int64, reason: String)? {

@@ -125,14 +125,8 @@ public struct RemoteSettings: Sendable, Equatable {
                 problems.append(Problem(path: at + ".geometry", problem: error.reason))
                 continue
             }
-            for key in properties.keys.sorted() where ["box", "polygon", "circle", "geojson"].contains(key) {
-                problems.append(Problem(path: at + ".properties." + key, problem: "the shape is the feature's geometry"))
-            }
-            guard case .table(var table) = toml(.object(properties.filter { !["box", "polygon", "circle", "geojson"].contains($0.key) })).kind else { continue }
-            // The readers want one shape; the geometry replaces it below.
-            table.set("box", toml(.object(["min_lat": .number(0), "max_lat": .number(1), "min_lng": .number(0), "max_lng": .number(1)])))
-            guard var zone = GeofenceConfig.read(table, index: index, reader) else { continue }
-            zone.shape = .zone(.polygons(polygons))
+            guard case .table(let table) = toml(.object(properties)).kind,
+                  let zone = GeofenceConfig.read(table, index: index, reader, geometry: .polygons(polygons)) else { continue }
             if !names.insert(zone.name).inserted {
                 problems.append(Problem(path: at + ".properties.name", problem: "\"\(zone.name)\" is already the name of another zone"))
             }
