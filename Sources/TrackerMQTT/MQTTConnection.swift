@@ -27,6 +27,8 @@ public final class MQTTConnection: Sendable {
     public let settings: MQTTSettings
     public let events: AsyncStream<MQTTEvent>
     private let current = Mutex<MosquittoHandle?>(nil)
+    /// The last will's topic, changed at run time by the device shadow's `status_topic`.
+    private let willTopic: Mutex<String?>
     private let offlinePayload: String
     private let sink: MosquittoCallbackSink
     private let stop = StopFlag()
@@ -56,6 +58,7 @@ public final class MQTTConnection: Sendable {
         self.backoff = backoff
         self.stableAfter = stableAfter
         self.offlinePayload = offlinePayload
+        willTopic = Mutex(settings.statusTopic)
         let (stream, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
         events = stream
         sink = MosquittoCallbackSink(events: continuation)
@@ -142,6 +145,12 @@ public final class MQTTConnection: Sendable {
         }
     }
 
+    /// The last will names `topic` from the next connection on (a session's will is fixed when
+    /// it connects).
+    public func setStatusTopic(_ topic: String) {
+        willTopic.withLock { $0 = topic }
+    }
+
     public var isConnected: Bool { sink.connected.load(ordering: .acquiring) }
 
     /// Message ids the broker acknowledged since the last call (see `MQTTEvent.acknowledgementsReady`).
@@ -182,6 +191,8 @@ public final class MQTTConnection: Sendable {
         let clock = ContinuousClock()
         sink.reset()
         let handle: OpaquePointer
+        var settings = settings
+        settings.statusTopic = willTopic.withLock { $0 }
         do {
             handle = try Self.makeHandle(settings: settings, offlinePayload: offlinePayload, sink: sink)
         } catch {

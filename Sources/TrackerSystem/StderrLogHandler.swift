@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Logging
+import Synchronization
 import TrackerCore
 
 /// Writes each log event as one line on stderr.
@@ -13,13 +14,31 @@ import TrackerCore
 /// stamps it. Otherwise the line starts with a UTC timestamp and the level name.
 /// Each line goes out in one write(2), so lines from different threads never interleave.
 public struct StderrLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// The level every handler uses once set (the device shadow's `log_level` changes a running
+    /// daemon's level); 0 = each handler's own. swift-log asks the handler for its level at each
+    /// call, so loggers already handed out follow the change too.
+    private static let levelInForce = Atomic<Int>(0)
+
+    /// Sets the level of every logger in the process (nil: back to each one's own).
+    public static func setLevelInForce(_ level: Logger.Level?) {
+        levelInForce.store(level.map { Logger.Level.allCases.firstIndex(of: $0)! + 1 } ?? 0, ordering: .relaxed)
+    }
+
+    public var logLevel: Logger.Level {
+        get {
+            let index = Self.levelInForce.load(ordering: .relaxed)
+            return index > 0 ? Logger.Level.allCases[index - 1] : ownLevel
+        }
+        set { ownLevel = newValue }
+    }
+
+    private var ownLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let journal: Bool
 
     public init(label: String, level: Logger.Level = .info, journal: Bool = StderrLogHandler.stderrIsJournal()) {
-        self.logLevel = level
+        ownLevel = level
         self.journal = journal
     }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import FoundationEssentials
 import TrackerCore
+import TrackerStorage
 import TrackerSystem
 
 struct CheckConfigCommand: ParsableCommand {
@@ -19,6 +21,9 @@ struct CheckConfigCommand: ParsableCommand {
     @Flag(name: .long, help: "Exit 1 when the file is valid but names no [mqtt] endpoint yet.")
     var configured = false
 
+    @Flag(name: .long, help: "Also show the settings the device shadow may change: each value in force and where it came from (the file, the shadow's last applied state in [store] dir, or the default).")
+    var remote = false
+
     func run() throws {
         let file = config ?? TrackerConfig.defaultPath
         if configured { return try checkConfigured(file) }
@@ -26,9 +31,40 @@ struct CheckConfigCommand: ParsableCommand {
             let (settings, _) = try ConfigFile.load(file)
             for warning in settings.warnings { StandardError.line("warning: \(warning)") }
             print("\(file): valid")
+            if remote { try showRemote(settings) }
         } catch {
             StandardError.line("\(error)")
             throw ExitStatus.invalid
+        }
+    }
+
+    /// The values in force at the next start, as `trackerd status` shows them while it runs.
+    private func showRemote(_ file: TrackerConfig) throws {
+        let path = file.store.directory + "/remote-settings.json"
+        var applied = RemoteSettings()
+        do {
+            if let bytes = try CredentialStore.read(path) {
+                guard let record = try? JSONDecoder().decode(RemoteSettingsRecord.self, from: Data(bytes)) else {
+                    StandardError.line("\(path): not a shadow settings record")
+                    throw ExitStatus.invalid
+                }
+                switch RemoteSettings.validate(record.desired) {
+                case .success(let settings):
+                    applied = settings
+                    print("\(path): shadow version \(record.version)")
+                case .failure(let invalid):
+                    for problem in invalid.problems { StandardError.line("\(path): \(problem.path): \(problem.problem)") }
+                    throw ExitStatus.invalid
+                }
+            } else {
+                print("\(path): no shadow settings applied yet")
+            }
+        } catch let error as CredentialStoreError {
+            StandardError.line("\(error): run it as root or as the user trackerd")
+            throw ExitStatus.invalid
+        }
+        for setting in EffectiveSetting.list(file: file, remote: applied, logLevel: "info") {
+            print("\(setting.key) = \(setting.value) (\(setting.origin.rawValue))")
         }
     }
 

@@ -26,14 +26,16 @@ final class EngineDriver {
     private let statusFile: StatusFile
     private let zoneStates: JSONStateFile<GeofenceSnapshot>
     private let odometer: JSONStateFile<OdometerReading>
+    private let remoteSettings: JSONStateFile<RemoteSettingsRecord>
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let clock = ContinuousClock()
 
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
-         zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>, notifier: SystemdNotifier,
-         logger: Logger) {
+         zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>,
+         remoteSettings: JSONStateFile<RemoteSettingsRecord>, notifier: SystemdNotifier, logger: Logger) {
         self.odometer = odometer
+        self.remoteSettings = remoteSettings
         self.engine = engine
         self.connection = connection
         self.storeDirectory = storeDirectory
@@ -63,7 +65,13 @@ final class EngineDriver {
             send(.connection(.acknowledged(connection.takeAcknowledged())))
             send(.connection(.connectionFailed(reason: reason)))
         case .retrying(let delay): send(.connection(.retrying(after: delay)))
-        case .subscribed, .message: break
+        case .subscribed(_, let granted):
+            // MQTT 3.1.1 answers a refused topic with 0x80 rather than an error.
+            if granted.contains(0x80) {
+                logger.error("the broker refused a subscription to the trackerd shadow: does the device policy allow $aws/things/{thing}/shadow/name/trackerd/*?")
+            }
+            send(EngineInput.subscribed)
+        case .message(let topic, let payload): send(EngineInput.message(topic: topic, payload: payload))
         }
     }
 
@@ -74,6 +82,12 @@ final class EngineDriver {
                        metadata: entry.metadata.isEmpty ? nil : entry.metadata.mapValues { .string($0) })
         case .publish(let messages): send(.published(publish(messages)))
         case .announce(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload, retain: true)
+        case .request(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload)
+        case .subscribe(let topics):
+            if case .failure(let error) = connection?.subscribe(topics) { logger.warning("cannot follow the trackerd shadow: \(error)") }
+        case .saveRemoteSettings(let record): remoteSettings.save(record, logger: logger)
+        case .setLogLevel(let level): StderrLogHandler.setLevelInForce(Self.level(level))
+        case .setWillTopic(let topic): connection?.setStatusTopic(topic)
         case .openStore: send(openStore())
         case .commit(let commit): send(self.commit(commit))
         case .closeStore:

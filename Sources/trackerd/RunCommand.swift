@@ -106,7 +106,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
-                                     deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, logger: logger)
+                                     deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, logLevel: level,
+                                     logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

@@ -63,5 +63,10 @@ struct StatusCommand: ParsableCommand {
         for name in status.zones.keys.sorted() {
             print("zone \(name): \((status.zones[name] ?? nil)?.rawValue ?? "not yet known")")
         }
+        if let shadow = status.shadow {
+            print("shadow: \(shadow.topic), " + (shadow.appliedVersion.map { "version \($0) applied" } ?? "nothing applied (the file's settings)"))
+            for error in shadow.errors { print("shadow error: \(error.path): \(error.problem) (not applied)") }
+        }
+        for setting in status.settings { print("setting \(setting.key) = \(setting.value) (\(setting.origin.rawValue))") }
     }
 }

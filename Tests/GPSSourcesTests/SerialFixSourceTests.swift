@@ -36,7 +36,8 @@ import TrackerCore
         let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
         defer { consumer.cancel() }
 
-        #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
+        // Generous: with the whole suite running in parallel on two cores the reader thread can wait long for its turn.
+        #expect(await logs.wait(timeout: .seconds(30)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
         let first = pty
         Thread.detachNewThread { first.write(Self.cycles(drive, 0..<200)) }
         #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 200 }, "fixes before the unplug: \(received.items.count)")

@@ -14,7 +14,7 @@ import Testing
         file.mqtt.endpoint = "broker.example"
         let config = settings.applied(to: file)
         #expect(config.report.movingInterval == .seconds(30) && config.report.headingChange == 20)
-        #expect(config.report.stopSpeed == 1.0, "the shadow's [report] replaces the file's as a whole")
+        #expect(config.report.stopSpeed == 2, "each of the shadow's [report] keys changes that key of the file's, no other")
         #expect(config.mqtt.alertsTopic == "fleet/alerts" && config.mqtt.endpoint == "broker.example")
         #expect(settings.logLevel == "debug")
     }

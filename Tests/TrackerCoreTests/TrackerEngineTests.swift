@@ -35,13 +35,21 @@ import Testing
         var savedZones: [GeofenceSnapshot] = []
         var savedOdometer: Double?
         var finished = false
+        /// The shadow: requests sent (topic, payload), subscriptions, what was kept and set.
+        var requests: [(topic: String, payload: String)] = []
+        var subscriptions: [String] = []
+        var savedRemote: [RemoteSettingsRecord] = []
+        var logLevels: [EngineLogEntry.Level] = []
+        var willTopics: [String] = []
 
+        /// `shadow`: the device follows its `trackerd` shadow (the file is `config`, its zones `zones`).
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
-             watchdog: Duration? = nil, seed: UInt64 = 1) {
+             watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false) {
             now = ContinuousClock.now
             self.disk = disk
-            let settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
+            var settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
+            if shadow { settings.remote = .init(file: config, fileZones: zones, thingName: "tracker-1", logLevel: .info) }
             engine = TrackerEngine(settings: settings,
                                    planner: PublicationPlanner(config: config, deviceID: "tracker-1", thingName: "tracker-1",
                                                                detector: GeofenceDetector(zones: zones)),
@@ -84,6 +92,15 @@ import Testing
                 announcements.append(String(decoding: payload, as: UTF8.self))
                 topics.append(topic)
                 publishedAt.append(now)
+            case .request(let topic, let payload):
+                requests.append((topic, String(decoding: payload, as: UTF8.self)))
+                publishedAt.append(now)
+            case .subscribe(let topics):
+                subscriptions += topics
+                if online { send(.subscribed) }
+            case .saveRemoteSettings(let record): savedRemote.append(record)
+            case .setLogLevel(let level): logLevels.append(level)
+            case .setWillTopic(let topic): willTopics.append(topic)
             case .openStore:
                 guard let disk else { return send(.storeOpenFailed(reason: "permission denied")) }
                 storeOpen = true

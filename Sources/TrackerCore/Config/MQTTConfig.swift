@@ -32,12 +32,15 @@ public struct MQTTConfig: Sendable, Equatable {
     /// Reconnect backoff: delay = random(0, min(max, min·2^attempt)).
     public var reconnectMin: Duration = .seconds(1)
     public var reconnectMax: Duration = .seconds(120)
+    /// Follow the thing's `trackerd` named shadow (settings and zones from the cloud). The
+    /// device policy must then allow its topics, or AWS IoT Core ends the connection.
+    public var shadow = true
 
     public init() {}
 
     static let keys = ["endpoint", "port", "ca_file", "cert_file", "key_file", "client_id", "keepalive_s", "topic",
                        "status_topic", "events_topic", "protocol", "alpn", "reconnect_min_s", "reconnect_max_s",
-                       "max_publish_rate", "backlog_topic", "max_payload_bytes", "alerts_topic"]
+                       "max_publish_rate", "backlog_topic", "max_payload_bytes", "alerts_topic", "shadow"]
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "mqtt"
@@ -100,6 +103,11 @@ public struct MQTTConfig: Sendable, Equatable {
         }
         if let seconds = reader.number(table, s, "reconnect_max_s", range: 0.01...86_400) {
             reconnectMax = .milliseconds(Int64((seconds * 1000).rounded()))
+        }
+        if let value = table["shadow"] {
+            if case .boolean(let flag) = value.kind { shadow = flag } else {
+                reader.fail(value.line, "mqtt.shadow", "expected true or false, found \(value.typeName)")
+            }
         }
         if reconnectMax < reconnectMin {
             reader.fail(reader.line(of: "reconnect_max_s", in: table), "mqtt.reconnect_max_s", "must not be less than mqtt.reconnect_min_s")

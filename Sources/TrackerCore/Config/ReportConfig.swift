@@ -4,8 +4,9 @@ extension ReportPolicy {
     static let keys = ["policy", "moving_interval_s", "min_distance_m", "heading_change_deg", "stop_speed_mps", "stop_after_s",
                        "stopped_interval_s", "overspeed_mps", "overspeed_after_s"]
 
-    init(_ table: TOMLTable, gps: TOMLTable, _ reader: ConfigReader) {
-        self.init()
+    /// `base`: the policy the table's keys change (the file's, for the shadow's `report`).
+    init(_ table: TOMLTable, gps: TOMLTable, _ reader: ConfigReader, base: ReportPolicy = ReportPolicy()) {
+        self = base
         let s = "report"
         if let (text, line) = reader.string(table, s, "policy") {
             if let value = Mode(rawValue: text) { mode = value } else {

@@ -14,6 +14,9 @@ public struct TrackerConfig: Sendable, Equatable {
     public var report = ReportPolicy()
     /// Settings that work but should be written differently (deprecated keys), with their lines.
     public var warnings: [ConfigError] = []
+    /// The remote-capable keys the file sets (`report.stop_speed_mps`, `mqtt.events_topic`,
+    /// `geofences`), so a value shown can say whether it came from the file or is a default.
+    public var fileKeys: Set<String> = []
 
     public init() {}
 
@@ -75,6 +78,13 @@ public struct TrackerConfig: Sendable, Equatable {
             }
         }
         reader.unknownKeys(in: root, section: nil, known: sections)
+        for key in reader.section(root, "report").keys { config.fileKeys.insert("report." + key) }
+        let gps = reader.section(root, "gps")
+        if gps["min_interval_s"] != nil || gps["min_distance_m"] != nil {
+            config.fileKeys.formUnion(["report.policy", "report.moving_interval_s", "report.min_distance_m"])
+        }
+        for key in reader.section(root, "mqtt").keys { config.fileKeys.insert("mqtt." + key) }
+        if !config.geofences.isEmpty { config.fileKeys.insert("geofences") }
         if !reader.errors.isEmpty { throw ConfigErrors(reader.errors.sorted { $0.line < $1.line }) }
         config.warnings = reader.warnings
         return config

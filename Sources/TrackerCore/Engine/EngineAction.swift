@@ -7,6 +7,16 @@ public enum EngineAction: Sendable, Equatable {
     case publish([Publication])
     /// A retained presence message on the status topic, outside the queue (nothing to answer).
     case announce(topic: String, payload: [UInt8])
+    /// A request to the device shadow, outside the queue and not retained (nothing to answer).
+    case request(topic: String, payload: [UInt8])
+    /// Subscribe (QoS 1) to the shadow's reply topics; the broker's SUBACK comes as `.subscribed`.
+    case subscribe([String])
+    /// Keep the applied shadow settings for the next start, offline included.
+    case saveRemoteSettings(RemoteSettingsRecord)
+    /// The log level in force changed (the shadow's `log_level`, or back to the command line's).
+    case setLogLevel(EngineLogEntry.Level)
+    /// The presence topic changed: the last will names it from the next connection on.
+    case setWillTopic(String)
     /// Open (or reopen) the queue's store; answered with `.storeOpened` or `.storeOpenFailed`.
     case openStore
     /// Answered with `.committed` or `.commitFailed`.

@@ -10,6 +10,10 @@ public enum EngineInput: Sendable, Equatable {
     /// The fix source has no more fixes (a replay ended).
     case sourceEnded
     case connection(ConnectionEvent)
+    /// The broker acknowledged a `.subscribe`.
+    case subscribed
+    /// A message on a subscribed topic (the device shadow's replies).
+    case message(topic: String, payload: [UInt8])
     /// The result of `.publish`.
     case published(PublishOutcome)
     /// The result of `.openStore`.

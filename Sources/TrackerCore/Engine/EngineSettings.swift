@@ -29,6 +29,25 @@ public struct EngineSettings: Sendable {
         }
     }
 
+    /// What the `trackerd` shadow's settings are laid over: the local file and its zones.
+    public struct Remote: Sendable {
+        /// The configuration file as read, before any shadow setting.
+        public var file: TrackerConfig
+        /// The file's zones, their GeoJSON files read.
+        public var fileZones: [Zone]
+        /// The thing whose shadow it is (the client id without provisioning).
+        public var thingName: String
+        /// `--log-level`: in force while the shadow sets none.
+        public var logLevel: EngineLogEntry.Level
+
+        public init(file: TrackerConfig, fileZones: [Zone], thingName: String, logLevel: EngineLogEntry.Level) {
+            self.file = file
+            self.fileZones = fileZones
+            self.thingName = thingName
+            self.logLevel = logLevel
+        }
+    }
+
     public var deviceID: String
     /// The thing name when the device is fleet-provisioned.
     public var thingName: String?
@@ -43,6 +62,8 @@ public struct EngineSettings: Sendable {
     public var statusInterval: Duration = .seconds(2)
     /// The queue-full warning comes at most this often.
     public var dropReportInterval: Duration = .seconds(60)
+    /// Set when the device follows its `trackerd` shadow (`[mqtt] shadow`, with an endpoint).
+    public var remote: Remote?
     /// Delays between attempts to open a store that would not open.
     public var storeRetry = Backoff(base: .seconds(1), cap: .seconds(60))
 

@@ -4,7 +4,7 @@
 /// Every publish spends a token of the cap — fixes, backlog batches, events and the presence
 /// messages alike; what the cap holds back goes out at the `.wake` it asks for.
 struct MessageDelivery: Sendable {
-    let settings: EngineSettings.Publishing
+    private(set) var settings: EngineSettings.Publishing
     private(set) var queue: OutboundQueue
     private(set) var storeOpen = false
     /// Until the first open has answered, the store's contents replace the (empty) queue
@@ -15,8 +15,9 @@ struct MessageDelivery: Sendable {
     private var messageSequences: [Int32: [Int64]] = [:]
     private var lastDropReport: ContinuousClock.Instant?
     private var cap: PublishRateCap
-    /// A presence message waiting for a token.
-    private var announcement: (topic: String, payload: [UInt8])?
+    /// Messages outside the queue waiting for a token, in order: presence (retained) and the
+    /// shadow's requests. Lost with the connection: each is made again at the next one.
+    private var outside: [(topic: String, payload: [UInt8], retained: Bool)] = []
     /// Messages ready to go that the cap held back at the last pump.
     private(set) var heldBack = 0
     /// A `.stop` waits for a token to say "offline".
@@ -58,16 +59,17 @@ struct MessageDelivery: Sendable {
     mutating func pump(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
         guard connected else { return }
         var tokens = cap.available(now: now)
-        if let announcement, tokens > 0 {
-            out.append(.announce(topic: announcement.topic, payload: announcement.payload))
-            self.announcement = nil
+        while tokens > 0, !outside.isEmpty {
+            let message = outside.removeFirst()
+            out.append(message.retained ? .announce(topic: message.topic, payload: message.payload)
+                                        : .request(topic: message.topic, payload: message.payload))
             cap.spend(1, now: now)
             tokens -= 1
         }
         let publications = queue.nextPublications(now: now, limit: tokens, backlog: settings.backlog)
         cap.spend(publications.count, now: now)
         if !publications.isEmpty { out.append(.publish(publications)) }
-        let waiting = queue.count - queue.inflightCount + (announcement == nil ? 0 : 1)
+        let waiting = queue.count - queue.inflightCount + outside.count
         let windowOpen = queue.inflightPublications < settings.queue.maxInflight
         if waiting > 0 && windowOpen && tokens == publications.count, let back = cap.nextToken(now: now) {
             heldBack = waiting
@@ -96,9 +98,7 @@ struct MessageDelivery: Sendable {
             connected = true
             out.log(.info, "connected to \(endpoint) as \(clientID); queue \(queue.count)",
                     ["event": "connected", "thing": clientID, "endpoint": endpoint])
-            // A wire payload, byte for byte what the original presence message was.
-            let online = "{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}"
-            announcement = (settings.statusTopic, Array(online.utf8))
+            outside = [(settings.statusTopic, online(deviceID: deviceID), true)]
             // The current position before an hour of history.
             queue.promoteNewestFix(telemetryTopic: settings.backlog.telemetryTopic)
             pump(now: now, &out)
@@ -118,10 +118,33 @@ struct MessageDelivery: Sendable {
         }
     }
 
+    /// A wire payload, byte for byte what the original presence message was.
+    private func online(deviceID: String) -> [UInt8] {
+        Array("{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(TrackerCore.version)\"}".utf8)
+    }
+
+    /// A message outside the queue (a shadow request), sent as the cap allows while connected.
+    mutating func request(topic: String, payload: [UInt8], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        guard connected else { return }
+        outside.append((topic, payload, false))
+        pump(now: now, &out)
+    }
+
+    /// Presence moves to `topic`: the old topic's retained message is cleared (an empty retained
+    /// message deletes it) and the new one says online.
+    mutating func moveStatus(to topic: String, deviceID: String, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        let old = settings.statusTopic
+        settings.statusTopic = topic
+        guard connected else { return }
+        outside.append((old, [], true))
+        outside.append((topic, online(deviceID: deviceID), true))
+        pump(now: now, &out)
+    }
+
     /// Everything in flight will be sent again, in order, on the next connection.
     private mutating func lost() {
         connected = false
-        announcement = nil
+        outside = []
         heldBack = 0
         queue.connectionLost()
         messageSequences.removeAll()

@@ -12,7 +12,7 @@
 /// `.published`, `openStore` with `.storeOpened`, `commit` with `.committed`), before the rest
 /// of the same batch is carried out: the engine sees the world in the order it changed.
 public struct TrackerEngine: Sendable {
-    public let settings: EngineSettings
+    public private(set) var settings: EngineSettings
     private var loss: FixLossDetector
     private var lostAt: ContinuousClock.Instant?
     public private(set) var planner: PublicationPlanner
@@ -29,12 +29,23 @@ public struct TrackerEngine: Sendable {
     /// every 5 minutes while it grows (a crash loses at most that much distance).
     private var savedOdometer: Double?
     private var savedOdometerAt: ContinuousClock.Instant?
+    /// The `trackerd` shadow, when the device follows it.
+    public private(set) var shadow: DeviceShadow?
+    /// The remote-capable settings in force, for the status (made again when they change).
+    private var effective: [EffectiveSetting] = []
 
     /// `planner` holds the zones with the states restored from the last run; `seed` fixes the
-    /// random jitter of the store's retries.
-    public init(settings: EngineSettings, planner: PublicationPlanner, now: ContinuousClock.Instant, seed: UInt64) {
+    /// random jitter of the store's retries; `shadow`: the shadow settings kept from the last
+    /// run (`planner` and `settings` already follow them), used when `settings.remote` is set.
+    public init(settings: EngineSettings, planner: PublicationPlanner, now: ContinuousClock.Instant, seed: UInt64,
+                shadow: DeviceShadow? = nil) {
         self.settings = settings
         self.planner = planner
+        if let remote = settings.remote, settings.publishing != nil {
+            let shadow = shadow ?? DeviceShadow(thingName: remote.thingName, processID: settings.processID)
+            self.shadow = shadow
+            effective = EffectiveSetting.list(file: remote.file, remote: shadow.applied, logLevel: remote.logLevel.rawValue)
+        }
         loss = FixLossDetector(staleAfter: settings.staleAfter)
         random = SplitMix64(seed: seed)
         delivery = settings.publishing.map { MessageDelivery(settings: $0, storeRetry: settings.storeRetry, now: now) }
@@ -57,6 +68,14 @@ public struct TrackerEngine: Sendable {
         case .connection(let event):
             let deviceID = settings.deviceID
             delivery?.connection(event, deviceID: deviceID, now: now, &out)
+            switch event {
+            case .connected: if let shadow { out.append(.subscribe(shadow.subscriptions)) }
+            case .disconnected, .connectionFailed: shadow?.disconnected()
+            case .acknowledged, .retrying: break
+            }
+        case .subscribed:
+            if let request = shadow?.getRequest() { delivery?.request(topic: request.topic, payload: request.payload, now: now, &out) }
+        case .message(let topic, let payload): shadowMessage(topic: topic, payload: payload, now: now, &out)
         case .published(let outcome): delivery?.published(outcome, &out)
         case .storeOpened(let store): delivery?.storeOpened(store, now: now, &out)
         case .storeOpenFailed(let reason):
@@ -81,6 +100,45 @@ public struct TrackerEngine: Sendable {
         return out
     }
 
+    // MARK: - the shadow
+
+    private mutating func shadowMessage(topic: String, payload: [UInt8], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        guard let reaction = shadow?.received(topic: topic, payload: payload), let shadow else {
+            out.log(.debug, "message on \(topic) ignored: nothing here follows it")
+            return
+        }
+        out.append(contentsOf: reaction.log.map(EngineAction.log))
+        if let settings = reaction.apply {
+            apply(settings, now: now, &out)
+            out.append(.saveRemoteSettings(RemoteSettingsRecord(settings, version: shadow.appliedVersion)))
+        }
+        if let report = reaction.report { delivery?.request(topic: shadow.prefix + "update", payload: report, now: now, &out) }
+    }
+
+    /// The file's settings with `remote` over them, in force from the next fix.
+    private mutating func apply(_ remote: RemoteSettings, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        guard let base = settings.remote else { return }
+        let config = remote.applied(to: base.file)
+        effective = EffectiveSetting.list(file: base.file, remote: remote, logLevel: base.logLevel.rawValue)
+        let zones = remote.geofences.map { $0.compactMap { $0.zone() } } ?? base.fileZones
+        let zonesBefore = planner.detector.zones
+        planner.reconfigure(config: config, thingName: base.thingName, zones: zones)
+        if planner.detector.zones != zonesBefore {
+            out.log(.info, "geofences: " + (zones.isEmpty ? "none" : zones.map(\.name).joined(separator: ", ")))
+            out.append(.saveZones(GeofenceSnapshot(planner.detector)))
+        }
+        if let publishing = settings.publishing {
+            let topic = config.mqtt.statusTopic.replacing("{clientId}", with: publishing.clientID)
+            if topic != publishing.statusTopic {
+                settings.publishing?.statusTopic = topic
+                delivery?.moveStatus(to: topic, deviceID: settings.deviceID, now: now, &out)
+                out.append(.setWillTopic(topic))
+            }
+        }
+        out.append(.setLogLevel(remote.logLevel.flatMap(EngineLogEntry.Level.init(rawValue:)) ?? base.logLevel))
+        out.append(.writeStatus(status(now: now)))
+    }
+
     /// The status as `trackerd status` shows it.
     public func status(now: ContinuousClock.Instant) -> TrackerStatus {
         let detector = planner.detector
@@ -93,6 +151,8 @@ public struct TrackerEngine: Sendable {
             zones: zones)
         status.odometerMetres = (planner.odometer * 10).rounded() / 10
         status.motion = planner.reporter.motion.rawValue
+        status.shadow = shadow.map(TrackerStatus.Shadow.init)
+        status.settings = effective
         return status
     }
 

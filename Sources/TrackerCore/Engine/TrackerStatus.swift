@@ -99,6 +99,22 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// The `trackerd` shadow as the device follows it.
+    public struct Shadow: Codable, Sendable, Equatable {
+        /// `$aws/things/{thing}/shadow/name/trackerd`
+        public var topic: String
+        /// The shadow version of the settings in force (nil: none applied).
+        public var appliedVersion: Int?
+        /// Why the current desired state is not in force (empty when it is).
+        public var errors: [RemoteSettings.Problem]
+
+        public init(_ shadow: DeviceShadow) {
+            topic = String(shadow.prefix.dropLast())
+            appliedVersion = shadow.applied.document.isEmpty && shadow.appliedVersion == 0 ? nil : shadow.appliedVersion
+            errors = shadow.problems
+        }
+    }
+
     public var pid: Int32
     public var deviceId: String
     /// The thing name when the device is fleet-provisioned.
@@ -114,6 +130,10 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     public var odometerMetres: Double = 0
     /// "moving" or "stopped", by the reporting policy's rules.
     public var motion = "stopped"
+    /// nil when the device does not follow a shadow.
+    public var shadow: Shadow?
+    /// The remote-capable settings in force and where each came from (empty without a shadow).
+    public var settings: [EffectiveSetting] = []
 
     public init(pid: Int32, deviceId: String, thing: String?, source: String, mqtt: MQTT?, lastFix: LastFix?,
                 zones: [String: ZoneState?]) {
@@ -128,7 +148,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion
+        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -143,6 +163,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         try container.encode(zones, forKey: .zones)
         try container.encode(odometerMetres, forKey: .odometerMetres)
         try container.encode(motion, forKey: .motion)
+        try container.encode(shadow, forKey: .shadow)
+        try container.encode(settings, forKey: .settings)
     }
 
     /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".

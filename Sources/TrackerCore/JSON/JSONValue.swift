@@ -82,6 +82,22 @@ public indirect enum JSONValue: Codable, Sendable, Equatable {
         return out.isEmpty ? nil : .object(out)
     }
 
+    /// The merge patch that turns `self` into `target` (what a device sends to make its reported
+    /// state `target`): changed leaves, and `null` for keys that are gone; nil when they are equal.
+    public func patch(to target: JSONValue) -> JSONValue? {
+        guard case .object(let from) = self, case .object(let to) = target else { return self == target ? nil : target }
+        var out: [String: JSONValue] = [:]
+        for key in Set(from.keys).union(to.keys) {
+            switch (from[key], to[key]) {
+            case (let old?, let new?): if let inner = old.patch(to: new) { out[key] = inner }
+            case (.some, nil): out[key] = .null
+            case (nil, let new?): out[key] = new
+            case (nil, nil): break
+            }
+        }
+        return out.isEmpty ? nil : .object(out)
+    }
+
     /// The same shape with every leaf replaced by `{"timestamp": t}`: the shadow's metadata.
     public func metadata(timestamp: Int64) -> JSONValue {
         guard case .object(let object) = self else { return .object(["timestamp": .number(Double(timestamp))]) }

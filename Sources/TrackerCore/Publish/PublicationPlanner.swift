@@ -22,14 +22,14 @@ public struct PublicationPlanner: Sendable {
     public let deviceID: String
     public let format: PayloadFormat
     public let telemetryTopic: String
-    public let eventsTopic: String
-    public let alertsTopic: String
+    public private(set) var eventsTopic: String
+    public private(set) var alertsTopic: String
     public private(set) var reporter: MotionReporter
     public private(set) var detector: GeofenceDetector
     /// Over this speed anywhere (0: off); a zone's own limit applies inside it.
-    private let overspeed: Double
+    private var overspeed: Double
     /// The zones with a speed limit (usually none), so a fix does not walk every zone for it.
-    private let limitedZones: [(name: String, maxSpeed: Double)]
+    private var limitedZones: [(name: String, maxSpeed: Double)]
 
     public init(deviceID: String, format: PayloadFormat, telemetryTopic: String, eventsTopic: String, alertsTopic: String,
                 reporter: MotionReporter, detector: GeofenceDetector) {
@@ -54,6 +54,20 @@ public struct PublicationPlanner: Sendable {
     }
 
     public var odometer: Double { reporter.odometer }
+
+    /// New settings from the shadow, without a restart: the reporting policy, the topics and the
+    /// zones change; the motion state and odometer carry on, and a zone whose definition is
+    /// unchanged keeps its state (as across a restart) while a changed or new one starts afresh.
+    public mutating func reconfigure(config: TrackerConfig, thingName: String, zones: [Zone]) {
+        eventsTopic = config.mqtt.eventsTopic.replacing("{thingName}", with: thingName)
+        alertsTopic = config.mqtt.alertsTopic.replacing("{thingName}", with: thingName)
+        reporter.policy = config.report
+        overspeed = config.report.overspeed
+        if zones != detector.zones {
+            detector = GeofenceDetector(zones: zones, restored: detector.saved, lastTime: detector.lastTime)
+        }
+        limitedZones = detector.zones.compactMap { zone in zone.maxSpeed.map { (zone.name, $0) } }
+    }
 
     /// `afterLoss`: the first fix after a loss of fix (always published).
     public mutating func plan(_ fix: Fix, afterLoss: Bool) -> [Message] {

@@ -23,7 +23,8 @@ public struct MotionReporter: Sendable {
         public var events: [MotionEvent] = []
     }
 
-    public let policy: ReportPolicy
+    /// Changed in place by the shadow: the motion state and odometer carry on.
+    public var policy: ReportPolicy
     public private(set) var motion = Motion.stopped
     /// Metres travelled, all time (the caller keeps it across restarts).
     public private(set) var odometer: Double

@@ -7,7 +7,7 @@
 /// stays in the local file.
 public struct RemoteSettings: Sendable, Equatable {
     /// A value the device did not apply, for `reported.errors`.
-    public struct Problem: Sendable, Equatable {
+    public struct Problem: Codable, Sendable, Equatable {
         /// `report.moving_interval_s`
         public var path: String
         /// In check-config's words.
@@ -33,7 +33,8 @@ public struct RemoteSettings: Sendable, Equatable {
 
     /// The desired state as applied (for the reported state and the local copy).
     public var document: [String: JSONValue] = [:]
-    public var report: ReportPolicy?
+    /// The `[report]` keys the shadow sets, each over the file's value of that key.
+    var report: TOMLTable?
     /// nil: the file's zones; an empty array: none.
     public var geofences: [GeofenceConfig]?
     public var logLevel: String?
@@ -63,7 +64,8 @@ public struct RemoteSettings: Sendable, Equatable {
             guard case .table(let table) = toml(report).kind else {
                 return .failure(Invalid(problems + [Problem(path: "report", problem: "must be an object of [report] settings")]))
             }
-            settings.report = ReportPolicy(table, gps: TOMLTable(line: 0), reader)
+            _ = ReportPolicy(table, gps: TOMLTable(line: 0), reader)
+            settings.report = table
         }
         if let collection = fields["geofences"] {
             let (zones, found) = geofences(collection, reader)
@@ -89,7 +91,7 @@ public struct RemoteSettings: Sendable, Equatable {
     /// The local configuration with these settings over it (the file first, the shadow on top).
     public func applied(to config: TrackerConfig) -> TrackerConfig {
         var out = config
-        if let report { out.report = report }
+        if let report { out.report = ReportPolicy(report, gps: TOMLTable(line: 0), ConfigReader(file: "shadow"), base: config.report) }
         if let geofences { out.geofences = geofences }
         if let statusTopic { out.mqtt.statusTopic = statusTopic }
         if let eventsTopic { out.mqtt.eventsTopic = eventsTopic }
