@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TrackerCore
 
@@ -83,5 +84,25 @@ import Testing
         #expect(theirs?.log.isEmpty == true)
         #expect(shadow.received(topic: "$aws/things/other/shadow/name/trackerd/get/accepted", payload: []) == nil)
         #expect(message("get/accepted", "not json", &shadow)?.log.first?.level == .warning)
+    }
+}
+
+extension DeviceShadowTests {
+    /// A zone set the service accepted (under 8 KB) but whose echo in the reported state would
+    /// take the document over 8 KB is refused with that reason, and nothing changes.
+    @Test func zonesTooLargeToConfirmAreRefused() throws {
+        let ring = (0...200).map { i -> String in
+            let angle = Double(i) / 200 * 2 * Double.pi
+            return "[\(10.15 + 0.04 * cos(angle)),\(10.15 + 0.04 * sin(angle))]"
+        }.joined(separator: ",")
+        let desired = #"{"geofences":{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[\#(ring)]]},"properties":{"name":"big"}}]}}"#
+        #expect(desired.utf8.count > 4200 && desired.utf8.count < 8192, "\(desired.utf8.count) bytes: the service takes it")
+        var shadow = DeviceShadow(thingName: "truck-7")
+        let reaction = message("get/accepted", #"{"state":{"desired":\#(desired)},"version":2}"#, &shadow)
+        #expect(reaction?.apply == nil && shadow.applied == RemoteSettings())
+        let problem = try #require(shadow.problems.first)
+        #expect(problem.path == "geofences" && problem.problem.contains("over AWS IoT Core's 8 KB limit"), "\(problem)")
+        let report = try #require(reaction?.report)
+        #expect(report.count < 1024, "the refusal itself fits")
     }
 }

@@ -53,7 +53,13 @@ import Testing
         let refused = shadow.update(json(big), now: 3)
         #expect(refused.first?.suffix == "update/rejected" && refused.first?.payload["code"] == .number(413))
         #expect(shadow.update(json("not json"), now: 3).first?.payload["code"] == .number(400))
-        #expect(shadow.version == 2, "nothing refused changed the document")
+        // Each request small, the document not: desired and reported count together.
+        let half = String(repeating: "x", count: 4200)
+        #expect(shadow.update(json(#"{"state":{"desired":{"zones":"\#(half)"}}}"#), now: 4).first?.suffix == "update/accepted")
+        let echo = shadow.update(json(#"{"state":{"reported":{"zones":"\#(half)"}}}"#), now: 5)
+        #expect(echo.first?.payload["code"] == .number(413) && shadow.reported == nil)
+        _ = shadow.update(json(#"{"state":{"desired":{"zones":null}}}"#), now: 6)
+        #expect(shadow.version == 4, "nothing refused changed the document")
     }
 
     @Test func arraysAreComparedWhole() {

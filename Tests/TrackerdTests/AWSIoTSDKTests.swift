@@ -39,3 +39,38 @@ import TestSupport
         await cloud.stop()
     }
 }
+
+extension AWSIoTSDKTests {
+    /// The SDK's shadow client, with a provisioned device's certificate, through localcloud:
+    /// 404, an update with its delta and documents, a reported state that clears the delta, a
+    /// version conflict — each reply parsed by AWS's own code.
+    @Test func theOfficialSDKReadsAndUpdatesAShadowThroughLocalcloud() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python),
+                     "awsiotsdk is not installed: make test installs it into .build/awsiot-venv")
+        let cloud = try await ProvisioningEndToEndTests.LocalCloudSetup.start()
+        defer { Task { [cloud] in await cloud.stop() } }
+        let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
+        let device = cloud.cloud + "/trackerd-state/device/"
+        let script = SharedTestData.repositoryRoot.appendingPathComponent("Tests/Fixtures/awsiot_shadow.py").path
+        let run = try ChildProcess(Self.python, [script, "localhost", String(cloud.port), cloud.cloud + "/ca/ca.pem",
+                                                 device + "certificate.pem.crt", device + "private.pem.key", "tracker_10000000abcd"])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.stderrLines.items.suffix(5))")
+        let output = try #require(run.stdoutLines.items.last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        #expect(result["error"] == nil, "\(result)")
+        let missing = result["missing"] as? [String: Any]
+        #expect(missing?["code"] as? Int == 404 && missing?["clientToken"] as? String == "t1")
+        #expect(missing?["message"] as? String == "No shadow exists with name: 'trackerd'")
+        let desired = result["desired"] as? [String: Any]
+        #expect(desired?["version"] as? Int == 1 && desired?["deltaVersion"] as? Int == 1 && desired?["clientToken"] as? String == "t2")
+        #expect(((desired?["delta"] as? [String: Any])?["report"] as? [String: Any])?["moving_interval_s"] as? Int == 30)
+        #expect(desired?["previousVersion"] as? Int == 0)
+        let reported = result["reported"] as? [String: Any]
+        #expect(reported?["version"] as? Int == 2)
+        let document = result["document"] as? [String: Any]
+        #expect(document?["version"] as? Int == 2 && document?["delta"] is NSNull && document?["hasMetadata"] as? Bool == true, "\(document ?? [:])")
+        let conflict = result["conflict"] as? [String: Any]
+        #expect(conflict?["code"] as? Int == 409 && conflict?["message"] as? String == "Version conflict")
+    }
+}

@@ -9,9 +9,10 @@ import TestSupport
     typealias Cloud = ProvisioningEndToEndTests.LocalCloudSetup
 
     /// The RMC line of the `n`th one-second fix from 09:00:00 on 2020-03-02 (days roll over).
-    static func line(_ n: Int) -> String {
+    /// `at`: the position as RMC writes it (default 10.15,10.15, inside the original design's box).
+    static func line(_ n: Int, at position: String = "1009.0000,N,01009.0000,E") -> String {
         let (day, h, m, s) = clock(n)
-        return sentenceLine("GPRMC,\(h)\(m)\(s).00,A,1009.0000,N,01009.0000,E,10.0,0.0,\(day)0320,,,A")
+        return sentenceLine("GPRMC,\(h)\(m)\(s).00,A,\(position),10.0,0.0,\(day)0320,,,A")
     }
 
     /// The gpsDatTm of the `n`th fix.
@@ -29,18 +30,18 @@ import TestSupport
 
     /// `count` fixes written to `url`; their gpsDatTm.
     static func drive(_ count: Int, into url: URL) throws -> [String] {
-        try (0..<count).map(line).joined().write(to: url, atomically: true, encoding: .utf8)
+        try (0..<count).map { line($0) }.joined().write(to: url, atomically: true, encoding: .utf8)
         return (0..<count).map(time)
     }
 
     /// A subscriber to the fixes, with localcloud's own identity: its lines are the events the
     /// tests wait on (received.jsonl, which localcloud appends to, announces nothing).
-    static func watch(_ cloud: Cloud) async throws -> ChildProcess {
+    static func watch(_ cloud: Cloud, topics: [String] = ["gpsTopic", "trackers/+/backlog"]) async throws -> ChildProcess {
         let watcher = try ChildProcess("/usr/bin/stdbuf", [
             "-oL", "/usr/bin/mosquitto_sub", "-h", "localhost", "-p", String(cloud.port), "--cafile", cloud.cloud + "/ca/ca.pem",
             "--cert", cloud.cloud + "/service/localcloud.pem", "--key", cloud.cloud + "/service/localcloud.key",
-            "-i", "test-watch", "-q", "1", "-v", "-d", "-t", "gpsTopic", "-t", "trackers/+/backlog",
-        ])
+            "-i", "test-watch-\(UUID().uuidString.prefix(6))", "-q", "1", "-v", "-d",
+        ] + topics.flatMap { ["-t", $0] })
         #expect(await watcher.stdoutLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("SUBACK") } })
         return watcher
     }
@@ -146,7 +147,7 @@ import TestSupport
         cloud.serve.signal(SIGTERM)
         _ = await cloud.serve.waitForExit(timeout: .seconds(10))
         #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("disconnected from") } })
-        pty.write(Array((0..<1_500).map(Self.line).joined().utf8))
+        pty.write(Array((0..<1_500).map { Self.line($0) }.joined().utf8))
         cloud = try await Self.restart(cloud)
         let returned = cloud
         let watcher = try await Self.watch(cloud)

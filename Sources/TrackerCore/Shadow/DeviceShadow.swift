@@ -132,7 +132,7 @@ public struct DeviceShadow: Sendable {
         if target == .object(applied.document) {
             problems = []
         } else {
-            switch RemoteSettings.validate(target) {
+            switch RemoteSettings.validate(target).flatMap({ Self.reportable($0, desired: target) }) {
             case .success(let settings):
                 let changed = Set(settings.document.keys).union(applied.document.keys)
                     .filter { settings.document[$0] != applied.document[$0] }.sorted()
@@ -156,6 +156,18 @@ public struct DeviceShadow: Sendable {
             reaction.report = JSONValue.object(["state": .object(["reported": patch]), "clientToken": .string(nextToken())]).bytes
             reported = state
         }
+    }
+
+    /// The reported state echoes the desired one, and AWS counts both toward one document's
+    /// 8 KB: settings whose echo would not fit cannot be confirmed, so they are refused (in
+    /// practice a zone set over about 4 KB; larger sets arrive as files).
+    private static func reportable(_ settings: RemoteSettings, desired: JSONValue) -> Result<RemoteSettings, RemoteSettings.Invalid> {
+        let total = NamedShadow.stateBytes(desired: desired, reported: .object(settings.document))
+        guard total > NamedShadow.maxDocumentBytes else { return .success(settings) }
+        let zones = settings.document["geofences"].map { " (the zones: \($0.bytes.count) bytes)" } ?? ""
+        return .failure(RemoteSettings.Invalid([RemoteSettings.Problem(
+            path: settings.document["geofences"] != nil ? "geofences" : "desired",
+            problem: "confirming it would make the shadow \(total) bytes\(zones), over AWS IoT Core's 8 KB limit for a shadow document (desired and reported together); send larger zone sets as a file")]))
     }
 
     private mutating func nextToken() -> String {

@@ -6,10 +6,16 @@
 /// with 409), and is answered on `/update/accepted` (the request's state with its metadata),
 /// `/update/documents` (previous and current) and, when the update set desired state that
 /// differs from the reported state, `/update/delta`. `get` answers the whole document with its
-/// delta, or 404. A state document over 8 KB is refused with 413.
+/// delta, or 404. An update after which the document's state (desired and reported together,
+/// metadata not counted) would exceed 8 KB is refused with 413, as AWS does.
 public struct NamedShadow: Codable, Sendable, Equatable {
     /// AWS IoT Core: 8 KB per shadow state document.
     public static let maxDocumentBytes = 8 * 1024
+
+    /// What counts toward `maxDocumentBytes`: the desired and reported state, as compact JSON.
+    public static func stateBytes(desired: JSONValue?, reported: JSONValue?) -> Int {
+        (desired?.bytes.count ?? 0) + (reported?.bytes.count ?? 0)
+    }
 
     public var desired: JSONValue?
     public var reported: JSONValue?
@@ -76,6 +82,10 @@ public struct NamedShadow: Codable, Sendable, Equatable {
         }
         if desired == .object([:]) { desired = nil }
         if reported == .object([:]) { reported = nil }
+        guard Self.stateBytes(desired: desired, reported: reported) <= Self.maxDocumentBytes else {
+            self = previous
+            return [rejected("update", 413, "The payload exceeds the maximum size allowed", token, now)]
+        }
         version += 1
         exists = true
 
