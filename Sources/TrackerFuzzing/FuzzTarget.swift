@@ -17,6 +17,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case provisioning
     /// A damaged queue database or write-ahead log: the salvage reader.
     case salvage
+    /// The device shadow's messages (any operator may write the desired state): the first byte
+    /// picks the topic, the rest is its payload.
+    case shadow
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -25,6 +28,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .geojson: Self.geojson(bytes)
         case .provisioning: Self.provisioning(bytes)
         case .salvage: Self.salvage(bytes)
+        case .shadow: Self.shadow(bytes)
         }
     }
 
@@ -110,5 +114,32 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = flow.handle(.stored)
         _ = flow.handle(.subscribed)
         _ = flow.handle(reply(ProvisioningTopics.registerThing(template: "fuzzTemplate")))
+    }
+
+    /// After a valid document, one message of any kind: whatever it holds, a change is applied
+    /// only when valid, the report is a well-formed update, and the settings it brings can be
+    /// laid over a configuration and shown.
+    static func shadow(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let suffixes = ["get/accepted", "get/rejected", "update/delta", "update/documents", "update/rejected"]
+        var shadow = DeviceShadow(thingName: "fuzz")
+        let prefix = shadow.prefix
+        _ = shadow.received(topic: prefix + "get/accepted",
+                            payload: Array(#"{"state":{"desired":{"log_level":"debug"}},"version":1}"#.utf8))
+        guard let reaction = shadow.received(topic: prefix + suffixes[Int(selector) % suffixes.count], payload: Array(bytes.dropFirst()))
+        else { preconditionFailure("a message on the shadow's own topics always gets a reaction") }
+        if let settings = reaction.apply {
+            precondition(shadow.problems.isEmpty && settings == shadow.applied)
+            precondition(RemoteSettings.validate(.object(settings.document)) == .success(settings), "what was applied validates again")
+            var file = TrackerConfig()
+            file.mqtt.endpoint = "fuzz.example"
+            _ = settings.applied(to: file)
+            _ = EffectiveSetting.list(file: file, remote: settings, logLevel: "info")
+            for zone in settings.geofences ?? [] { precondition(zone.zone() != nil) }
+        }
+        if let report = reaction.report {
+            precondition(report.count <= NamedShadow.maxDocumentBytes, "a report the service would refuse")
+            guard case .object? = JSONValue.parse(report)?["state"]?["reported"] else { preconditionFailure("not an update of the reported state") }
+        }
     }
 }

@@ -2,7 +2,9 @@ import CTestSupport
 import Foundation
 
 /// A process a test starts, with its output as events and cleanup by PID: whatever happens in
-/// the test, `stop()` (called from `deinit` too) kills the process and reaps it.
+/// the test, `stop()` (called from `deinit` too) kills the process and reaps it. Each child leads
+/// a process group of its own, killed when the child is reaped: what it started (localcloud's
+/// Mosquitto, gpsfake's gpsd) never outlives it.
 ///
 /// Built on posix_spawn, a reader thread per pipe and a waitpid thread, so exit and output are
 /// events a test can wait on with a deadline.
@@ -59,7 +61,8 @@ public final class ChildProcess: Sendable {
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         close(outPipe[1])
@@ -83,6 +86,9 @@ public final class ChildProcess: Sendable {
         Thread.detachNewThread {
             var code: Int32 = 0
             while waitpid(spawned, &code, 0) < 0 && errno == EINTR {}
+            // What it left behind goes now, while the group still holds its number (a pid is
+            // not reused while a process group of that number exists; later it could be).
+            kill(-spawned, SIGKILL)
             exitInstants.append(.now)
             status.append(code)
             finished.append("exit")
@@ -131,11 +137,23 @@ public final class ChildProcess: Sendable {
         return signal == 0 ? (code >> 8) & 0xFF : 128 + signal
     }
 
-    /// Kills the process if it still runs (SIGKILL) and waits for it to be reaped.
+    /// Kills the process and its group (SIGKILL) and waits for it to be reaped. Once it has been
+    /// reaped its number may belong to someone else: then there is nothing left to kill.
     public func stop() {
         guard isRunning else { return }
-        kill(pid, SIGKILL)
+        kill(-pid, SIGKILL)
         if exited.wait(timeout: .now() + 10) == .success { exited.signal() }
+    }
+
+    /// A clean stop for teardown (a `defer`, which cannot await): SIGTERM, up to `grace` for
+    /// the process to exit by itself, then `stop()`.
+    public func terminate(grace: Duration = .seconds(10)) {
+        if isRunning {
+            kill(pid, SIGTERM)
+            let nanoseconds = Int(grace.components.seconds) * 1_000_000_000 + Int(grace.components.attoseconds / 1_000_000_000)
+            if exited.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success { exited.signal() }
+        }
+        stop()
     }
 
     deinit { stop() }

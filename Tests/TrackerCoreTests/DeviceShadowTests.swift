@@ -106,3 +106,18 @@ extension DeviceShadowTests {
         #expect(report.count < 1024, "the refusal itself fits")
     }
 }
+
+extension DeviceShadowTests {
+    /// Hundreds of mistakes still make a report the service takes: the errors that fit, then a count.
+    @Test func aReportOfManyErrorsStaysSmall() throws {
+        let keys = (0..<300).map { #""unknown_setting_number_\#($0)":1"# }.joined(separator: ",")
+        var shadow = DeviceShadow(thingName: "truck-7")
+        let reaction = message("get/accepted", #"{"state":{"desired":{\#(keys)}},"version":2}"#, &shadow)
+        #expect(shadow.problems.count == 300)
+        let report = try #require(reaction?.report)
+        #expect(report.count < NamedShadow.maxDocumentBytes / 4 + 200, "\(report.count) bytes")
+        guard case .array(let errors)? = JSONValue.parse(report)?["state"]?["reported"]?["errors"] else { Issue.record("no errors"); return }
+        guard case .string(let last)? = errors.last?["problem"] else { Issue.record("no count"); return }
+        #expect(errors.count < 300 && last == "\(300 - errors.count + 1) more problems: see the device's log", "\(last)")
+    }
+}

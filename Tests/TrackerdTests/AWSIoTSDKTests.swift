@@ -36,7 +36,7 @@ import TestSupport
         #expect(result["certificatePemStarts"] as? String == "-----BEGIN CERTIFICATE-----")
         #expect(result["hasPrivateKey"] as? Bool == (method == "create-keys"))
         #expect(result["thingName"] as? String == "tracker_\(serial)")
-        await cloud.stop()
+        cloud.stop()
     }
 }
 
@@ -48,7 +48,7 @@ extension AWSIoTSDKTests {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python),
                      "awsiotsdk is not installed: make test installs it into .build/awsiot-venv")
         let cloud = try await ProvisioningEndToEndTests.LocalCloudSetup.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
         #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
         let device = cloud.cloud + "/trackerd-state/device/"

@@ -69,7 +69,7 @@ import TestSupport
     /// middle of the drain loses nothing.
     @Test func sixtyThousandQueuedFixesDrainNewestFirstWithinTheLimits() async throws {
         var cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let config = try cloud.config("[queue]\nbacklog_batch = 50\n",
                                       replace: ("topic = \"gpsTopic\"", "topic = \"gpsTopic\"\nreconnect_min_s = 0.2\nreconnect_max_s = 1"))
         // First boot: provisioned, three fixes published.
@@ -134,7 +134,7 @@ import TestSupport
     /// leaving the receiver.
     @Test func liveFixesArriveWithinTwoSecondsDuringADrain() async throws {
         var cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let pty = try PseudoTerminal()
         let config = try cloud.config("[queue]\nbacklog_batch = 1\n", replacing: [
             ("source = \"gpsd\"", "source = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 9600"),
@@ -171,7 +171,7 @@ import TestSupport
     /// second: strict localcloud says so, naming the tracker, and disconnects it.
     @Test func withoutTheCapStrictLocalcloudDisconnectsTheTracker() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let config = try cloud.config("[queue]\nbacklog_batch = 1\nmax_inflight = 100\n",
                                       replace: ("topic = \"gpsTopic\"", "topic = \"gpsTopic\"\nmax_publish_rate = 0"))
         let drive = cloud.dir.file("drive.nmea")

@@ -42,10 +42,9 @@ import TrackerStorage
             return file.path
         }
 
-        func stop() async {
-            serve.signal(SIGTERM)
-            _ = await serve.waitForExit(timeout: .seconds(10))
-            serve.stop()
+        /// Synchronous, for a `defer`: localcloud stops its broker, then everything goes.
+        func stop() {
+            serve.terminate()
             dir.remove()
         }
     }
@@ -89,7 +88,7 @@ import TrackerStorage
         let keyBody = key.split(separator: "\n").dropFirst().first.map(String.init) ?? "never"
         let everything = (first.stderrLines.items + second.stderrLines.items + cloud.serve.stderrLines.items).joined(separator: "\n")
         #expect(!everything.contains("PRIVATE KEY") && !everything.contains(keyBody) && !everything.contains("BEGIN CERTIFICATE"))
-        await cloud.stop()
+        cloud.stop()
     }
 
     /// The device key lost beside its certificate: provisioning again is logged as a decision
@@ -120,7 +119,7 @@ import TrackerStorage
         #expect(await third.waitForExit(timeout: .seconds(30)) == 77)
         #expect(third.stderrLines.items.contains { $0.contains("certificate.pem.crt holds no PEM certificate") }, "\(third.stderrLines.items.suffix(3))")
         #expect(!third.stderrLines.items.contains { $0.contains("provisioning with the claim certificate") })
-        await cloud.stop()
+        cloud.stop()
     }
 
     /// Trips reach the same notification path as geofence events: the log, received.jsonl and
@@ -136,7 +135,7 @@ import TrackerStorage
         #expect(cloud.serve.stderrLines.items.contains { $0.contains("notice: alert from tracker_10000000abcd") && $0.contains("TripStart") })
         #expect(Self.received(cloud).contains { $0["topic"] as? String == "trackers/tracker_10000000abcd/alerts" })
         #expect(run.stderrLines.items.contains { $0.contains("notice: TripStart at ") })
-        await cloud.stop()
+        cloud.stop()
     }
 
     /// The notification path that SNS served: localcloud's log, received.jsonl and a webhook
@@ -159,7 +158,7 @@ import TrackerStorage
         #expect(cloud.serve.stderrLines.items.contains { $0.contains("webhook \(recorder.url): HTTP 500; retrying in") })
         #expect(cloud.serve.stderrLines.items.filter { $0.contains("notice: geofence event from tracker_10000000abcd") }.count == 5)
         #expect(Self.received(cloud).filter { $0["topic"] as? String == "trackers/tracker_10000000abcd/geofence" }.count == 5)
-        await cloud.stop()
+        cloud.stop()
     }
 
     @Test func aCrashBetweenCertificateAndRegistrationResumes() async throws {
@@ -192,7 +191,7 @@ import TrackerStorage
         #expect(second.stdoutLines.items.first?.hasPrefix("provisioned as tracker_10000000abcd") == true)
         let everything = (first.stderrLines.items + log + cloud.serve.stderrLines.items).joined(separator: "\n")
         #expect(!everything.contains(token), "the ownership token never reaches a log")
-        await cloud.stop()
+        cloud.stop()
     }
 
     @Test func aRejectedRegistrationLogsAWSsErrorAndExitsWithItsCode() async throws {
@@ -213,7 +212,7 @@ import TrackerStorage
         ])
         _ = await publish.waitForExit(timeout: .seconds(10))
         #expect(publish.stderrLines.items.contains { $0.contains("Not authorized") }, "\(publish.stderrLines.items)")
-        await cloud.stop()
+        cloud.stop()
     }
 
     @Test func theClaimCertificateCannotPublishTelemetry() async throws {
@@ -226,7 +225,7 @@ import TrackerStorage
         _ = await publish.waitForExit(timeout: .seconds(10))
         #expect(publish.stderrLines.items.contains { $0.contains("Not authorized") }, "\(publish.stderrLines.items)")
         #expect(!Self.received(cloud).contains { ($0["payload"] as? [String: Any])?["from"] as? String == "claim" })
-        await cloud.stop()
+        cloud.stop()
     }
 
     @Test func aClaimKeyWithMode0644IsRefusedWithTheFix() async throws {
@@ -235,6 +234,6 @@ import TrackerStorage
         let run = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
         #expect(await run.waitForExit(timeout: .seconds(30)) == 77)
         #expect(run.stderrLines.items.contains { $0.contains("fix: chmod 600 \(cloud.cloud)/claim/private.pem.key") })
-        await cloud.stop()
+        cloud.stop()
     }
 }

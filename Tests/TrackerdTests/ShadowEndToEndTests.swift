@@ -23,7 +23,7 @@ import TestSupport
     /// the document is kept in DIR/shadows.
     @Test func anOperatorReadsAndWritesAShadow() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let missing = try await shadow(cloud, "tracker_1")
         #expect(missing.status == 1 && missing.line.hasPrefix("get/rejected ") && missing.line.contains(#""code":404"#), "\(missing)")
         #expect(missing.line.contains("No shadow exists with name: 'trackerd'"))
@@ -42,7 +42,7 @@ import TestSupport
     /// A provisioned device may use its own shadows and no other thing's.
     @Test func aDeviceReachesOnlyItsOwnShadow() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
         #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
         let device = cloud.cloud + "/trackerd-state/device/"
@@ -105,7 +105,7 @@ import TestSupport
     /// (no delta left) and shown by `trackerd status` as remote.
     @Test func aPushedZoneProducesEventsWithinFiveSecondsWithoutARestart() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let parked = try await Self.park(cloud)
         defer { parked.run.signal(SIGTERM) }
         #expect(await parked.watcher.stdoutLines.wait(timeout: .seconds(20)) { $0.contains { $0.hasPrefix("gpsTopic ") } })
@@ -134,7 +134,7 @@ import TestSupport
     /// week); taking it back to every-fix sends each fix again — all without a restart.
     @Test func aPushedReportingPolicyChangesThePublishing() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let parked = try await Self.park(cloud)
         defer { parked.run.signal(SIGTERM) }
         #expect(await parked.watcher.stdoutLines.wait(timeout: .seconds(20)) { Parked.fixes($0).count >= 2 })
@@ -166,7 +166,7 @@ import TestSupport
     /// applied, the old value still reported, reported.errors saying why.
     @Test func anInvalidValueIsReportedAndNotApplied() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let parked = try await Self.park(cloud)
         defer { parked.run.signal(SIGTERM) }
         let pushed = try await shadow(cloud, Self.thing, desired: #"{"report":{"moving_interval_s":0},"log_level":"debug"}"#)
@@ -193,7 +193,7 @@ import TestSupport
     /// that reason in reported.errors.
     @Test func zoneSetsOverTheDocumentLimitAreRefused() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let parked = try await Self.park(cloud)
         defer { parked.run.signal(SIGTERM) }
         func zones(points: Int) -> String {
@@ -220,7 +220,7 @@ import TestSupport
     /// the pushed zone (and says where its settings come from).
     @Test func appliedSettingsSurviveARestartWithTheBrokerDown() async throws {
         let cloud = try await Cloud.start()
-        defer { Task { [cloud] in await cloud.stop() } }
+        defer { cloud.stop() }
         let parked = try await Self.park(cloud)
         #expect(try await shadow(cloud, Self.thing, desired: Self.depot).status == 0)
         #expect(await parked.watcher.stdoutLines.wait(timeout: .seconds(10)) { !Parked.zoneEvents($0).isEmpty })

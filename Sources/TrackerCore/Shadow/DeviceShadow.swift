@@ -112,10 +112,25 @@ public struct DeviceShadow: Sendable {
         return reaction
     }
 
-    /// The reported state for `applied` and `problems`.
+    /// The reported state for `applied` and `problems`. A desired state full of mistakes must
+    /// not make a report the service refuses: the errors are cut to what fits, the rest
+    /// counted (the journal has them all).
     public var reportedState: JSONValue {
         var state = applied.document
-        if !problems.isEmpty { state["errors"] = .array(problems.map(\.json)) }
+        guard !problems.isEmpty else { return .object(state) }
+        let budget = NamedShadow.maxDocumentBytes / 4 - JSONValue.object(state).bytes.count
+        var errors: [JSONValue] = []
+        var size = 0
+        for (index, problem) in problems.enumerated() {
+            let entry = problem.json
+            size += entry.bytes.count + 1
+            if size > budget {
+                errors.append(RemoteSettings.Problem(path: "desired", problem: "\(problems.count - index) more problems: see the device's log").json)
+                break
+            }
+            errors.append(entry)
+        }
+        state["errors"] = .array(errors)
         return .object(state)
     }
 
