@@ -82,12 +82,25 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.credentials
             }
         }
-        let zones: [Zone]
+        var zones: [Zone]
         do { zones = try GeofenceFiles.zones(settings.geofences) } catch {
             logger.error("configuration: \(error)")
             throw ExitStatus.configuration
         }
         let deviceID = settings.device.id ?? "unknown"
+        // The shadow's last applied settings over the file's, before anything uses them.
+        var remote: EngineSettings.Remote?
+        var shadow: DeviceShadow?
+        if settings.mqtt.endpoint != nil && settings.mqtt.shadow {
+            let base = EngineSettings.Remote(file: settings, fileZones: zones, thingName: thingName ?? settings.mqtt.clientID ?? deviceID,
+                                             logLevel: EngineLogEntry.Level(rawValue: level.rawValue) ?? .info)
+            let (applied, version) = RemoteSettingsFile(storeDirectory: settings.store.directory).restore(logger: logger)
+            shadow = DeviceShadow(thingName: base.thingName, applied: applied, appliedVersion: version, processID: getpid())
+            settings = applied.applied(to: settings)
+            zones = applied.geofences.map { $0.compactMap { $0.zone() } } ?? zones
+            if let remoteLevel = applied.logLevel.flatMap(Logger.Level.init(rawValue:)) { StderrLogHandler.setLevelInForce(remoteLevel) }
+            remote = base
+        }
         var connection: MQTTConnection?
         if let endpoint = settings.mqtt.endpoint {
             let clientID = settings.mqtt.clientID ?? deviceID
@@ -106,8 +119,8 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
-                                     deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, logLevel: level,
-                                     logger: logger)
+                                     deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
+                                     shadow: shadow, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

@@ -22,8 +22,11 @@ struct TrackerService: Service, CustomStringConvertible {
     let zones: [Zone]
     /// nil without an [mqtt] endpoint.
     let connection: MQTTConnection?
-    /// `--log-level`: in force while the shadow sets none.
-    let logLevel: Logger.Level
+    /// What the shadow's settings are laid over, when the device follows its shadow (`config`
+    /// and `zones` are then the file's with the last applied shadow settings over them).
+    let remote: EngineSettings.Remote?
+    /// The shadow as the last run left it.
+    let shadow: DeviceShadow?
     let logger: Logger
 
     var description: String { "trackerd loop over \(source.description)" }
@@ -38,22 +41,6 @@ struct TrackerService: Service, CustomStringConvertible {
 
     func run() async throws {
         let clock = ContinuousClock()
-        let remoteSettings = JSONStateFile<RemoteSettingsRecord>(path: config.store.directory + "/remote-settings.json",
-                                                                 name: "the applied shadow settings")
-        let clientID = config.mqtt.clientID ?? deviceID
-        var config = config, zones = zones
-        var remote: EngineSettings.Remote?
-        var shadow: DeviceShadow?
-        if connection != nil && config.mqtt.shadow {
-            let base = EngineSettings.Remote(file: config, fileZones: zones, thingName: thingName ?? clientID,
-                                             logLevel: EngineLogEntry.Level(rawValue: logLevel.rawValue) ?? .info)
-            let (applied, version) = restoredRemoteSettings(remoteSettings)
-            shadow = DeviceShadow(thingName: base.thingName, applied: applied, appliedVersion: version, processID: getpid())
-            config = applied.applied(to: config)
-            zones = applied.geofences.map { $0.compactMap { $0.zone() } } ?? zones
-            if let level = applied.logLevel.flatMap(Logger.Level.init(rawValue:)) { StderrLogHandler.setLevelInForce(level) }
-            remote = base
-        }
         let zoneStates = JSONStateFile<GeofenceSnapshot>(path: config.store.directory + "/geofence.json", name: "the geofence states")
         let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
@@ -70,7 +57,8 @@ struct TrackerService: Service, CustomStringConvertible {
         let driver = EngineDriver(engine: engine,
                                   connection: connection, storeDirectory: config.store.directory,
                                   statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates, odometer: odometer,
-                                  remoteSettings: remoteSettings, notifier: notifier, logger: logger)
+                                  remoteSettings: RemoteSettingsFile(storeDirectory: config.store.directory).state, notifier: notifier,
+                                  logger: logger)
 
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
         let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
@@ -106,24 +94,6 @@ struct TrackerService: Service, CustomStringConvertible {
         while !driver.stopped && clock.now < deadline {
             try? await clock.sleep(until: min(driver.wakeAt ?? deadline, deadline))
             driver.send(.wake)
-        }
-    }
-
-    /// The shadow settings applied in the last run, in force until the shadow answers (a tracker
-    /// that boots offline keeps what it was told); a kept document this version no longer
-    /// accepts is reported and left out.
-    private func restoredRemoteSettings(_ file: JSONStateFile<RemoteSettingsRecord>) -> (RemoteSettings, version: Int) {
-        guard let record = file.load(logger: logger) else { return (RemoteSettings(), 0) }
-        switch RemoteSettings.validate(record.desired) {
-        case .success(let settings):
-            if !settings.document.isEmpty {
-                logger.info("shadow settings of version \(record.version) in force until the shadow answers: \(settings.document.keys.sorted().joined(separator: ", "))")
-            }
-            return (settings, record.version)
-        case .failure(let invalid):
-            let list = invalid.problems.map { "\($0.path): \($0.problem)" }.joined(separator: "; ")
-            logger.error("the shadow settings in \(file.path) are not valid (\(list)); the file's settings are used until the shadow answers")
-            return (RemoteSettings(), 0)
         }
     }
 }
