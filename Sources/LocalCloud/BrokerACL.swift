@@ -41,6 +41,16 @@ public enum BrokerACL {
             topic write $aws/things/\(thing.thingName)/shadow/name/+/update
             topic read $aws/things/\(thing.thingName)/shadow/name/+/get/+
             topic read $aws/things/\(thing.thingName)/shadow/name/+/update/+
+            topic write $aws/things/\(thing.thingName)/jobs/start-next
+            topic write $aws/things/\(thing.thingName)/jobs/get
+            topic write $aws/things/\(thing.thingName)/jobs/+/update
+            topic write $aws/things/\(thing.thingName)/jobs/+/get
+            topic read $aws/things/\(thing.thingName)/jobs/notify
+            topic read $aws/things/\(thing.thingName)/jobs/notify-next
+            topic read $aws/things/\(thing.thingName)/jobs/start-next/+
+            topic read $aws/things/\(thing.thingName)/jobs/get/+
+            topic read $aws/things/\(thing.thingName)/jobs/+/update/+
+            topic read $aws/things/\(thing.thingName)/jobs/+/get/+
 
             """
         }

@@ -28,6 +28,9 @@ public struct LocalCloudDirectory: Sendable {
     public var brokerACL: String { path + "/broker/acl" }
     public var trackerdConfig: String { path + "/trackerd.toml" }
     public var shadows: String { path + "/shadows" }
+    public var jobs: String { path + "/jobs" }
+    /// Served over HTTPS to devices (job payloads: packages, zone sets).
+    public var files: String { path + "/files" }
 
     /// The template of the original design: the thing is named after the serial number.
     public static let defaultTemplate = """

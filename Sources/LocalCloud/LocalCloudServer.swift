@@ -93,15 +93,17 @@ public final class LocalCloudServer: Sendable {
         }
         let rules = try connection("localcloud-rules")
         let shadows = ShadowService(connection: try connection("localcloud-shadows"), directory: directory.shadows, logger: logger)
+        let jobs = JobsService(connection: try connection("localcloud-jobs"), store: JobStore(directory: directory.jobs), logger: logger)
         let ready = AsyncStream.makeStream(of: Bool.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await service.run { ready.continuation.yield(true) } }
             group.addTask { await self.deliver(rules) { ready.continuation.yield(true) } }
             group.addTask { await shadows.run { ready.continuation.yield(true) } }
+            group.addTask { await jobs.run { ready.continuation.yield(true) } }
             var count = 0
             for await _ in ready.stream {
                 count += 1
-                if count == 3 { break }
+                if count == 4 { break }
             }
             logger.notice("localcloud ready: mqtts://localhost:\(port), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
             await group.waitForAll()
@@ -206,6 +208,10 @@ public final class LocalCloudServer: Sendable {
         use_identity_as_username true
         acl_file \(directory.brokerACL)
         max_inflight_messages 100
+        # Mosquitto's default (1000) drops what a slow subscriber has not taken: localcloud's own
+        # rules client, busy on a loaded machine while a fleet drains its backlogs, lost messages
+        # AWS's rules engine would have delivered.
+        max_queued_messages 100000
 
         """
         try Data(config.utf8).write(to: URL(fileURLWithPath: directory.brokerConfig), options: .atomic)

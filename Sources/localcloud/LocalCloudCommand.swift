@@ -17,8 +17,55 @@ struct LocalCloudCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localcloud",
         abstract: "AWS IoT fleet provisioning on a local Mosquitto.",
-        subcommands: [Init.self, Serve.self, Shadow.self]
+        subcommands: [Init.self, Serve.self, Shadow.self, Job.self]
     )
+
+    struct Job: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create, list or describe jobs (AWS IoT Jobs) for things of this localcloud.",
+            discussion: """
+            localcloud job DIR create --thing T [--thing T2 ...] --document FILE [--job-id ID]
+            localcloud job DIR list
+            localcloud job DIR describe JOB
+            A created job is QUEUED for each thing; when `localcloud serve` runs, each thing is told at once (notify-next).
+            """)
+        enum Action: String, ExpressibleByArgument, CaseIterable { case create, list, describe }
+
+        @Argument var directory: String
+        @Argument var action: Action
+        @Argument(help: "The job (describe).") var jobId: String?
+        @Option(help: "A thing the job is for (repeatable).") var thing: [String] = []
+        @Option(help: "The job document (JSON; a file, or - for standard input).") var document: String?
+        @Option(name: .customLong("job-id"), help: "The new job's id (default: made up).") var newJobId: String?
+        @Option(help: "The MQTT/TLS port localcloud serves on.") var port = 8883
+
+        func run() async throws {
+            LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .warning) }
+            let client = JobsClient(directory: LocalCloudDirectory(directory), port: port, logger: Logger(label: "localcloud"))
+            switch action {
+            case .create:
+                guard let document else { throw ValidationError("create needs --document FILE") }
+                let data = document == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: document))
+                guard let value = JSONValue.parse(Array(data)) else { throw ValidationError("--document \(document) is not JSON") }
+                let (id, notified) = try await client.create(jobId: newJobId, document: value, things: thing)
+                print("job \(id) QUEUED for \(thing.joined(separator: ", "))" + (notified ? "" : " (localcloud is not serving: each thing finds it at its next connection)"))
+            case .list:
+                for id in client.store.jobIds() {
+                    let executions = client.store.executions(of: id).sorted { $0.key < $1.key }
+                    print("\(id) " + executions.map { "\($0.key)=\($0.value.status)" }.joined(separator: " "))
+                }
+            case .describe:
+                guard let jobId, let document = client.store.document(jobId) else {
+                    throw ValidationError("describe needs the id of an existing job")
+                }
+                print("job \(jobId): " + String(decoding: document.bytes, as: UTF8.self))
+                for (thing, execution) in client.store.executions(of: jobId).sorted(by: { $0.key < $1.key }) {
+                    let details = execution.statusDetails.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+                    print("\(thing): \(execution.status) (version \(execution.versionNumber))" + (details.isEmpty ? "" : ": " + details))
+                }
+            }
+        }
+    }
 
     struct Shadow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

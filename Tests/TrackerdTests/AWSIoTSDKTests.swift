@@ -74,3 +74,48 @@ extension AWSIoTSDKTests {
         #expect(conflict?["code"] as? Int == 409 && conflict?["message"] as? String == "Version conflict")
     }
 }
+
+extension AWSIoTSDKTests {
+    /// The SDK's jobs client, with a provisioned device's certificate: a job queued with
+    /// `localcloud job create` is started, updated, refused a stale version and a change after
+    /// its end, and notify-next says nothing is left — each reply parsed by AWS's own code.
+    @Test func theOfficialSDKRunsAJobThroughLocalcloud() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python),
+                     "awsiotsdk is not installed: make test installs it into .build/awsiot-venv")
+        let cloud = try await ProvisioningEndToEndTests.LocalCloudSetup.start()
+        defer { cloud.stop() }
+        let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
+        let document = cloud.dir.file("job.json")
+        try #"{"operation":"update-geofences","url":"https://localhost/zones.geojson","sha256":"00"}"#.write(to: document, atomically: true, encoding: .utf8)
+        let create = try ChildProcess(ProvisioningEndToEndTests.LocalCloudSetup.executable, [
+            "job", cloud.cloud, "create", "--thing", "tracker_10000000abcd", "--document", document.path, "--job-id", "sdk-job-1",
+            "--port", String(cloud.port),
+        ])
+        #expect(await create.waitForExit(timeout: .seconds(20)) == 0, "\(create.stderrLines.items)")
+        #expect(create.stdoutLines.items.first == "job sdk-job-1 QUEUED for tracker_10000000abcd")
+
+        let device = cloud.cloud + "/trackerd-state/device/"
+        let script = SharedTestData.repositoryRoot.appendingPathComponent("Tests/Fixtures/awsiot_jobs.py").path
+        let run = try ChildProcess(Self.python, [script, "localhost", String(cloud.port), cloud.cloud + "/ca/ca.pem",
+                                                 device + "certificate.pem.crt", device + "private.pem.key", "tracker_10000000abcd", "sdk-job-1"])
+        #expect(await run.waitForExit(timeout: .seconds(60)) == 0, "\(run.stderrLines.items.suffix(5))")
+        let output = try #require(run.stdoutLines.items.last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        #expect(result["error"] == nil, "\(result)")
+        let started = result["started"] as? [String: Any]
+        #expect(started?["jobId"] as? String == "sdk-job-1" && started?["status"] as? String == "IN_PROGRESS" && started?["versionNumber"] as? Int == 2)
+        #expect((started?["document"] as? [String: Any])?["operation"] as? String == "update-geofences" && started?["hasTimes"] as? Bool == true)
+        #expect((result["progress"] as? [String: Any])?["versionNumber"] as? Int == 3)
+        #expect((result["conflict"] as? [String: Any])?["code"] as? String == "VersionMismatch")
+        let succeeded = result["succeeded"] as? [String: Any]
+        #expect(succeeded?["status"] as? String == "SUCCEEDED" && succeeded?["nextIsEmpty"] as? Bool == true)
+        #expect((succeeded?["details"] as? [String: Any])?["version"] as? String == "0.2.0")
+        #expect((result["final"] as? [String: Any])?["code"] as? String == "InvalidStateTransition")
+        #expect(result["nothingPending"] as? Bool == true)
+
+        let list = try ChildProcess(ProvisioningEndToEndTests.LocalCloudSetup.executable, ["job", cloud.cloud, "list"])
+        #expect(await list.waitForExit(timeout: .seconds(10)) == 0)
+        #expect(list.stdoutLines.items == ["sdk-job-1 tracker_10000000abcd=SUCCEEDED"])
+    }
+}

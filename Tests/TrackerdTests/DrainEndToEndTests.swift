@@ -124,6 +124,7 @@ import TestSupport
         let ranks = firstArrivals.compactMap { order[$0] }
         #expect(ranks == ranks.sorted(), "the backlog in the order the fixes were made")
         print("drain: \(expected.count) fixes, \(arrived.count - Set(arrived.map(\.time)).count) resent after the kill -9")
+        #expect(!cloud.serve.stderrLines.items.contains { $0.contains("Outgoing messages are being dropped") }, "the broker dropped nothing")
         let breaches = cloud.serve.stderrLines.items.filter { $0.contains("aws-limits") }
         #expect(breaches.isEmpty, "within AWS IoT Core's limits: \(breaches.prefix(3))")
         #expect(!rest.stderrLines.items.contains { $0.contains("disconnected from") })
