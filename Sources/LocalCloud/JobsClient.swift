@@ -35,38 +35,24 @@ public struct JobsClient: Sendable {
     /// Publishes at QoS 1 as localcloud's own identity; true once the broker took them all.
     private func publish(_ messages: [(topic: String, payload: [UInt8])]) async -> Bool {
         guard !messages.isEmpty else { return true }
-        guard let connection = try? MQTTConnection(
-            settings: MQTTSettings(host: "localhost", port: port, caFile: directory.caCertificate, certFile: directory.serviceCertificate,
-                                   keyFile: directory.serviceKey, clientID: "localcloud-jobs-\(UUID().uuidString.prefix(8))"),
-            logger: logger, backoff: Backoff(base: .milliseconds(100), cap: .seconds(1))) else { return false }
-        connection.start()
-        let done: Bool = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var pending = Set<Int32>()
-                for await event in connection.events {
-                    switch event {
-                    case .connected:
-                        for message in messages {
-                            if case .success(let id) = connection.publish(topic: message.topic, payload: message.payload) { pending.insert(id) }
-                        }
-                    case .acknowledgementsReady:
-                        pending.subtract(connection.takeAcknowledged())
-                        if pending.isEmpty { return true }
-                    default:
-                        break
+        guard let connection = try? OperatorConnection.make(directory, port: port, name: "jobs", logger: logger) else { return false }
+        let done = await OperatorConnection.exchange(connection, deadline: .seconds(5)) { connection -> Bool? in
+            var pending = Set<Int32>()
+            for await event in connection.events {
+                switch event {
+                case .connected:
+                    for message in messages {
+                        if case .success(let id) = connection.publish(topic: message.topic, payload: message.payload) { pending.insert(id) }
                     }
+                case .acknowledgementsReady:
+                    pending.subtract(connection.takeAcknowledged())
+                    if pending.isEmpty { return true }
+                default:
+                    break
                 }
-                return false
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(5))
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        await connection.shutdown()
+            return nil
+        } ?? false
         return done
     }
 }

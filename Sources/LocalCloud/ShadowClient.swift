@@ -33,43 +33,29 @@ public struct ShadowClient: Sendable {
     public func request(thing: String, name: String = "trackerd", desired: JSONValue?) async throws -> (suffix: String, payload: [UInt8]) {
         let base = "$aws/things/\(thing)/shadow/name/\(name)/"
         let operation = desired == nil ? "get" : "update"
-        let connection = try MQTTConnection(
-            settings: MQTTSettings(host: "localhost", port: port, caFile: directory.caCertificate, certFile: directory.serviceCertificate,
-                                   keyFile: directory.serviceKey, clientID: "localcloud-shadow-\(UUID().uuidString.prefix(8))"),
-            logger: logger, backoff: Backoff(base: .milliseconds(100), cap: .seconds(1)))
-        connection.start()
+        let connection = try OperatorConnection.make(directory, port: port, name: "shadow", logger: logger)
         let token = UUID().uuidString
         var fields: [String: JSONValue] = ["clientToken": .string(token)]
         if let desired { fields["state"] = .object(["desired": desired]) }
         let request = JSONValue.object(fields).bytes
-        let answer: (String, [UInt8])? = await withTaskGroup(of: (String, [UInt8])?.self) { group in
-            group.addTask {
-                var subscription: Int32?
-                for await event in connection.events {
-                    switch event {
-                    case .connected:
-                        if case .success(let id) = connection.subscribe([base + operation + "/accepted", base + operation + "/rejected"]) {
-                            subscription = id
-                        }
-                    case .subscribed(let id, _) where id == subscription:
-                        _ = connection.publish(topic: base + operation, payload: request)
-                    case .message(let topic, let payload) where JSONValue.parse(payload)?["clientToken"] == .string(token):
-                        return (String(topic.dropFirst(base.count)), payload)
-                    default:
-                        break
+        let answer = await OperatorConnection.exchange(connection, deadline: .seconds(10)) { connection -> (String, [UInt8])? in
+            var subscription: Int32?
+            for await event in connection.events {
+                switch event {
+                case .connected:
+                    if case .success(let id) = connection.subscribe([base + operation + "/accepted", base + operation + "/rejected"]) {
+                        subscription = id
                     }
+                case .subscribed(let id, _) where id == subscription:
+                    _ = connection.publish(topic: base + operation, payload: request)
+                case .message(let topic, let payload) where JSONValue.parse(payload)?["clientToken"] == .string(token):
+                    return (String(topic.dropFirst(base.count)), payload)
+                default:
+                    break
                 }
-                return nil
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(10))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return nil
         }
-        await connection.shutdown()
         guard let answer else { throw Failure.noAnswer }
         return answer
     }

@@ -41,6 +41,12 @@ import TestSupport
 }
 
 extension AWSIoTSDKTests {
+    /// trackerd provisions the device whose certificate the SDK then uses.
+    static func provision(_ cloud: ProvisioningEndToEndTests.LocalCloudSetup) async throws {
+        let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
+    }
+
     /// The SDK's shadow client, with a provisioned device's certificate, through localcloud:
     /// 404, an update with its delta and documents, a reported state that clears the delta, a
     /// version conflict — each reply parsed by AWS's own code.
@@ -49,8 +55,7 @@ extension AWSIoTSDKTests {
                      "awsiotsdk is not installed: make test installs it into .build/awsiot-venv")
         let cloud = try await ProvisioningEndToEndTests.LocalCloudSetup.start()
         defer { cloud.stop() }
-        let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
-        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
+        try await Self.provision(cloud)
         let device = cloud.cloud + "/trackerd-state/device/"
         let script = SharedTestData.repositoryRoot.appendingPathComponent("Tests/Fixtures/awsiot_shadow.py").path
         let run = try ChildProcess(Self.python, [script, "localhost", String(cloud.port), cloud.cloud + "/ca/ca.pem",
@@ -84,8 +89,7 @@ extension AWSIoTSDKTests {
                      "awsiotsdk is not installed: make test installs it into .build/awsiot-venv")
         let cloud = try await ProvisioningEndToEndTests.LocalCloudSetup.start()
         defer { cloud.stop() }
-        let provision = try TrackerdBinary.start(["provision", "--config", try cloud.config()])
-        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(3))")
+        try await Self.provision(cloud)
         let document = cloud.dir.file("job.json")
         try #"{"operation":"update-geofences","url":"https://localhost/zones.geojson","sha256":"00"}"#.write(to: document, atomically: true, encoding: .utf8)
         let create = try ChildProcess(ProvisioningEndToEndTests.LocalCloudSetup.executable, [
