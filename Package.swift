@@ -42,10 +42,16 @@ let package = Package(
         .target(name: "CDeviceCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto", "TrackerSystem"]),
 
+        // Job files over HTTPS with libcurl (libcurl4-openssl-dev), resumable.
+        .target(name: "CDownload", linkerSettings: [.linkedLibrary("curl")]),
+        .target(name: "TrackerDownload", dependencies: ["CDownload", "TrackerCore", "TrackerCrypto", "TrackerSystem"]),
+
         // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
         .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
+        // localcloud's HTTPS file server for job payloads (OpenSSL).
+        .target(name: "CFileServer", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "LocalCloud", dependencies: [
-            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "CCertificateAuthority",
+            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "CCertificateAuthority", "CFileServer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
@@ -82,6 +88,7 @@ let package = Package(
 
         .executableTarget(name: "trackerd", dependencies: [
             "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT", "TrackerProvisioning", "TrackerCrypto",
+            "TrackerDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,6 +119,7 @@ let package = Package(
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport", "CSQLite"]),
         .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
+        .testTarget(name: "TrackerDownloadTests", dependencies: ["TrackerDownload", "LocalCloud", "TrackerSystem", "TestSupport"]),
         .testTarget(name: "LocalCloudTests", dependencies: [
             "LocalCloud", "TrackerCrypto", "TrackerProvisioning", "TrackerStorage", "TrackerMQTT", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

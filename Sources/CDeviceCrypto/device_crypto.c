@@ -116,3 +116,26 @@ char *trackerd_certificate_common_name(const char *cert_pem) {
     X509_free(cert);
     return n >= 0 ? strdup(buffer) : NULL;
 }
+
+int trackerd_sha256_file(const char *path, char *hex, long long *size) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return -1;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(context, EVP_sha256(), NULL);
+    unsigned char buffer[65536], digest[32];
+    size_t n;
+    long long total = 0;
+    while ((n = fread(buffer, 1, sizeof buffer, file)) > 0) {
+        EVP_DigestUpdate(context, buffer, n);
+        total += (long long)n;
+    }
+    int failed = ferror(file);
+    fclose(file);
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(context, digest, &length);
+    EVP_MD_CTX_free(context);
+    if (failed) return -1;
+    for (unsigned int i = 0; i < length; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    *size = total;
+    return 0;
+}

@@ -14,13 +14,18 @@ public final class LocalCloudServer: Sendable {
     private let trail = PublisherTrail()
     private let webhooks: WebhookDelivery
     private let limits: AWSLimitMode
+    /// Where DIR/files/ is served over HTTPS (job payloads), and at what rate (0: no limit).
+    public let filesPort: Int
+    private let filesRate: Int
 
     public typealias AWSLimitMode = AWSLimitWatch.Mode
 
     public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(),
-                webhooks: [URL] = [], awsLimits: AWSLimitMode = .warn, logger: Logger) {
+                webhooks: [URL] = [], awsLimits: AWSLimitMode = .warn, filesPort: Int? = nil, filesRate: Int = 0, logger: Logger) {
         self.directory = directory
         self.port = port
+        self.filesPort = filesPort ?? port + 1
+        self.filesRate = filesRate
         self.options = options
         self.logger = logger
         self.webhooks = WebhookDelivery(urls: webhooks, logger: logger)
@@ -49,6 +54,17 @@ public final class LocalCloudServer: Sendable {
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
         }
+        // Job payloads: a failure here is said, and the MQTT side serves on without it.
+        var files: FileServer?
+        do {
+            try FileManager.default.createDirectory(atPath: directory.files, withIntermediateDirectories: true)
+            files = try FileServer(root: directory.files, port: filesPort, certificate: directory.serverCertificate,
+                                   key: directory.serverKey, bytesPerSecond: filesRate)
+            logger.info("serving \(directory.files) at https://localhost:\(filesPort)/\(filesRate > 0 ? " at \(filesRate) bytes/s" : "")")
+        } catch {
+            logger.error("job files are not served: \(error)")
+        }
+        defer { files?.stop() }
         do {
             try await serve(process, started: started, registry: registry)
         } catch {

@@ -114,6 +114,9 @@ struct LocalCloudCommand: AsyncParsableCommand {
         @Option(help: "POST every geofence event to this URL (repeatable); retried with backoff.") var webhook: [String] = []
         @Option(help: "AWS IoT Core's limits (100 publishes/s per connection, 128 KB, topic depth): warn logs each breach, strict also disconnects the offender.")
         var awsLimits: LocalCloudServer.AWSLimitMode = .warn
+        @Option(help: "Where DIR/files/ is served over HTTPS for job payloads (default: --port + 1).") var filesPort: Int?
+        @Option(help: "Serve each job file at most this many bytes per second (0: no limit), to watch or cut a download.")
+        var filesRate = 0
 
         func run() async throws {
             LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
@@ -132,7 +135,7 @@ struct LocalCloudCommand: AsyncParsableCommand {
                 urls.append(url)
             }
             let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options,
-                                          webhooks: urls, awsLimits: awsLimits, logger: logger)
+                                          webhooks: urls, awsLimits: awsLimits, filesPort: filesPort, filesRate: filesRate, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -59,7 +59,8 @@ import TestSupport
     static func restart(_ cloud: Cloud) async throws -> Cloud {
         cloud.serve.signal(SIGTERM)
         _ = await cloud.serve.waitForExit(timeout: .seconds(10))
-        let serve = try ChildProcess(Cloud.executable, ["serve", cloud.cloud, "--port", String(cloud.port), "--aws-limits", "strict"])
+        let serve = try ChildProcess(Cloud.executable, ["serve", cloud.cloud, "--port", String(cloud.port), "--aws-limits", "strict",
+                                                        "--files-port", String(LoopbackPort.free())])
         #expect(await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } })
         return Cloud(dir: cloud.dir, port: cloud.port, serve: serve)
     }

@@ -21,7 +21,8 @@ import TrackerStorage
             let port = LoopbackPort.free()
             let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)])
             #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
-            let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port), "--aws-limits", "strict"]
+            let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port), "--aws-limits", "strict",
+                                                      "--files-port", String(LoopbackPort.free())]
                                          + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? [])
                                          + (webhook.map { ["--webhook", $0] } ?? []))
             let ready = await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } }

@@ -20,4 +20,7 @@ int trackerd_certificate_matches_key(const char *cert_pem, const char *key_pem);
 int trackerd_certificate_info(const char *cert_pem, long long *not_before, long long *not_after, char *sha256_hex);
 /* The subject's CN of a PEM certificate (malloc'd), or NULL. */
 char *trackerd_certificate_common_name(const char *cert_pem);
+/* The SHA-256 of a file's contents as 64 lowercase hex digits (hex: 65 bytes) and its size.
+ * 0 on success, -1 if the file cannot be read. */
+int trackerd_sha256_file(const char *path, char *hex, long long *size);
 #endif
