@@ -94,6 +94,11 @@ public struct LocalCloudDirectory: Sendable {
         [store]
         dir = "\(path)/trackerd-state"
 
+        [jobs]
+        dir = "\(path)/trackerd-state/jobs"
+        # localcloud serves job files with its own CA.
+        ca_file = "\(caCertificate)"
+
         """, trackerdConfig, 0o644)
     }
 

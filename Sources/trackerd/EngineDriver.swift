@@ -4,8 +4,10 @@ import Glibc
 import Musl
 #endif
 import Logging
+import Synchronization
 import TrackerCore
 import TrackerMQTT
+import TrackerDownload
 import TrackerStorage
 import TrackerSystem
 
@@ -27,15 +29,27 @@ final class EngineDriver {
     private let zoneStates: JSONStateFile<GeofenceSnapshot>
     private let odometer: JSONStateFile<OdometerReading>
     private let remoteSettings: JSONStateFile<RemoteSettingsRecord>
+    private let jobFiles: JobFiles
+    private let jobsCAFile: String?
+    /// Where work done off the loop (a download, reading a zone set) reports back.
+    private let results: AsyncStream<EngineInput>.Continuation
+    /// The download in progress, to stop it at shutdown.
+    private var download: StopFlag?
+    /// SUBSCRIBE message ids and what they were for.
+    private var subscriptions: [Int32: SubscriptionPurpose] = [:]
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let clock = ContinuousClock()
 
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
          zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>,
-         remoteSettings: JSONStateFile<RemoteSettingsRecord>, notifier: SystemdNotifier, logger: Logger) {
+         remoteSettings: JSONStateFile<RemoteSettingsRecord>, jobFiles: JobFiles, jobsCAFile: String?,
+         results: AsyncStream<EngineInput>.Continuation, notifier: SystemdNotifier, logger: Logger) {
         self.odometer = odometer
         self.remoteSettings = remoteSettings
+        self.jobFiles = jobFiles
+        self.jobsCAFile = jobsCAFile
+        self.results = results
         self.engine = engine
         self.connection = connection
         self.storeDirectory = storeDirectory
@@ -65,12 +79,14 @@ final class EngineDriver {
             send(.connection(.acknowledged(connection.takeAcknowledged())))
             send(.connection(.connectionFailed(reason: reason)))
         case .retrying(let delay): send(.connection(.retrying(after: delay)))
-        case .subscribed(_, let granted):
+        case .subscribed(let messageID, let granted):
+            guard let purpose = subscriptions.removeValue(forKey: messageID) else { return }
             // MQTT 3.1.1 answers a refused topic with 0x80 rather than an error.
             if granted.contains(0x80) {
-                logger.error("the broker refused a subscription to the trackerd shadow: does the device policy allow $aws/things/{thing}/shadow/name/trackerd/*?")
+                let topics = purpose == .shadow ? "$aws/things/{thing}/shadow/name/trackerd/*" : "$aws/things/{thing}/jobs/*"
+                logger.error("the broker refused a subscription: does the device policy allow \(topics)?")
             }
-            send(EngineInput.subscribed)
+            send(EngineInput.subscribed(purpose))
         case .message(let topic, let payload): send(EngineInput.message(topic: topic, payload: payload))
         }
     }
@@ -83,8 +99,28 @@ final class EngineDriver {
         case .publish(let messages): send(.published(publish(messages)))
         case .announce(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload, retain: true)
         case .request(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload)
-        case .subscribe(let topics):
-            if case .failure(let error) = connection?.subscribe(topics) { logger.warning("cannot follow the trackerd shadow: \(error)") }
+        case .subscribe(let purpose, let topics):
+            switch connection?.subscribe(topics) {
+            case .success(let id): subscriptions[id] = purpose
+            case .failure(let error): logger.warning("cannot subscribe to \(topics.first ?? ""): \(error)")
+            case nil: break
+            }
+        case .jobSave(let ledger):
+            do { try jobFiles.prepare() } catch { logger.error("jobs: \(error)") }
+            jobFiles.ledger.save(ledger, logger: logger)
+        case .jobDownload(let jobId, let url, _): startDownload(jobId: jobId, url: url)
+        case .jobInstall(let jobId, let version):
+            do {
+                try jobFiles.requestInstall(jobId, version: version)
+            } catch {
+                logger.error("job \(jobId): cannot hand the package to the update unit: \(error)")
+            }
+        case .jobReadZones(let jobId):
+            let path = jobFiles.download(jobId), results = self.results
+            // A zone set of 10,000 zones takes a while to read: not on the loop.
+            Task.detached { results.yield(.jobZones(jobId: jobId, JobFiles.readZones(path))) }
+        case .keepJobZones(let jobId): jobFiles.keepZones(jobId, logger: logger)
+        case .jobRemoveFiles(let jobId): jobFiles.remove(jobId)
         case .saveRemoteSettings(let record): remoteSettings.save(record, logger: logger)
         case .setLogLevel(let level): StderrLogHandler.setLevelInForce(Self.level(level))
         case .setWillTopic(let topic): connection?.setStatusTopic(topic)
@@ -102,6 +138,43 @@ final class EngineDriver {
         case .wake(let at): wakeAt = min(wakeAt ?? at, at)
         case .stopped: stopped = true
         }
+    }
+
+    /// A job's download on a thread of its own; progress (at most twice a second) and the end
+    /// come back as inputs.
+    private func startDownload(jobId: String, url: String) {
+        download?.set()
+        let stop = StopFlag()
+        download = stop
+        let results = self.results
+        let job = FileDownload(url: url, caFile: jobsCAFile, path: jobFiles.download(jobId))
+        do { try jobFiles.prepare() } catch {
+            results.yield(.jobDownloaded(.failed(reason: "\(error)")))
+            return
+        }
+        let started = ReaderThread.start {
+            let clock = ContinuousClock()
+            let last = Mutex<ContinuousClock.Instant?>(nil)
+            let outcome = job.run(stop: stop) { bytes, total in
+                let due = last.withLock { at -> Bool in
+                    guard at.map({ clock.now - $0 >= .milliseconds(500) }) ?? true else { return false }
+                    at = clock.now
+                    return true
+                }
+                if due { results.yield(.jobProgress(bytes: bytes, total: total)) }
+            }
+            switch outcome {
+            case .success(let file): results.yield(.jobDownloaded(.complete(size: file.size, sha256: file.sha256)))
+            case .failure(.stopped): break  // shutting down: the next start resumes it
+            case .failure(let failure): results.yield(.jobDownloaded(.failed(reason: "\(failure)")))
+            }
+        }
+        if !started { results.yield(.jobDownloaded(.failed(reason: "cannot start the download thread"))) }
+    }
+
+    /// Stops a download in progress (its partial file stays for the next start).
+    func stopWork() {
+        download?.set()
     }
 
     private func publish(_ publications: [Publication]) -> PublishOutcome {

@@ -91,14 +91,34 @@ struct RunCommand: AsyncParsableCommand {
         // The shadow's last applied settings over the file's, before anything uses them.
         var remote: EngineSettings.Remote?
         var shadow: DeviceShadow?
-        if settings.mqtt.endpoint != nil && settings.mqtt.shadow {
+        var jobs: JobRunner?
+        var jobZones: [Zone]?
+        if settings.mqtt.endpoint != nil && (settings.mqtt.shadow || settings.jobs.enabled) {
             let base = EngineSettings.Remote(file: settings, fileZones: zones, thingName: thingName ?? settings.mqtt.clientID ?? deviceID,
-                                             logLevel: EngineLogEntry.Level(rawValue: level.rawValue) ?? .info)
-            let (applied, version) = RemoteSettingsFile(storeDirectory: settings.store.directory).restore(logger: logger)
-            shadow = DeviceShadow(thingName: base.thingName, applied: applied, appliedVersion: version, processID: getpid())
-            settings = applied.applied(to: settings)
-            zones = applied.geofences.map { $0.compactMap { $0.zone() } } ?? zones
-            if let remoteLevel = applied.logLevel.flatMap(Logger.Level.init(rawValue:)) { StderrLogHandler.setLevelInForce(remoteLevel) }
+                                             logLevel: EngineLogEntry.Level(rawValue: level.rawValue) ?? .info,
+                                             shadow: settings.mqtt.shadow, jobs: settings.jobs.enabled)
+            if settings.jobs.enabled {
+                let files = JobFiles(directory: settings.jobs.directory)
+                jobs = JobRunner(thingName: base.thingName, version: TrackerCore.version, ledger: files.ledger.load(logger: logger) ?? JobLedger(),
+                                 installResult: files.installResult.load(logger: logger), processID: getpid())
+                if access(files.zones, F_OK) == 0 {
+                    switch JobFiles.readZones(files.zones) {
+                    case .success(let kept):
+                        jobZones = kept
+                        zones = kept
+                        logger.info("\(kept.count) zones from \(files.zones) (an update-geofences job) are in force")
+                    case .failure(let why):
+                        logger.error("the zone set in \(files.zones) is not used: \(why.reason)")
+                    }
+                }
+            }
+            if settings.mqtt.shadow {
+                let (applied, version) = RemoteSettingsFile(storeDirectory: settings.store.directory).restore(logger: logger)
+                shadow = DeviceShadow(thingName: base.thingName, applied: applied, appliedVersion: version, processID: getpid())
+                settings = applied.applied(to: settings)
+                zones = applied.geofences.map { $0.compactMap { $0.zone() } } ?? zones
+                if let remoteLevel = applied.logLevel.flatMap(Logger.Level.init(rawValue:)) { StderrLogHandler.setLevelInForce(remoteLevel) }
+            }
             remote = base
         }
         var connection: MQTTConnection?
@@ -120,7 +140,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
-                                     shadow: shadow, logger: logger)
+                                     shadow: shadow, jobs: jobs, jobZones: jobZones, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

@@ -27,6 +27,9 @@ struct TrackerService: Service, CustomStringConvertible {
     let remote: EngineSettings.Remote?
     /// The shadow as the last run left it.
     let shadow: DeviceShadow?
+    /// Jobs as the last run left them, and the zone set a job put in force then.
+    let jobs: JobRunner?
+    let jobZones: [Zone]?
     let logger: Logger
 
     var description: String { "trackerd loop over \(source.description)" }
@@ -37,6 +40,8 @@ struct TrackerService: Service, CustomStringConvertible {
         case sourceEnded
         case mqtt(MQTTEvent)
         case wake
+        /// Work done off the loop reporting back (downloads, zone sets).
+        case result(EngineInput)
     }
 
     func run() async throws {
@@ -44,25 +49,29 @@ struct TrackerService: Service, CustomStringConvertible {
         let zoneStates = JSONStateFile<GeofenceSnapshot>(path: config.store.directory + "/geofence.json", name: "the geofence states")
         let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
+        var detector = GeofenceDetector(zones: zones, restored: restored?.zones ?? [:], lastTime: restored?.lastTime)
+        // A job's zone set in force (not the shadow's on top of it): a new zone starts quietly outside.
+        detector.announcesInitialOutside = !(jobZones != nil && zones == jobZones)
         let planner = PublicationPlanner(config: config, deviceID: deviceID, thingName: config.mqtt.clientID ?? deviceID,
-                                         detector: GeofenceDetector(zones: zones, restored: restored?.zones ?? [:],
-                                                                    lastTime: restored?.lastTime),
-                                         odometer: odometer.load(logger: logger)?.metres ?? 0)
+                                         detector: detector, odometer: odometer.load(logger: logger)?.metres ?? 0)
         let notifier = SystemdNotifier()
         var settings = EngineSettings(config: config, deviceID: deviceID, thingName: thingName, source: source.description,
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         settings.remote = remote
-        let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow)
+        let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
+                                   jobs: jobs, jobZones: jobZones)
+        let (results, resultSink) = AsyncStream.makeStream(of: EngineInput.self, bufferingPolicy: .unbounded)
         let driver = EngineDriver(engine: engine,
                                   connection: connection, storeDirectory: config.store.directory,
                                   statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates, odometer: odometer,
-                                  remoteSettings: RemoteSettingsFile(storeDirectory: config.store.directory).state, notifier: notifier,
-                                  logger: logger)
+                                  remoteSettings: RemoteSettingsFile(storeDirectory: config.store.directory).state,
+                                  jobFiles: JobFiles(directory: config.jobs.directory), jobsCAFile: config.jobs.caFile, results: resultSink,
+                                  notifier: notifier, logger: logger)
 
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
         let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
-        let mqtt = (connection?.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }
+        let mqtt = merge((connection?.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }, results.map { Input.result($0) })
         // The engine's `.wake(at:)` requests, as inputs at their moment (one timer at a time,
         // for the earliest).
         let (wakes, wakeUp) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(1))
@@ -74,6 +83,7 @@ struct TrackerService: Service, CustomStringConvertible {
             case .tick: driver.send(.tick)
             case .sourceEnded: driver.send(.sourceEnded)
             case .mqtt(let event): driver.send(event)
+            case .result(let input): driver.send(input)
             case .wake:
                 timer = nil
                 driver.send(.wake)
@@ -88,6 +98,8 @@ struct TrackerService: Service, CustomStringConvertible {
             }
         }
         timer?.task.cancel()
+        driver.stopWork()
+        resultSink.finish()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s.
         let deadline = clock.now + .seconds(2)
         driver.send(.stop)

@@ -41,15 +41,19 @@ import Testing
         var savedRemote: [RemoteSettingsRecord] = []
         var logLevels: [EngineLogEntry.Level] = []
         var willTopics: [String] = []
+        /// What the engine asked of the jobs' adapters.
+        var jobActions: [EngineAction] = []
 
         /// `shadow`: the device follows its `trackerd` shadow (the file is `config`, its zones `zones`).
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
-             watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false) {
+             watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false, jobs: Bool = false) {
             now = ContinuousClock.now
             self.disk = disk
             var settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
-            if shadow { settings.remote = .init(file: config, fileZones: zones, thingName: "tracker-1", logLevel: .info) }
+            if shadow || jobs {
+                settings.remote = .init(file: config, fileZones: zones, thingName: "tracker-1", logLevel: .info, shadow: shadow, jobs: jobs)
+            }
             engine = TrackerEngine(settings: settings,
                                    planner: PublicationPlanner(config: config, deviceID: "tracker-1", thingName: "tracker-1",
                                                                detector: GeofenceDetector(zones: zones)),
@@ -95,9 +99,10 @@ import Testing
             case .request(let topic, let payload):
                 requests.append((topic, String(decoding: payload, as: UTF8.self)))
                 publishedAt.append(now)
-            case .subscribe(let topics):
+            case .subscribe(let purpose, let topics):
                 subscriptions += topics
-                if online { send(.subscribed) }
+                if online { send(.subscribed(purpose)) }
+            case .jobSave, .jobDownload, .jobInstall, .jobReadZones, .keepJobZones, .jobRemoveFiles: jobActions.append(action)
             case .saveRemoteSettings(let record): savedRemote.append(record)
             case .setLogLevel(let level): logLevels.append(level)
             case .setWillTopic(let topic): willTopics.append(topic)

@@ -10,6 +10,8 @@ import TrackerStorage
         let dir: TemporaryDirectory
         let port: Int
         let serve: ChildProcess
+        /// Where DIR/files/ is served over HTTPS (job payloads).
+        var filesPort = 0
         var cloud: String { dir.path + "/cloud" }
 
         static var executable: String {
@@ -21,13 +23,14 @@ import TrackerStorage
             let port = LoopbackPort.free()
             let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)])
             #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
+            let filesPort = LoopbackPort.free()
             let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port), "--aws-limits", "strict",
-                                                      "--files-port", String(LoopbackPort.free())]
+                                                      "--files-port", String(filesPort)]
                                          + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? [])
                                          + (webhook.map { ["--webhook", $0] } ?? []))
             let ready = await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } }
             #expect(ready, "\(serve.stderrLines.items.suffix(5))")
-            return LocalCloudSetup(dir: dir, port: port, serve: serve)
+            return LocalCloudSetup(dir: dir, port: port, serve: serve, filesPort: filesPort)
         }
 
         /// localcloud's trackerd.toml with a device id and, optionally, more lines.

@@ -8,6 +8,7 @@ public struct TrackerConfig: Sendable, Equatable {
     public var payload = PayloadConfig()
     public var queue = QueuePolicy()
     public var store = StoreConfig()
+    public var jobs = JobsConfig()
     /// nil: no `[provisioning]` section, the device uses the static `[mqtt]` credentials.
     public var provisioning: ProvisioningConfig?
     public var geofences: [GeofenceConfig] = []
@@ -20,7 +21,7 @@ public struct TrackerConfig: Sendable, Equatable {
 
     public init() {}
 
-    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence", "report"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence", "report", "jobs"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
@@ -28,7 +29,7 @@ public struct TrackerConfig: Sendable, Equatable {
             + MQTTConfig.keys.map { "mqtt.\($0)" } + PayloadConfig.keys.map { "payload.\($0)" }
             + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
             + ProvisioningConfig.keys.map { "provisioning.\($0)" } + GeofenceConfig.keys.map { "geofence.\($0)" }
-            + ReportPolicy.keys.map { "report.\($0)" }
+            + ReportPolicy.keys.map { "report.\($0)" } + JobsConfig.keys.map { "jobs.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -53,6 +54,7 @@ public struct TrackerConfig: Sendable, Equatable {
         config.payload = PayloadConfig(reader.section(root, "payload"), reader)
         config.queue = QueuePolicy(reader.section(root, "queue"), reader)
         config.store = StoreConfig(reader.section(root, "store"), reader)
+        config.jobs = JobsConfig(reader.section(root, "jobs"), reader)
         if root["provisioning"] != nil {
             config.provisioning = ProvisioningConfig(reader.section(root, "provisioning"), reader)
         }

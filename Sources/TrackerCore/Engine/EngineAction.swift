@@ -9,8 +9,21 @@ public enum EngineAction: Sendable, Equatable {
     case announce(topic: String, payload: [UInt8])
     /// A request to the device shadow, outside the queue and not retained (nothing to answer).
     case request(topic: String, payload: [UInt8])
-    /// Subscribe (QoS 1) to the shadow's reply topics; the broker's SUBACK comes as `.subscribed`.
-    case subscribe([String])
+    /// Subscribe (QoS 1) to a service's topics; the broker's SUBACK comes as `.subscribed`.
+    case subscribe(SubscriptionPurpose, [String])
+    /// Keep the jobs' ledger (atomically) before anything else.
+    case jobSave(JobLedger)
+    /// Fetch the job's file (resuming a partial one); progress comes as `.jobProgress`, the end
+    /// as `.jobDownloaded`.
+    case jobDownload(jobId: String, url: String, size: Int64?)
+    /// Hand the verified package to the update unit.
+    case jobInstall(jobId: String, version: String)
+    /// Read the verified zone set; the zones (or why not) come as `.jobZones`.
+    case jobReadZones(jobId: String)
+    /// The job's zone set is in force: keep it for the next start.
+    case keepJobZones(jobId: String)
+    /// The job's files are no longer needed.
+    case jobRemoveFiles(jobId: String)
     /// Keep the applied shadow settings for the next start, offline included.
     case saveRemoteSettings(RemoteSettingsRecord)
     /// The log level in force changed (the shadow's `log_level`, or back to the command line's).

@@ -11,7 +11,11 @@ public enum EngineInput: Sendable, Equatable {
     case sourceEnded
     case connection(ConnectionEvent)
     /// The broker acknowledged a `.subscribe`.
-    case subscribed
+    case subscribed(SubscriptionPurpose)
+    /// The results of `.jobDownload`, `.jobReadZones`.
+    case jobProgress(bytes: Int64, total: Int64?)
+    case jobDownloaded(JobRunner.Download)
+    case jobZones(jobId: String, Result<[Zone], JobRejection>)
     /// A message on a subscribed topic (the device shadow's replies).
     case message(topic: String, payload: [UInt8])
     /// The result of `.publish`.

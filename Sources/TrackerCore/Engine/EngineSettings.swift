@@ -39,12 +39,19 @@ public struct EngineSettings: Sendable {
         public var thingName: String
         /// `--log-level`: in force while the shadow sets none.
         public var logLevel: EngineLogEntry.Level
+        /// Follow the `trackerd` shadow (`[mqtt] shadow`).
+        public var shadow = true
+        /// Take AWS IoT Jobs (`[jobs] enabled`).
+        public var jobs = true
 
-        public init(file: TrackerConfig, fileZones: [Zone], thingName: String, logLevel: EngineLogEntry.Level) {
+        public init(file: TrackerConfig, fileZones: [Zone], thingName: String, logLevel: EngineLogEntry.Level,
+                    shadow: Bool = true, jobs: Bool = true) {
             self.file = file
             self.fileZones = fileZones
             self.thingName = thingName
             self.logLevel = logLevel
+            self.shadow = shadow
+            self.jobs = jobs
         }
     }
 
@@ -62,7 +69,7 @@ public struct EngineSettings: Sendable {
     public var statusInterval: Duration = .seconds(2)
     /// The queue-full warning comes at most this often.
     public var dropReportInterval: Duration = .seconds(60)
-    /// Set when the device follows its `trackerd` shadow (`[mqtt] shadow`, with an endpoint).
+    /// Set when the device takes settings from the cloud (its shadow, jobs), with an endpoint.
     public var remote: Remote?
     /// Delays between attempts to open a store that would not open.
     public var storeRetry = Backoff(base: .seconds(1), cap: .seconds(60))

@@ -31,20 +31,33 @@ public struct TrackerEngine: Sendable {
     private var savedOdometerAt: ContinuousClock.Instant?
     /// The `trackerd` shadow, when the device follows it.
     public private(set) var shadow: DeviceShadow?
+    /// AWS IoT Jobs, when the device takes them.
+    public private(set) var jobs: JobRunner?
+    /// The zone set an `update-geofences` job put in force (over the file's, under the shadow's).
+    private var jobZones: [Zone]?
     /// The remote-capable settings in force, for the status (made again when they change).
     private var effective: [EffectiveSetting] = []
 
     /// `planner` holds the zones with the states restored from the last run; `seed` fixes the
     /// random jitter of the store's retries; `shadow`: the shadow settings kept from the last
     /// run (`planner` and `settings` already follow them), used when `settings.remote` is set.
+    /// `jobs`: the jobs' state from the last run; `jobZones`: the zone set a job put in force
+    /// then (`planner` already follows it).
     public init(settings: EngineSettings, planner: PublicationPlanner, now: ContinuousClock.Instant, seed: UInt64,
-                shadow: DeviceShadow? = nil) {
+                shadow: DeviceShadow? = nil, jobs: JobRunner? = nil, jobZones: [Zone]? = nil) {
         self.settings = settings
         self.planner = planner
+        self.jobZones = jobZones
         if let remote = settings.remote, settings.publishing != nil {
-            let shadow = shadow ?? DeviceShadow(thingName: remote.thingName, processID: settings.processID)
-            self.shadow = shadow
-            effective = EffectiveSetting.list(file: remote.file, remote: shadow.applied, logLevel: remote.logLevel.rawValue)
+            if remote.shadow {
+                self.shadow = shadow ?? DeviceShadow(thingName: remote.thingName, processID: settings.processID)
+            }
+            if remote.jobs {
+                self.jobs = jobs ?? JobRunner(thingName: remote.thingName, version: TrackerCore.version, ledger: JobLedger(),
+                                              installResult: nil, processID: settings.processID)
+            }
+            effective = EffectiveSetting.list(file: remote.file, remote: self.shadow?.applied ?? RemoteSettings(),
+                                              logLevel: remote.logLevel.rawValue, jobZones: jobZones?.map(\.name))
         }
         loss = FixLossDetector(staleAfter: settings.staleAfter)
         random = SplitMix64(seed: seed)
@@ -69,13 +82,27 @@ public struct TrackerEngine: Sendable {
             let deviceID = settings.deviceID
             delivery?.connection(event, deviceID: deviceID, now: now, &out)
             switch event {
-            case .connected: if let shadow { out.append(.subscribe(shadow.subscriptions)) }
+            case .connected:
+                if let shadow { out.append(.subscribe(.shadow, shadow.subscriptions)) }
+                if let jobs { out.append(.subscribe(.jobs, jobs.subscriptions)) }
             case .disconnected, .connectionFailed: shadow?.disconnected()
             case .acknowledged, .retrying: break
             }
-        case .subscribed:
+        case .subscribed(.shadow):
             if let request = shadow?.getRequest() { delivery?.request(topic: request.topic, payload: request.payload, now: now, &out) }
-        case .message(let topic, let payload): shadowMessage(topic: topic, payload: payload, now: now, &out)
+        case .subscribed(.jobs):
+            if let actions = jobs?.subscribed() { carryOut(actions, now: now, &out) }
+        case .message(let topic, let payload):
+            if let actions = jobs?.received(topic: topic, payload: payload) {
+                carryOut(actions, now: now, &out)
+            } else {
+                shadowMessage(topic: topic, payload: payload, now: now, &out)
+            }
+        case .jobProgress(let bytes, let total):
+            if let actions = jobs?.progressed(bytes: bytes, total: total) { carryOut(actions, now: now, &out) }
+        case .jobDownloaded(let result):
+            if let actions = jobs?.downloaded(result) { carryOut(actions, now: now, &out) }
+        case .jobZones(let jobId, let result): jobZonesRead(jobId: jobId, result, now: now, &out)
         case .published(let outcome): delivery?.published(outcome, &out)
         case .storeOpened(let store): delivery?.storeOpened(store, now: now, &out)
         case .storeOpenFailed(let reason):
@@ -115,14 +142,47 @@ public struct TrackerEngine: Sendable {
         if let report = reaction.report { delivery?.request(topic: shadow.prefix + "update", payload: report, now: now, &out) }
     }
 
+    // MARK: - jobs
+
+    private mutating func carryOut(_ actions: [JobRunner.Action], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+        for action in actions {
+            switch action {
+            case .publish(let topic, let payload): delivery?.request(topic: topic, payload: payload, now: now, &out)
+            case .save(let ledger): out.append(.jobSave(ledger))
+            case .download(let jobId, let url, let size): out.append(.jobDownload(jobId: jobId, url: url, size: size))
+            case .install(let jobId, let version): out.append(.jobInstall(jobId: jobId, version: version))
+            case .applyGeofences(let jobId): out.append(.jobReadZones(jobId: jobId))
+            case .removeFiles(let jobId): out.append(.jobRemoveFiles(jobId: jobId))
+            case .log(let entry): out.append(.log(entry))
+            }
+        }
+    }
+
+    /// An `update-geofences` job's zones, read: in force at once (unless the shadow sets the
+    /// zones, which stay on top), kept for the next start, and the job told.
+    private mutating func jobZonesRead(jobId: String, _ result: Result<[Zone], JobRejection>, now: ContinuousClock.Instant,
+                                       _ out: inout [EngineAction]) {
+        guard var jobs else { return }
+        switch result {
+        case .success(let zones):
+            jobZones = zones
+            out.append(.keepJobZones(jobId: jobId))
+            apply(shadow?.applied ?? RemoteSettings(), now: now, &out)
+            carryOut(jobs.geofencesApplied(.success(zones.count)), now: now, &out)
+        case .failure(let rejection):
+            carryOut(jobs.geofencesApplied(.failure(rejection)), now: now, &out)
+        }
+        self.jobs = jobs
+    }
+
     /// The file's settings with `remote` over them, in force from the next fix.
     private mutating func apply(_ remote: RemoteSettings, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
         guard let base = settings.remote else { return }
         let config = remote.applied(to: base.file)
-        effective = EffectiveSetting.list(file: base.file, remote: remote, logLevel: base.logLevel.rawValue)
-        let zones = remote.geofences.map { $0.compactMap { $0.zone() } } ?? base.fileZones
+        effective = EffectiveSetting.list(file: base.file, remote: remote, logLevel: base.logLevel.rawValue, jobZones: jobZones?.map(\.name))
+        let zones = remote.geofences.map { $0.compactMap { $0.zone() } } ?? jobZones ?? base.fileZones
         let zonesBefore = planner.detector.zones
-        planner.reconfigure(config: config, thingName: base.thingName, zones: zones)
+        planner.reconfigure(config: config, thingName: base.thingName, zones: zones, quietStart: remote.geofences == nil && jobZones != nil)
         if planner.detector.zones != zonesBefore {
             out.log(.info, "geofences: " + (zones.isEmpty ? "none" : zones.map(\.name).joined(separator: ", ")))
             out.append(.saveZones(GeofenceSnapshot(planner.detector)))
@@ -152,6 +212,7 @@ public struct TrackerEngine: Sendable {
         status.odometerMetres = (planner.odometer * 10).rounded() / 10
         status.motion = planner.reporter.motion.rawValue
         status.shadow = shadow.map(TrackerStatus.Shadow.init)
+        status.job = jobs.flatMap(TrackerStatus.Job.init)
         status.settings = effective
         return status
     }

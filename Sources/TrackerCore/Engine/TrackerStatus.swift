@@ -115,6 +115,25 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// The job in hand (AWS IoT Jobs).
+    public struct Job: Codable, Sendable, Equatable {
+        public var jobId: String
+        public var operation: String?
+        /// downloading, installing, applying; or the status decided and not yet acknowledged.
+        public var step: String
+        public var bytes: Int64?
+        public var total: Int64?
+
+        public init?(_ runner: JobRunner) {
+            guard let active = runner.ledger.active else { return nil }
+            jobId = active.jobId
+            operation = active.operation?.name
+            step = active.outcome?.status ?? active.step.rawValue
+            bytes = runner.progress?.bytes
+            total = runner.progress?.total
+        }
+    }
+
     public var pid: Int32
     public var deviceId: String
     /// The thing name when the device is fleet-provisioned.
@@ -134,6 +153,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     public var shadow: Shadow?
     /// The remote-capable settings in force and where each came from (empty without a shadow).
     public var settings: [EffectiveSetting] = []
+    public var job: Job?
 
     public init(pid: Int32, deviceId: String, thing: String?, source: String, mqtt: MQTT?, lastFix: LastFix?,
                 zones: [String: ZoneState?]) {
@@ -148,7 +168,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings
+        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -165,6 +185,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         try container.encode(motion, forKey: .motion)
         try container.encode(shadow, forKey: .shadow)
         try container.encode(settings, forKey: .settings)
+        try container.encode(job, forKey: .job)
     }
 
     /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".

@@ -27,6 +27,10 @@ public struct GeofenceDetector: Sendable {
     private var streaks: [Int]
     private let indexByName: [String: Int]
     public private(set) var lastTime: UTCTimestamp?
+    /// A zone's first state is announced (OnEnter) when it is InBoundary, and, when this is
+    /// true, also when it is OutOfBoundary, as the original design's detector did. A job's zone
+    /// set of thousands of sites sets it false: "outside 9,999 sites" is no news.
+    public var announcesInitialOutside = true
 
     public init(zones: [Zone], restored: [String: SavedState] = [:], lastTime: UTCTimestamp? = nil) {
         self.zones = zones
@@ -76,6 +80,7 @@ public struct GeofenceDetector: Sendable {
             let observed: ZoneState = inside ? .inBoundary : .outOfBoundary
             guard let current else {
                 states[index] = observed
+                if observed == .outOfBoundary && !announcesInitialOutside { continue }
                 events.append(GeofenceEvent(zone: zone.name, kind: .onEnter, state: observed, position: point, time: time))
                 if zone.notify == .everyFix {
                     events.append(GeofenceEvent(zone: zone.name, kind: .onInput, state: observed, position: point, time: time))

@@ -117,7 +117,7 @@ public struct JobRunner: Sendable {
             guard sha256 == operation.sha256 else {
                 return finish("FAILED", ["reason": "sha256 mismatch: the document says \(operation.sha256), the download has \(sha256)"])
             }
-            var out: [Action] = [.log(EngineLogEntry(.info, "job \(active.jobId): \(size) bytes downloaded and verified (sha256 \(sha256.prefix(12))…)"))]
+            var out: [Action] = [.log(EngineLogEntry(.info, "job \(active.jobId): downloaded 100 % (\(size) bytes), verified (sha256 \(sha256.prefix(12))…)"))]
             switch operation {
             case .installPackage(_, _, _, let target):
                 ledger.active?.step = .installing
@@ -138,7 +138,8 @@ public struct JobRunner: Sendable {
         progress = (bytes, total)
         guard let total, total > 0 else { return [] }
         let tenth = Int(min(10, bytes * 10 / total))
-        guard tenth > lastTenth else { return [] }
+        // 100 % is said once the file is verified.
+        guard tenth > lastTenth, tenth < 10 else { return [] }
         lastTenth = tenth
         return [.log(EngineLogEntry(.info, "job \(active.jobId): downloaded \(tenth * 10) % (\(bytes) of \(total) bytes)"))]
     }

@@ -58,7 +58,8 @@ public struct PublicationPlanner: Sendable {
     /// New settings from the shadow, without a restart: the reporting policy, the topics and the
     /// zones change; the motion state and odometer carry on, and a zone whose definition is
     /// unchanged keeps its state (as across a restart) while a changed or new one starts afresh.
-    public mutating func reconfigure(config: TrackerConfig, thingName: String, zones: [Zone]) {
+    /// `quietStart`: a new zone's first OutOfBoundary is not announced (a job's large zone set).
+    public mutating func reconfigure(config: TrackerConfig, thingName: String, zones: [Zone], quietStart: Bool = false) {
         eventsTopic = config.mqtt.eventsTopic.replacing("{thingName}", with: thingName)
         alertsTopic = config.mqtt.alertsTopic.replacing("{thingName}", with: thingName)
         reporter.policy = config.report
@@ -66,6 +67,7 @@ public struct PublicationPlanner: Sendable {
         if zones != detector.zones {
             detector = GeofenceDetector(zones: zones, restored: detector.saved, lastTime: detector.lastTime)
         }
+        detector.announcesInitialOutside = !quietStart
         limitedZones = detector.zones.compactMap { zone in zone.maxSpeed.map { (zone.name, $0) } }
     }
 

@@ -5,6 +5,8 @@ public struct EffectiveSetting: Codable, Sendable, Equatable {
     public enum Origin: String, Codable, Sendable {
         /// The `trackerd` shadow's desired state, as last applied.
         case remote
+        /// An `update-geofences` job's zone set.
+        case job
         /// /etc/trackerd/trackerd.toml.
         case file
         /// `trackerd run --log-level`.
@@ -27,7 +29,8 @@ public struct EffectiveSetting: Codable, Sendable, Equatable {
 
     /// Every remote-capable setting of `file` with `remote` over it; `logLevel`: the level the
     /// command line asked for.
-    public static func list(file: TrackerConfig, remote: RemoteSettings, logLevel: String) -> [EffectiveSetting] {
+    /// `jobZones`: the names of a job's zone set in force, if any.
+    public static func list(file: TrackerConfig, remote: RemoteSettings, logLevel: String, jobZones: [String]? = nil) -> [EffectiveSetting] {
         let config = remote.applied(to: file)
         func origin(_ key: String, remote isRemote: Bool) -> Origin {
             isRemote ? .remote : file.fileKeys.contains(key) ? .file : .default
@@ -44,8 +47,15 @@ public struct EffectiveSetting: Codable, Sendable, Equatable {
         for (key, value) in values {
             out.append(EffectiveSetting(key: "report." + key, value: value, origin: origin("report." + key, remote: remote.report?[key] != nil)))
         }
-        let zones = config.geofences.isEmpty ? "none" : config.geofences.map(\.name).joined(separator: ", ")
-        out.append(EffectiveSetting(key: "geofences", value: zones, origin: origin("geofences", remote: remote.geofences != nil)))
+        func names(_ list: [String]) -> String {
+            list.isEmpty ? "none" : list.count > 20 ? "\(list.count) zones: " + list.prefix(20).joined(separator: ", ") + ", …" : list.joined(separator: ", ")
+        }
+        if remote.geofences == nil, let jobZones {
+            out.append(EffectiveSetting(key: "geofences", value: names(jobZones), origin: .job))
+        } else {
+            out.append(EffectiveSetting(key: "geofences", value: names(config.geofences.map(\.name)),
+                                        origin: origin("geofences", remote: remote.geofences != nil)))
+        }
         out.append(EffectiveSetting(key: "log_level", value: "\"\(remote.logLevel ?? logLevel)\"",
                                     origin: remote.logLevel != nil ? .remote : .commandLine))
         for (key, value, set) in [("status_topic", config.mqtt.statusTopic, remote.statusTopic != nil),

@@ -103,38 +103,12 @@ public struct RemoteSettings: Sendable, Equatable {
     /// come through the shadow at all.
     public static let maxGeofenceBytes = NamedShadow.maxDocumentBytes
 
-    /// The zones of a FeatureCollection: each feature's geometry (Polygon or MultiPolygon) and
-    /// its properties read as a `[[geofence]]` table is.
     static func geofences(_ collection: JSONValue, _ reader: ConfigReader) -> ([GeofenceConfig], [Problem]) {
-        var problems: [Problem] = []
-        guard collection["type"] == .string("FeatureCollection"), case .array(let features)? = collection["features"] else {
-            return ([], [Problem(path: "geofences", problem: "must be a GeoJSON FeatureCollection")])
-        }
         let size = collection.bytes.count
         guard size <= maxGeofenceBytes else {
             return ([], [Problem(path: "geofences", problem: "is \(size) bytes, over AWS IoT Core's 8 KB limit for a shadow document; send larger zone sets as a file")])
         }
-        var zones: [GeofenceConfig] = []
-        var names: Set<String> = []
-        for (index, feature) in features.enumerated() {
-            let at = "geofences.features[\(index)]"
-            guard case .object(let properties)? = feature["properties"] else {
-                problems.append(Problem(path: at + ".properties", problem: "is required: name, and optionally hysteresis_m, min_consecutive, max_hdop, notify, max_speed_mps"))
-                continue
-            }
-            let polygons: [[GeoPoint]]
-            do { polygons = try GeoJSON.polygons(from: feature.bytes) } catch {
-                problems.append(Problem(path: at + ".geometry", problem: error.reason))
-                continue
-            }
-            guard case .table(let table) = toml(.object(properties)).kind,
-                  let zone = GeofenceConfig.read(table, index: index, reader, geometry: .polygons(polygons)) else { continue }
-            if !names.insert(zone.name).inserted {
-                problems.append(Problem(path: at + ".properties.name", problem: "\"\(zone.name)\" is already the name of another zone"))
-            }
-            zones.append(zone)
-        }
-        return (zones, problems)
+        return GeofenceCollection.zones(collection, reader, path: "geofences")
     }
 
     /// A configuration key as a path in the desired document.
