@@ -183,12 +183,13 @@ final class EngineDriver {
         for publication in publications {
             switch connection.publish(topic: publication.topic, payload: publication.payload) {
             case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
-            case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected)
+            case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected, at: clock.now)
             case .failure(.rejected(let reason)):
-                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason))
+                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason), at: clock.now)
             }
         }
-        return PublishOutcome(sent: sent)
+        // The rate cap counts these from now: other work may have come between deciding and sending.
+        return PublishOutcome(sent: sent, at: clock.now)
     }
 
     private func openStore() -> EngineInput {

@@ -81,6 +81,7 @@ struct MessageDelivery: Sendable {
 
     mutating func published(_ outcome: PublishOutcome, _ out: inout [EngineAction]) {
         for sent in outcome.sent { messageSequences[sent.messageID] = sent.sequences }
+        if let at = outcome.at { cap.restamp(last: outcome.sent.count, at: at) }
         switch outcome.failure {
         case nil: break
         case .notConnected: lost()

@@ -19,9 +19,12 @@ public struct PublishOutcome: Sendable, Equatable {
 
     public var sent: [Sent]
     public var failure: Failure?
+    /// When the last of them was handed over, if later than the engine decided (nil: at once).
+    public var at: ContinuousClock.Instant?
 
-    public init(sent: [Sent], failure: Failure? = nil) {
+    public init(sent: [Sent], failure: Failure? = nil, at: ContinuousClock.Instant? = nil) {
         self.sent = sent
         self.failure = failure
+        self.at = at
     }
 }

@@ -50,6 +50,17 @@ public struct PublishRateCap: Sendable {
         }
     }
 
+    /// The last `count` publishes went out at `at`, later than when they were counted (the
+    /// executable had other work first, a big store commit or thousands of journal lines): they
+    /// count from then, or the next window would open early by that delay.
+    public mutating func restamp(last count: Int, at: ContinuousClock.Instant) {
+        guard isCapped, !spent.isEmpty else { return }
+        for k in 0..<min(count, spent.count) {
+            let index = spent.count < rate ? spent.count - 1 - k : (oldest - 1 - k + 2 * rate) % rate
+            if spent[index] < at { spent[index] = at }
+        }
+    }
+
     /// When the next token comes back, if none is free now; nil when one is (or there is no cap).
     public func nextToken(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         guard isCapped, spent.count == rate else { return nil }
