@@ -27,6 +27,12 @@ install -D -m 0755 "$binary" "$stage/usr/bin/trackerd"
 # metadata sections stay (the runtime reads them).
 "$strip" --remove-section=.comment --remove-section=.note "$stage/usr/bin/trackerd"
 install -D -m 0644 systemd/trackerd.service "$stage/lib/systemd/system/trackerd.service"
+install -D -m 0644 systemd/trackerd-update.path "$stage/lib/systemd/system/trackerd-update.path"
+install -D -m 0644 systemd/trackerd-update.service "$stage/lib/systemd/system/trackerd-update.service"
+install -D -m 0755 packaging/trackerd-update "$stage/usr/lib/trackerd/trackerd-update"
+# What trackerd reports as its version (an install-package job waits for it).
+printf '%s\n' "$version" > "$stage/usr/lib/trackerd/version"
+chmod 0644 "$stage/usr/lib/trackerd/version"
 for rules in udev/*.rules; do install -D -m 0644 "$rules" "$stage/lib/udev/rules.d/$(basename "$rules")"; done
 install -D -m 0644 etc/trackerd.toml "$stage/etc/trackerd/trackerd.toml"
 for board in boards/*.toml; do install -D -m 0644 "$board" "$stage/usr/share/trackerd/boards/$(basename "$board")"; done

@@ -46,7 +46,8 @@ struct RunCommand: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         var (settings, origin, logger) = try ConfigFile.start(config, logLevel: logLevel)
-        logger.info("trackerd \(TrackerCore.version) starting with \(origin)")
+        let version = InstalledVersion.read()
+        logger.info("trackerd \(version) starting with \(origin)")
         var profile: BoardProfile?
         if let name = board ?? settings.device.board {
             let loaded = try BoardProfiles.load(name, logger: logger)
@@ -99,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
                                              shadow: settings.mqtt.shadow, jobs: settings.jobs.enabled)
             if settings.jobs.enabled {
                 let files = JobFiles(directory: settings.jobs.directory)
-                jobs = JobRunner(thingName: base.thingName, version: TrackerCore.version, ledger: files.ledger.load(logger: logger) ?? JobLedger(),
+                jobs = JobRunner(thingName: base.thingName, version: version, ledger: files.ledger.load(logger: logger) ?? JobLedger(),
                                  installResult: files.installResult.load(logger: logger), processID: getpid())
                 if access(files.zones, F_OK) == 0 {
                     switch JobFiles.readZones(files.zones) {
@@ -140,7 +141,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
-                                     shadow: shadow, jobs: jobs, jobZones: jobZones, logger: logger)
+                                     shadow: shadow, jobs: jobs, jobZones: jobZones, version: version, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

@@ -30,6 +30,8 @@ struct TrackerService: Service, CustomStringConvertible {
     /// Jobs as the last run left them, and the zone set a job put in force then.
     let jobs: JobRunner?
     let jobZones: [Zone]?
+    /// The installed package's version.
+    let version: String
     let logger: Logger
 
     var description: String { "trackerd loop over \(source.description)" }
@@ -58,6 +60,7 @@ struct TrackerService: Service, CustomStringConvertible {
         var settings = EngineSettings(config: config, deviceID: deviceID, thingName: thingName, source: source.description,
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
+        settings.publishing?.version = version
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
                                    jobs: jobs, jobZones: jobZones)

@@ -202,6 +202,10 @@ policy = "every-fix"
 [[geofence]]
 name = "depot"
 box = { min_lat = 10.1, max_lat = 10.2, min_lng = 10.1, max_lng = 10.2 }
+
+[jobs]
+# localcloud serves job files with its own CA.
+ca_file = "/etc/trackerd/ca.pem"
 TOML
 thing=tracker_10000000cafe
 
@@ -286,6 +290,44 @@ check "the edited configuration is kept" grep -q "^port = $port\$" "$root/etc/tr
 check "the service runs again, restarted" test "$(inside systemctl is-active trackerd)" = active -a \
     "$(inside systemctl show trackerd -p InvocationID --value)" != "$third_before"
 check "still provisioned exactly once" test "$(journal_events | grep -c '^provisioned ')" = 1
+
+# --- AWS IoT Jobs: a package over the air ------------------------------------------------------
+# A second build with a higher version: the same files with the control file and the version
+# trackerd reports bumped (the binary reads /usr/lib/trackerd/version), served by localcloud.
+new_version=0.1.1~jobtest
+files_port=$((port + 1))
+rm -rf "$work/repack"; mkdir -p "$work/repack" "$work/cloud/files"
+dpkg-deb -R "$deb" "$work/repack/pkg"
+sed -i "s/^Version: .*/Version: $new_version/" "$work/repack/pkg/DEBIAN/control"
+echo "$new_version" > "$work/repack/pkg/usr/lib/trackerd/version"
+(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
+dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$work/cloud/files/trackerd-$new_version.deb" > /dev/null
+new_deb=$work/cloud/files/trackerd-$new_version.deb
+new_sha=$(sha256sum "$new_deb" | cut -c1-64)
+new_size=$(stat -c %s "$new_deb")
+job_line() { echo "jobs: $thing $1 now .*\"status\":\"$2\""; }
+
+step "an install-package job with a wrong sha256: FAILED, nothing installed"
+printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
+    "$files_port" "$new_version" "$(printf '0%.0s' $(seq 64))" "$new_size" "$new_version" > "$work/job-bad.json"
+"$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-bad.json" --job-id bad-hash-1 --port "$port" > /dev/null
+check "the job ends FAILED" wait_for_line 120 "$(job_line bad-hash-1 FAILED)" 1 tail -n +1 -F "$work/localcloud.log"
+check "with the reason" grep -q 'bad-hash-1 now .*sha256 mismatch' "$work/localcloud.log"
+check "the old version keeps running" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$(dpkg-deb -f "$deb" Version)" -a \
+    "$(inside systemctl is-active trackerd)" = active
+
+step "an install-package job: trackerd $new_version over the air"
+printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
+    "$files_port" "$new_version" "$new_sha" "$new_size" "$new_version" > "$work/job-upgrade.json"
+"$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-upgrade.json" --job-id upgrade-1 --port "$port" > /dev/null
+check "the job ends SUCCEEDED" wait_for_line 240 "$(job_line upgrade-1 SUCCEEDED)" 1 tail -n +1 -F "$work/localcloud.log"
+check "reported by the new version" grep -q "upgrade-1 now .*\"version\":\"$new_version\"" "$work/localcloud.log"
+check "dpkg has trackerd $new_version" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$new_version"
+check "it runs and says so" grep -q "\"version\":\"$new_version\"" <<< "$(inside cat /run/trackerd/status.json)"
+check "the update unit saw it connect" wait_for_line 30 "upgrade-1: trackerd $new_version is running and connected" 1 \
+    nsenter -t "$leader" -m -u -i -p -- journalctl -u trackerd-update -f -o cat --no-pager
+inside journalctl -u trackerd-update --no-pager -o cat | sed 's/^/   /' | tail -3
+check "each job ran once" test "$(grep -c "jobs: $thing upgrade-1 now .*SUCCEEDED" "$work/localcloud.log")" = 1
 
 step "dpkg --purge trackerd"
 if purge_log=$(inside dpkg --purge trackerd 2>&1); then pass "dpkg --purge returned 0"; else fail "dpkg --purge: $purge_log"; fi

@@ -15,6 +15,8 @@ public struct EngineSettings: Sendable {
         public var maxPublishRate = 100
         /// The order and packing of a drain after an outage.
         public var backlog: BacklogPolicy
+        /// The running trackerd's version, in the presence message.
+        public var version = TrackerCore.version
 
         public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String,
                     maxPublishRate: Int, backlog: BacklogPolicy) {

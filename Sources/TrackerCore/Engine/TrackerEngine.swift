@@ -53,7 +53,7 @@ public struct TrackerEngine: Sendable {
                 self.shadow = shadow ?? DeviceShadow(thingName: remote.thingName, processID: settings.processID)
             }
             if remote.jobs {
-                self.jobs = jobs ?? JobRunner(thingName: remote.thingName, version: TrackerCore.version, ledger: JobLedger(),
+                self.jobs = jobs ?? JobRunner(thingName: remote.thingName, version: settings.publishing?.version ?? TrackerCore.version, ledger: JobLedger(),
                                               installResult: nil, processID: settings.processID)
             }
             effective = EffectiveSetting.list(file: remote.file, remote: self.shadow?.applied ?? RemoteSettings(),
@@ -211,6 +211,7 @@ public struct TrackerEngine: Sendable {
             zones: zones)
         status.odometerMetres = (planner.odometer * 10).rounded() / 10
         status.motion = planner.reporter.motion.rawValue
+        status.version = settings.publishing?.version ?? TrackerCore.version
         status.shadow = shadow.map(TrackerStatus.Shadow.init)
         status.job = jobs.flatMap(TrackerStatus.Job.init)
         status.settings = effective

@@ -135,6 +135,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     public var pid: Int32
+    /// The running trackerd's version (the update unit waits for the new one to connect).
+    public var version = TrackerCore.version
     public var deviceId: String
     /// The thing name when the device is fleet-provisioned.
     public var thing: String?
@@ -168,12 +170,13 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job
+        case pid, version, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(pid, forKey: .pid)
+        try container.encode(version, forKey: .version)
         try container.encode(deviceId, forKey: .deviceId)
         try container.encode(thing, forKey: .thing)
         try container.encode(provisioned, forKey: .provisioned)
