@@ -329,6 +329,27 @@ check "the update unit saw it connect" wait_for_line 30 "upgrade-1: trackerd $ne
 inside journalctl -u trackerd-update --no-pager -o cat | sed 's/^/   /' | tail -3
 check "each job ran once" test "$(grep -c "jobs: $thing upgrade-1 now .*SUCCEEDED" "$work/localcloud.log")" = 1
 
+step "an install-package job whose version never comes up: the previous one goes back in, FAILED"
+# A build whose trackerd cannot run at all; the update unit gets 20 s instead of 120 for it.
+broken_version=0.1.2~broken
+rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
+sed -i "s/^Version: .*/Version: $broken_version/" "$work/repack/pkg/DEBIAN/control"
+echo "$broken_version" > "$work/repack/pkg/usr/lib/trackerd/version"
+printf '#!/bin/sh\necho "this trackerd is broken" >&2\nexit 1\n' > "$work/repack/pkg/usr/bin/trackerd"
+(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
+broken_deb=$work/cloud/files/trackerd-$broken_version.deb
+dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$broken_deb" > /dev/null
+mkdir -p "$root/etc/systemd/system/trackerd-update.service.d"
+printf '[Service]\nEnvironment=TRACKERD_UPDATE_DEADLINE=20\n' > "$root/etc/systemd/system/trackerd-update.service.d/deadline.conf"
+inside systemctl daemon-reload
+printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
+    "$files_port" "$broken_version" "$(sha256sum "$broken_deb" | cut -c1-64)" "$(stat -c %s "$broken_deb")" "$broken_version" > "$work/job-broken.json"
+"$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-broken.json" --job-id broken-1 --port "$port" > /dev/null
+check "the job ends FAILED" wait_for_line 180 "$(job_line broken-1 FAILED)" 1 tail -n +1 -F "$work/localcloud.log"
+check "with the update unit's reason" grep -q "broken-1 now .*did not connect within 20 s; trackerd $new_version was reinstalled" "$work/localcloud.log"
+check "trackerd $new_version is installed again" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$new_version"
+check "and running" test "$(inside systemctl is-active trackerd)" = active
+
 step "dpkg --purge trackerd"
 if purge_log=$(inside dpkg --purge trackerd 2>&1); then pass "dpkg --purge returned 0"; else fail "dpkg --purge: $purge_log"; fi
 check "the service is stopped" test "$(inside systemctl is-active trackerd || true)" = inactive
