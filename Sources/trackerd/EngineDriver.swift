@@ -143,6 +143,7 @@ final class EngineDriver {
     /// A job's download on a thread of its own; progress (at most twice a second) and the end
     /// come back as inputs.
     private func startDownload(jobId: String, url: String) {
+        // One download at a time: a new one (another job) stops the old first.
         download?.set()
         let stop = StopFlag()
         download = stop

@@ -126,21 +126,25 @@ pids+=($!)
 check "localcloud is ready" wait_for_line 30 'localcloud ready' 1 tail -n +1 -F "$work/localcloud.log"
 
 # --- boot ------------------------------------------------------------------------------------
-step "booting the container (systemd-nspawn --register=no --keep-unit -b)"
-systemd-nspawn --register=no --keep-unit --console=read-only -q -D "$root" -b > "$work/boot.log" 2>&1 &
-nspawn=$!
-leader=""
-found_leader() { kill -0 "$nspawn" 2>/dev/null && leader=$(pgrep -P "$nspawn" -x systemd); }
-until_true 30 found_leader || { echo "the container's systemd did not start:"; cat "$work/boot.log"; exit 1; }
 # Commands run in the container's namespaces. systemd refuses a client on its private socket
 # whose PID it cannot see, so systemctl needs the PID namespace too.
 inside() { nsenter -t "$leader" -m -u -i -p -- "$@"; }
-# is-system-running --wait waits for the boot, but only once systemd listens on its socket.
-state=""
-booted() { state=$(inside systemctl is-system-running --wait 2>&1); [ "$state" = running ] || [ "$state" = degraded ]; }
-until_true 60 booted || true
-check "the container's systemd is up ($state)" test "$state" = running -o "$state" = degraded
-[ "$state" = running ] || inside systemctl --failed --no-pager || true
+# boot_container: systemd-nspawn on $root, until its systemd is up (again after a power cut).
+boot_container() {
+    systemd-nspawn --register=no --keep-unit --console=read-only -q -D "$root" -b >> "$work/boot.log" 2>&1 &
+    nspawn=$!
+    leader=""
+    found_leader() { kill -0 "$nspawn" 2>/dev/null && leader=$(pgrep -P "$nspawn" -x systemd); }
+    until_true 30 found_leader || { echo "the container's systemd did not start:"; cat "$work/boot.log"; exit 1; }
+    # is-system-running --wait waits for the boot, but only once systemd listens on its socket.
+    state=""
+    booted() { state=$(inside systemctl is-system-running --wait 2>&1); [ "$state" = running ] || [ "$state" = degraded ]; }
+    until_true 60 booted || true
+    check "the container's systemd is up ($state)" test "$state" = running -o "$state" = degraded
+    [ "$state" = running ] || inside systemctl --failed --no-pager || true
+}
+step "booting the container (systemd-nspawn --register=no --keep-unit -b)"
+boot_container
 
 # --- install -----------------------------------------------------------------------------------
 step "dpkg -i $(basename "$deb") in the running container"
@@ -349,6 +353,44 @@ check "the job ends FAILED" wait_for_line 180 "$(job_line broken-1 FAILED)" 1 ta
 check "with the update unit's reason" grep -q "broken-1 now .*did not connect within 20 s; trackerd $new_version was reinstalled" "$work/localcloud.log"
 check "trackerd $new_version is installed again" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$new_version"
 check "and running" test "$(inside systemctl is-active trackerd)" = active
+rm -rf "$root/etc/systemd/system/trackerd-update.service.d"
+inside systemctl daemon-reload
+
+step "a power cut during an install-package download: the same job resumes after the boot and ends once"
+# localcloud again, serving at 500 kB/s so that the download can be cut half way.
+kill -TERM "${pids[0]}"; timeout 10 tail --pid="${pids[0]}" -f /dev/null || true
+"$localcloud" serve "$work/cloud" --port "$port" --files-rate 500000 2>> "$work/localcloud.log" &
+pids[0]=$!
+check "localcloud is back, slow" wait_for_line 30 'at 500000 bytes/s' 1 tail -n +1 -F "$work/localcloud.log"
+cut_version=0.1.3~jobtest
+rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
+sed -i "s/^Version: .*/Version: $cut_version/" "$work/repack/pkg/DEBIAN/control"
+echo "$cut_version" > "$work/repack/pkg/usr/lib/trackerd/version"
+(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
+cut_deb=$work/cloud/files/trackerd-$cut_version.deb
+dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$cut_deb" > /dev/null
+printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
+    "$files_port" "$cut_version" "$(sha256sum "$cut_deb" | cut -c1-64)" "$(stat -c %s "$cut_deb")" "$cut_version" > "$work/job-cut.json"
+"$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-cut.json" --job-id upgrade-2 --port "$port" > /dev/null
+check "the download passes 30 %" wait_for_line 120 "job upgrade-2: downloaded 30 %" 1 \
+    nsenter -t "$leader" -m -u -i -p -- journalctl -u trackerd -f -o cat --no-pager
+# The container's PID 1 killed: every process in it dies at once, as in a power cut (killing
+# systemd-nspawn alone leaves the container running).
+kill -KILL "$leader"; timeout 30 tail --pid="$nspawn" -f /dev/null || true
+check "nothing of the old boot runs" test -z "$(pgrep -f 'trackerd run --config /etc/trackerd/trackerd.toml' || true)"
+kept=$(stat -c %s "$root/var/lib/trackerd/jobs/upgrade-2.download" 2>/dev/null || echo 0)
+check "power cut: $kept bytes of $(stat -c %s "$cut_deb") kept" test "$kept" -gt 0 -a "$kept" -lt "$(stat -c %s "$cut_deb")"
+boot_container
+if wait_for_line 180 "$(job_line upgrade-2 SUCCEEDED)" 1 tail -n +1 -F "$work/localcloud.log"; then pass "the job ends SUCCEEDED"; else
+    fail "the job ends SUCCEEDED"
+    inside journalctl -b --no-pager -o short-monotonic -u trackerd -u trackerd-update | grep -v 'thread priority' | grep -B2 -A25 'installing trackerd 0.1.3' | head -60 | sed 's/^/   | /'
+fi
+check "the operator's configuration survived every install and rollback" grep -q "^port = $port\$" "$root/etc/trackerd/trackerd.toml"
+check "trackerd $cut_version runs" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$cut_version" -a "$(inside systemctl is-active trackerd)" = active
+cut_journal=$(inside journalctl -u trackerd --no-pager -o cat -b)
+check "the download resumed after the boot" grep -q "job upgrade-2: resuming the download" <<< "$cut_journal"
+check "not from the start (no 10 % after the boot)" test "$(grep -c 'job upgrade-2: downloaded 10 %' <<< "$cut_journal")" = 0
+check "the job ran once" test "$(grep -c "jobs: $thing upgrade-2 now .*SUCCEEDED" "$work/localcloud.log")" = 1
 
 step "dpkg --purge trackerd"
 if purge_log=$(inside dpkg --purge trackerd 2>&1); then pass "dpkg --purge returned 0"; else fail "dpkg --purge: $purge_log"; fi

@@ -129,6 +129,10 @@ import Testing
         _ = rebooted.subscribed()
         let resumed = try receive(&rebooted, Self.prefix + "start-next/accepted", Self.execution("upgrade-3", Self.package))
         #expect(resumed.contains(.download(jobId: "upgrade-3", url: "https://files.example/trackerd_0.2.0_arm64.deb", size: 1000)))
+        // A reconnection while it runs: start-next hands the same job back; one download only.
+        _ = rebooted.subscribed()
+        let again = try receive(&rebooted, Self.prefix + "start-next/accepted", Self.execution("upgrade-3", Self.package))
+        #expect(!again.contains { if case .download = $0 { true } else { false } })
     }
 
     @Test func notificationsCancellationsAndRefusedUpdates() throws {

@@ -50,6 +50,9 @@ public struct JobRunner: Sendable {
     private let installResult: InstallResult?
     private let prefix: String
     private var awaitingStart = false
+    /// A download asked for in this run and not yet ended: a reconnection's `start-next` hands
+    /// the same job back, and a second download must not start on the same file.
+    private var fetching = false
     private var lastTenth = -1
     private var requests = 0
     private let tokenPrefix: String
@@ -107,6 +110,7 @@ public struct JobRunner: Sendable {
     public mutating func downloaded(_ result: Download) -> [Action] {
         guard let active = ledger.active, let operation = active.operation, active.step == .downloading, active.outcome == nil else { return [] }
         progress = nil
+        fetching = false
         switch result {
         case .failed(let reason):
             return finish("FAILED", ["reason": "download failed: " + reason])
@@ -192,6 +196,7 @@ public struct JobRunner: Sendable {
             }
             ledger.active = JobLedger.Active(jobId: jobId, operation: operation, step: .downloading, fromVersion: version)
             lastTenth = -1
+            fetching = true
             return [.save(ledger),
                     .log(EngineLogEntry(.notice, "job \(jobId): \(operation.name) from \(operation.url)", ["event": "job-started", "job": jobId])),
                     .download(jobId: jobId, url: operation.url, size: operation.size)]
@@ -204,6 +209,8 @@ public struct JobRunner: Sendable {
         guard let operation = active.operation else { return [] }
         switch active.step {
         case .downloading:
+            guard !fetching else { return [] }
+            fetching = true
             return [.log(EngineLogEntry(.info, "job \(active.jobId): resuming the download")),
                     .download(jobId: active.jobId, url: operation.url, size: operation.size)]
         case .applying:
