@@ -68,5 +68,12 @@ struct StatusCommand: ParsableCommand {
             for error in shadow.errors { print("shadow error: \(error.path): \(error.problem) (not applied)") }
         }
         for setting in status.settings { print("setting \(setting.key) = \(setting.value) (\(setting.origin.rawValue))") }
+        if let job = status.job {
+            var text = "job \(job.jobId): \(job.operation ?? "refused"), \(job.step)"
+            if let bytes = job.bytes {
+                text += job.total.map { total in ", \(total > 0 ? bytes * 100 / total : 0) % (\(bytes) of \(total) bytes)" } ?? ", \(bytes) bytes"
+            }
+            print(text)
+        }
     }
 }

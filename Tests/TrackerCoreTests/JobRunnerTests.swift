@@ -157,3 +157,16 @@ import Testing
         #expect(refused.received(topic: "$aws/things/other/jobs/notify-next", payload: []) == nil)
     }
 }
+
+extension JobRunnerTests {
+    /// What `trackerd status` shows of the job in hand.
+    @Test func theStatusShowsTheJobAndItsProgress() throws {
+        var runner = JobRunner(thingName: "truck-7", version: "0.1.0", ledger: JobLedger(), installResult: nil)
+        #expect(TrackerStatus.Job(runner) == nil)
+        _ = try receive(&runner, Self.prefix + "start-next/accepted", Self.execution("upgrade-9", Self.package))
+        _ = runner.progressed(bytes: 250, total: 1000)
+        let job = try #require(TrackerStatus.Job(runner))
+        #expect(job.jobId == "upgrade-9" && job.operation == "install-package" && job.step == "downloading")
+        #expect(job.bytes == 250 && job.total == 1000)
+    }
+}
