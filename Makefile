@@ -113,7 +113,7 @@ run-replay: build
 # SwiftPM gives an executable: the instrumentation is asked for directly and libFuzzer is
 # linked without its main (trackerd-fuzz starts the driver itself).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := nmea toml geojson provisioning salvage shadow
+FUZZ_TARGETS := nmea toml geojson provisioning salvage shadow jobs
 LIBFUZZER = $(shell find $(SWIFT_DIR)/../lib/clang -name 'libclang_rt.fuzzer_no_main-*.a' | head -1)
 FUZZ_FLAGS = -c release --scratch-path .build-fuzz -Xswiftc -sanitize=address \
 	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DFUZZING \

@@ -20,6 +20,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The device shadow's messages (any operator may write the desired state): the first byte
     /// picks the topic, the rest is its payload.
     case shadow
+    /// AWS IoT Jobs' messages to the tracker (the job documents are anyone's with CreateJob):
+    /// the first byte picks the topic and the job in hand, the rest is the payload.
+    case jobs
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -29,6 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .provisioning: Self.provisioning(bytes)
         case .salvage: Self.salvage(bytes)
         case .shadow: Self.shadow(bytes)
+        case .jobs: Self.jobs(bytes)
         }
     }
 
@@ -141,5 +145,48 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             precondition(report.count <= NamedShadow.maxDocumentBytes, "a report the service would refuse")
             guard case .object? = JSONValue.parse(report)?["state"]?["reported"] else { preconditionFailure("not an update of the reported state") }
         }
+    }
+
+    /// Whatever the service sends: only https is fetched, only the job's own topics are
+    /// published to, the ledger names jobs by usable ids, and at most one download is asked for.
+    static func jobs(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let sha = String(repeating: "ab", count: 32)
+        let document = #"{"operation":"install-package","url":"https://f.example/p.deb","sha256":"\#(sha)","size":10,"version":"0.2.0"}"#
+        var ledger = JobLedger()
+        switch selector / 8 % 4 {
+        case 1: ledger.active = JobLedger.Active(jobId: "j1", operation: .updateGeofences(url: "https://f.example/z", sha256: sha),
+                                                  step: .downloading, fromVersion: "0.1.0")
+        case 2: ledger.active = JobLedger.Active(jobId: "j1", operation: .installPackage(url: "https://f.example/p.deb", sha256: sha, size: 10, version: "0.2.0"),
+                                                  step: .installing, fromVersion: "0.1.0")
+        case 3: ledger.ended = [JobLedger.Ended(jobId: "j1", status: "SUCCEEDED")]
+        default: break
+        }
+        var runner = JobRunner(thingName: "fuzz", version: "0.1.0", ledger: ledger, installResult: nil)
+        let prefix = "$aws/things/fuzz/jobs/"
+        _ = runner.subscribed()
+        _ = runner.received(topic: prefix + "start-next/accepted",
+                            payload: Array(#"{"execution":{"jobId":"j0","jobDocument":\#(document)}}"#.utf8))
+        let suffixes = ["notify-next", "start-next/accepted", "start-next/rejected", "j1/update/accepted", "j1/update/rejected", "j0/update/accepted"]
+        guard let actions = runner.received(topic: prefix + suffixes[Int(selector) % suffixes.count], payload: Array(bytes.dropFirst())) else {
+            preconditionFailure("a message on the jobs' own topics always gets an answer")
+        }
+        var downloads = 0
+        for action in actions {
+            switch action {
+            case .download(let jobId, let url, _):
+                downloads += 1
+                precondition(url.hasPrefix("https://") && JobRunner.isJobID(jobId))
+            case .publish(let topic, let payload):
+                precondition(topic.hasPrefix(prefix) && JSONValue.parse(payload) != nil)
+            case .install(let jobId, _), .applyGeofences(let jobId), .removeFiles(let jobId):
+                precondition(JobRunner.isJobID(jobId))
+            case .save(let saved):
+                precondition(saved.active.map { JobRunner.isJobID($0.jobId) } ?? true && saved.ended.count <= JobLedger.keepEnded)
+            case .log:
+                break
+            }
+        }
+        precondition(downloads <= 1, "one download at a time")
     }
 }
