@@ -356,6 +356,24 @@ check "and running" test "$(inside systemctl is-active trackerd)" = active
 rm -rf "$root/etc/systemd/system/trackerd-update.service.d"
 inside systemctl daemon-reload
 
+step "an install-package job that dpkg refuses: FAILED with dpkg's words, the version in place keeps running"
+refused_version=0.1.2~refused
+rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
+sed -i "s/^Version: .*/Version: $refused_version/" "$work/repack/pkg/DEBIAN/control"
+echo "$refused_version" > "$work/repack/pkg/usr/lib/trackerd/version"
+printf '#!/bin/sh\necho "preinst: this build refuses to install" >&2\nexit 1\n' > "$work/repack/pkg/DEBIAN/preinst"
+chmod 0755 "$work/repack/pkg/DEBIAN/preinst"
+refused_deb=$work/cloud/files/trackerd-$refused_version.deb
+dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$refused_deb" > /dev/null
+printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
+    "$files_port" "$refused_version" "$(sha256sum "$refused_deb" | cut -c1-64)" "$(stat -c %s "$refused_deb")" "$refused_version" > "$work/job-refused.json"
+"$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-refused.json" --job-id refused-1 --port "$port" > /dev/null
+check "the job ends FAILED" wait_for_line 180 "$(job_line refused-1 FAILED)" 1 tail -n +1 -F "$work/localcloud.log"
+check "with dpkg's words" grep -q "refused-1 now .*dpkg -i failed: .*pre-installation script subprocess returned error exit status 1" "$work/localcloud.log"
+check "trackerd $new_version is still installed and running" test "$(inside dpkg-query -W -f='${Version}' trackerd)" = "$new_version" -a \
+    "$(inside systemctl is-active trackerd)" = active
+check "the configuration is kept" grep -q "^port = $port\$" "$root/etc/trackerd/trackerd.toml"
+
 step "a power cut during an install-package download: the same job resumes after the boot and ends once"
 # localcloud again, serving at 500 kB/s so that the download can be cut half way.
 kill -TERM "${pids[0]}"; timeout 10 tail --pid="${pids[0]}" -f /dev/null || true
