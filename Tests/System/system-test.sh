@@ -298,14 +298,21 @@ check "still provisioned exactly once" test "$(journal_events | grep -c '^provis
 # --- AWS IoT Jobs: a package over the air ------------------------------------------------------
 # A second build with a higher version: the same files with the control file and the version
 # trackerd reports bumped (the binary reads /usr/lib/trackerd/version), served by localcloud.
-new_version=0.1.1~jobtest
 files_port=$((port + 1))
-rm -rf "$work/repack"; mkdir -p "$work/repack" "$work/cloud/files"
-dpkg-deb -R "$deb" "$work/repack/pkg"
-sed -i "s/^Version: .*/Version: $new_version/" "$work/repack/pkg/DEBIAN/control"
-echo "$new_version" > "$work/repack/pkg/usr/lib/trackerd/version"
-(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
-dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$work/cloud/files/trackerd-$new_version.deb" > /dev/null
+mkdir -p "$work/cloud/files"
+# build_package VERSION [EDIT...]: the package under test with its control file and the version
+# trackerd reports set to VERSION, after EDIT (run with the unpacked tree as $1), in DIR/files.
+build_package() {
+    local version=$1 tree=$work/repack/pkg; shift
+    rm -rf "$tree"; mkdir -p "$work/repack"; dpkg-deb -R "$deb" "$tree"
+    sed -i "s/^Version: .*/Version: $version/" "$tree/DEBIAN/control"
+    echo "$version" > "$tree/usr/lib/trackerd/version"
+    if [ $# -gt 0 ]; then "$@" "$tree"; fi
+    (cd "$tree" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$tree/DEBIAN/md5sums"
+    dpkg-deb --root-owner-group -Zxz -b "$tree" "$work/cloud/files/trackerd-$version.deb" > /dev/null
+}
+new_version=0.1.1~jobtest
+build_package "$new_version"
 new_deb=$work/cloud/files/trackerd-$new_version.deb
 new_sha=$(sha256sum "$new_deb" | cut -c1-64)
 new_size=$(stat -c %s "$new_deb")
@@ -336,13 +343,9 @@ check "each job ran once" test "$(grep -c "jobs: $thing upgrade-1 now .*SUCCEEDE
 step "an install-package job whose version never comes up: the previous one goes back in, FAILED"
 # A build whose trackerd cannot run at all; the update unit gets 20 s instead of 120 for it.
 broken_version=0.1.2~broken
-rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
-sed -i "s/^Version: .*/Version: $broken_version/" "$work/repack/pkg/DEBIAN/control"
-echo "$broken_version" > "$work/repack/pkg/usr/lib/trackerd/version"
-printf '#!/bin/sh\necho "this trackerd is broken" >&2\nexit 1\n' > "$work/repack/pkg/usr/bin/trackerd"
-(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
+break_binary() { printf '#!/bin/sh\necho "this trackerd is broken" >&2\nexit 1\n' > "$1/usr/bin/trackerd"; }
+build_package "$broken_version" break_binary
 broken_deb=$work/cloud/files/trackerd-$broken_version.deb
-dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$broken_deb" > /dev/null
 mkdir -p "$root/etc/systemd/system/trackerd-update.service.d"
 printf '[Service]\nEnvironment=TRACKERD_UPDATE_DEADLINE=20\n' > "$root/etc/systemd/system/trackerd-update.service.d/deadline.conf"
 inside systemctl daemon-reload
@@ -358,13 +361,9 @@ inside systemctl daemon-reload
 
 step "an install-package job that dpkg refuses: FAILED with dpkg's words, the version in place keeps running"
 refused_version=0.1.2~refused
-rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
-sed -i "s/^Version: .*/Version: $refused_version/" "$work/repack/pkg/DEBIAN/control"
-echo "$refused_version" > "$work/repack/pkg/usr/lib/trackerd/version"
-printf '#!/bin/sh\necho "preinst: this build refuses to install" >&2\nexit 1\n' > "$work/repack/pkg/DEBIAN/preinst"
-chmod 0755 "$work/repack/pkg/DEBIAN/preinst"
+fail_preinst() { printf '#!/bin/sh\necho "preinst: this build refuses to install" >&2\nexit 1\n' > "$1/DEBIAN/preinst"; chmod 0755 "$1/DEBIAN/preinst"; }
+build_package "$refused_version" fail_preinst
 refused_deb=$work/cloud/files/trackerd-$refused_version.deb
-dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$refused_deb" > /dev/null
 printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
     "$files_port" "$refused_version" "$(sha256sum "$refused_deb" | cut -c1-64)" "$(stat -c %s "$refused_deb")" "$refused_version" > "$work/job-refused.json"
 "$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-refused.json" --job-id refused-1 --port "$port" > /dev/null
@@ -381,12 +380,8 @@ kill -TERM "${pids[0]}"; timeout 10 tail --pid="${pids[0]}" -f /dev/null || true
 pids[0]=$!
 check "localcloud is back, slow" wait_for_line 30 'at 500000 bytes/s' 1 tail -n +1 -F "$work/localcloud.log"
 cut_version=0.1.3~jobtest
-rm -rf "$work/repack/pkg"; dpkg-deb -R "$deb" "$work/repack/pkg"
-sed -i "s/^Version: .*/Version: $cut_version/" "$work/repack/pkg/DEBIAN/control"
-echo "$cut_version" > "$work/repack/pkg/usr/lib/trackerd/version"
-(cd "$work/repack/pkg" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$work/repack/pkg/DEBIAN/md5sums"
+build_package "$cut_version"
 cut_deb=$work/cloud/files/trackerd-$cut_version.deb
-dpkg-deb --root-owner-group -Zxz -b "$work/repack/pkg" "$cut_deb" > /dev/null
 printf '{"operation":"install-package","url":"https://localhost:%s/trackerd-%s.deb","sha256":"%s","size":%s,"version":"%s"}\n' \
     "$files_port" "$cut_version" "$(sha256sum "$cut_deb" | cut -c1-64)" "$(stat -c %s "$cut_deb")" "$cut_version" > "$work/job-cut.json"
 "$localcloud" job "$work/cloud" create --thing "$thing" --document "$work/job-cut.json" --job-id upgrade-2 --port "$port" > /dev/null
