@@ -1,7 +1,5 @@
 import ArgumentParser
-import FoundationEssentials
 import TrackerCore
-import TrackerStorage
 import TrackerSystem
 
 struct CheckConfigCommand: ParsableCommand {
@@ -40,27 +38,22 @@ struct CheckConfigCommand: ParsableCommand {
 
     /// The values in force at the next start, as `trackerd status` shows them while it runs.
     private func showRemote(_ file: TrackerConfig) throws {
-        let path = file.store.directory + "/remote-settings.json"
+        let remote = RemoteSettingsFile(storeDirectory: file.store.directory)
         var applied = RemoteSettings()
         do {
-            if let bytes = try CredentialStore.read(path) {
-                guard let record = try? JSONDecoder().decode(RemoteSettingsRecord.self, from: Data(bytes)) else {
-                    StandardError.line("\(path): not a shadow settings record")
-                    throw ExitStatus.invalid
-                }
-                switch RemoteSettings.validate(record.desired) {
-                case .success(let settings):
-                    applied = settings
-                    print("\(path): shadow version \(record.version)")
-                case .failure(let invalid):
-                    for problem in invalid.problems { StandardError.line("\(path): \(problem.path): \(problem.problem)") }
-                    throw ExitStatus.invalid
-                }
+            if let (settings, version) = try remote.read() {
+                applied = settings
+                print("\(remote.state.path): shadow version \(version)")
             } else {
-                print("\(path): no shadow settings applied yet")
+                print("\(remote.state.path): no shadow settings applied yet")
             }
-        } catch let error as CredentialStoreError {
-            StandardError.line("\(error): run it as root or as the user trackerd")
+        } catch {
+            switch error {
+            case .unreadable(let reason):
+                StandardError.line("\(remote.state.path): \(reason) (run it as root or as the user trackerd)")
+            case .invalid(let problems):
+                for problem in problems { StandardError.line("\(remote.state.path): \(problem.path): \(problem.problem)") }
+            }
             throw ExitStatus.invalid
         }
         for setting in EffectiveSetting.list(file: file, remote: applied, logLevel: "info") {

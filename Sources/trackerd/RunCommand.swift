@@ -94,6 +94,8 @@ struct RunCommand: AsyncParsableCommand {
         var shadow: DeviceShadow?
         var jobs: JobRunner?
         var jobZones: [Zone]?
+        /// A job's zone set is the one in force (not the file's, not the shadow's).
+        var zonesFromJob = false
         if settings.mqtt.endpoint != nil && (settings.mqtt.shadow || settings.jobs.enabled) {
             let base = EngineSettings.Remote(file: settings, fileZones: zones, thingName: thingName ?? settings.mqtt.clientID ?? deviceID,
                                              logLevel: EngineLogEntry.Level(rawValue: level.rawValue) ?? .info,
@@ -107,6 +109,7 @@ struct RunCommand: AsyncParsableCommand {
                     case .success(let kept):
                         jobZones = kept
                         zones = kept
+                        zonesFromJob = true
                         logger.info("\(kept.count) zones from \(files.zones) (an update-geofences job) are in force")
                     case .failure(let why):
                         logger.error("the zone set in \(files.zones) is not used: \(why.reason)")
@@ -117,7 +120,10 @@ struct RunCommand: AsyncParsableCommand {
                 let (applied, version) = RemoteSettingsFile(storeDirectory: settings.store.directory).restore(logger: logger)
                 shadow = DeviceShadow(thingName: base.thingName, applied: applied, appliedVersion: version, processID: getpid())
                 settings = applied.applied(to: settings)
-                zones = applied.geofences.map { $0.compactMap { $0.zone() } } ?? zones
+                if let remoteZones = applied.geofences {
+                    zones = remoteZones.compactMap { $0.zone() }
+                    zonesFromJob = false
+                }
                 if let remoteLevel = applied.logLevel.flatMap(Logger.Level.init(rawValue:)) { StderrLogHandler.setLevelInForce(remoteLevel) }
             }
             remote = base
@@ -141,7 +147,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
-                                     shadow: shadow, jobs: jobs, jobZones: jobZones, version: version, logger: logger)
+                                     shadow: shadow, jobs: jobs, jobZones: jobZones, zonesFromJob: zonesFromJob, version: version, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

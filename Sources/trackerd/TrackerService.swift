@@ -30,6 +30,8 @@ struct TrackerService: Service, CustomStringConvertible {
     /// Jobs as the last run left them, and the zone set a job put in force then.
     let jobs: JobRunner?
     let jobZones: [Zone]?
+    /// `zones` is that job's zone set (a new zone then starts quietly outside).
+    let zonesFromJob: Bool
     /// The installed package's version.
     let version: String
     let logger: Logger
@@ -52,8 +54,7 @@ struct TrackerService: Service, CustomStringConvertible {
         let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
         var detector = GeofenceDetector(zones: zones, restored: restored?.zones ?? [:], lastTime: restored?.lastTime)
-        // A job's zone set in force (not the shadow's on top of it): a new zone starts quietly outside.
-        detector.announcesInitialOutside = !(jobZones != nil && zones == jobZones)
+        detector.announcesInitialOutside = !zonesFromJob
         let planner = PublicationPlanner(config: config, deviceID: deviceID, thingName: config.mqtt.clientID ?? deviceID,
                                          detector: detector, odometer: odometer.load(logger: logger)?.metres ?? 0)
         let notifier = SystemdNotifier()

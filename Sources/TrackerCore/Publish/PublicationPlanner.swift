@@ -26,8 +26,6 @@ public struct PublicationPlanner: Sendable {
     public private(set) var alertsTopic: String
     public private(set) var reporter: MotionReporter
     public private(set) var detector: GeofenceDetector
-    /// Over this speed anywhere (0: off); a zone's own limit applies inside it.
-    private var overspeed: Double
     /// The zones with a speed limit (usually none), so a fix does not walk every zone for it.
     private var limitedZones: [(name: String, maxSpeed: Double)]
 
@@ -40,7 +38,6 @@ public struct PublicationPlanner: Sendable {
         self.alertsTopic = alertsTopic
         self.reporter = reporter
         self.detector = detector
-        overspeed = reporter.policy.overspeed
         limitedZones = detector.zones.compactMap { zone in zone.maxSpeed.map { (zone.name, $0) } }
     }
 
@@ -63,7 +60,6 @@ public struct PublicationPlanner: Sendable {
         eventsTopic = config.mqtt.eventsTopic.replacing("{thingName}", with: thingName)
         alertsTopic = config.mqtt.alertsTopic.replacing("{thingName}", with: thingName)
         reporter.policy = config.report
-        overspeed = config.report.overspeed
         if zones != detector.zones {
             detector = GeofenceDetector(zones: zones, restored: detector.saved, lastTime: detector.lastTime)
         }
@@ -94,6 +90,8 @@ public struct PublicationPlanner: Sendable {
         for zone in limitedZones where detector.state(of: zone.name) == .inBoundary {
             if limit.map({ zone.maxSpeed < $0.speed }) ?? true { limit = (zone.maxSpeed, zone.name) }
         }
+        // Over the policy's speed anywhere (0: off); a zone's own limit applies inside it.
+        let overspeed = reporter.policy.overspeed
         if limit == nil && overspeed > 0 { limit = (overspeed, nil) }
         return limit
     }
