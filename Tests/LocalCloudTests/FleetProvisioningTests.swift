@@ -36,8 +36,11 @@ import TrackerStorage
                                               options: options, logger: CapturingLogHandler.logger(logs))
             let ready = EventLog<Bool>()
             let task = Task { await service.run { ready.append(true) } }
-            guard await ready.wait(timeout: .seconds(10), until: { !$0.isEmpty }) else {
+            guard await ready.wait(timeout: .seconds(20), until: { !$0.isEmpty }) else {
                 task.cancel()
+                // Once, all of these failed together here on a loaded machine: say what the
+                // service's client saw, to tell a slow start from a refused connection.
+                Issue.record("localcloud's provisioning service was not ready within 20 s: \(logs.items.suffix(5))")
                 throw CocoaError(.fileReadUnknown)
             }
             return Cloud(pki: pki, broker: broker, registry: registry, task: task, logs: logs)
