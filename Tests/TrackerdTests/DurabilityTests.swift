@@ -140,15 +140,9 @@ import TrackerStorage
         // however loaded the machine is.
         let pty = try PseudoTerminal()
         defer { pty.close() }
-        var parts: [Data] = []
-        for (n, range) in [080320...080329, 080330...080359, 080400...080439].enumerated() {
-            let file = setup.dir.file("part\(n).nmea")
-            try TrackerdBinary.seedDriveCut(range, into: file)
-            parts.append(try Data(contentsOf: file))
-        }
-        let expected = parts.flatMap { NMEADecoder.decode($0).fixes.compactMap { FixPayload.encode($0, deviceID: "1", format: .gpsInput) } }
-        let drive = setup.dir.file("drive.nmea")
-        let config = try setup.config(replay: drive, gps: "source = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 9600")
+        let (parts, drive) = try setup.driveParts([080320...080329, 080330...080359, 080400...080439])
+        let expected = try PublishingTests.expectedPayloads(drive)
+        let config = try setup.config(replay: drive, gps: setup.serial(pty))
         let runtime = setup.dir.file("run").path
         try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
         let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"], environment: ["RUNTIME_DIRECTORY": runtime])

@@ -50,6 +50,24 @@ import TrackerStorage
             return file.path
         }
 
+        /// The seed drive cut into `ranges` (HHMMSS), for a test to write to a pty one part at a
+        /// time; `drive` is the whole of them, what trackerd must publish.
+        func driveParts(_ ranges: [ClosedRange<Int>]) throws -> (parts: [Data], drive: URL) {
+            let parts = try ranges.enumerated().map { n, range in
+                let file = dir.file("part\(n).nmea")
+                try TrackerdBinary.seedDriveCut(range, into: file)
+                return try Data(contentsOf: file)
+            }
+            let drive = dir.file("drive.nmea")
+            try parts.reduce(Data(), +).write(to: drive)
+            return (parts, drive)
+        }
+
+        /// A `[gps]` body reading the receiver on `pty`.
+        func serial(_ pty: PseudoTerminal) -> String {
+            "source = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 9600"
+        }
+
         func remove() {
             dir.remove()
             pki.remove()
@@ -191,19 +209,12 @@ import TrackerStorage
         let subscriber = try await setup.broker.subscribe(Self.fixTopics, clientID: "outage-subscriber", persistentSession: true)
         let pty = try PseudoTerminal()
         defer { pty.close() }
-        var parts: [Data] = []
-        for (n, range) in [080320...080339, 080340...080409, 080410...080539].enumerated() {
-            let file = setup.dir.file("part\(n).nmea")
-            try TrackerdBinary.seedDriveCut(range, into: file)
-            parts.append(try Data(contentsOf: file))
-        }
-        let drive = setup.dir.file("drive.nmea")
-        try parts.reduce(Data(), +).write(to: drive)
+        let (parts, drive) = try setup.driveParts([080320...080339, 080340...080409, 080410...080539])
         let expected = try Self.expectedPayloads(drive)
         let counts = parts.map { NMEADecoder.decode($0).fixes.count }
         #expect(counts == [20, 30, 90] && expected.count == 140)
 
-        let config = try setup.config(replay: drive, gps: "source = \"serial\"\ndevice = \"\(pty.slavePath)\"\nbaud = 9600")
+        let config = try setup.config(replay: drive, gps: setup.serial(pty))
         let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
         defer { run.signal(SIGTERM) }
         #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("connected to localhost") } })
