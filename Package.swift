@@ -40,7 +40,10 @@ let package = Package(
 
         // The device's keys, CSRs and certificate checks with OpenSSL (libssl-dev).
         .target(name: "CDeviceCrypto", linkerSettings: [.linkedLibrary("crypto")]),
-        .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto", "TrackerSystem"]),
+        // Keys in a PKCS#11 token (SoftHSM2, a TPM through tpm2-pkcs11): made there, used through
+        // libp11's OpenSSL engine (libengine-pkcs11-openssl); the header is libp11-kit-dev's.
+        .target(name: "CTokenKey", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("dl")]),
+        .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto", "CTokenKey", "TrackerCore", "TrackerSystem"]),
 
         // Job files over HTTPS with libcurl (libcurl4-openssl-dev), resumable.
         .target(name: "CDownload", linkerSettings: [.linkedLibrary("curl")]),
@@ -58,7 +61,7 @@ let package = Package(
 
         // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
         .target(name: "TrackerMQTT", dependencies: [
-            "TrackerCore", "TrackerSystem", "CMosquitto", "CTLSProbe",
+            "TrackerCore", "TrackerSystem", "CMosquitto", "CTLSProbe", "CTokenKey",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -100,7 +103,7 @@ let package = Package(
         .target(name: "TrackerFuzzing", dependencies: ["TrackerCore"]),
         .executableTarget(name: "trackerd-fuzz", dependencies: ["TrackerFuzzing"]),
 
-        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "SystemPackage", package: "swift-system")],
                 path: "Tests/TestSupport"),
@@ -118,7 +121,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerStorageTests", dependencies: ["TrackerStorage", "TrackerCore", "TestSupport", "CSQLite"]),
-        .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport"]),
+        .testTarget(name: "TrackerCryptoTests", dependencies: ["TrackerCrypto", "TestSupport", "CTestSupport"]),
         .testTarget(name: "TrackerDownloadTests", dependencies: ["TrackerDownload", "LocalCloud", "TrackerSystem", "TestSupport"]),
         .testTarget(name: "LocalCloudTests", dependencies: [
             "LocalCloud", "TrackerCrypto", "TrackerProvisioning", "TrackerStorage", "TrackerMQTT", "TrackerCore", "TestSupport",

@@ -231,11 +231,11 @@ public struct FleetProvisioner: Sendable {
         }
         logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))",
                     metadata: ["event": "provisioned", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])
-        if settings.provisioning.deleteClaim {
+        if settings.provisioning.forgetClaim {
             for path in [settings.provisioning.claimCert, settings.provisioning.claimKey] where unlink(path) != 0 && errno != ENOENT {
                 logger.warning("cannot remove the claim file \(path): \(String(cString: strerror(errno)))")
             }
-            logger.info("removed the claim certificate and key (delete_claim = true)")
+            logger.info("removed the claim certificate and key (forget_claim = true)")
         }
     }
 

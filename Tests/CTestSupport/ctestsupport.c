@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "ctestsupport.h"
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/engine.h>
 
 int trackerd_test_open_pty(char *name, size_t length) {
     int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -20,3 +22,5 @@ int trackerd_test_open_pty(char *name, size_t length) {
 int trackerd_test_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
+
+void trackerd_test_register_all_engines(void) { ENGINE_register_all_complete(); }

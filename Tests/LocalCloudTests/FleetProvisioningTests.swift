@@ -257,7 +257,7 @@ import TrackerStorage
         await connection.shutdown()
     }
 
-    @Test func deleteClaimRemovesTheClaimPair() async throws {
+    @Test func forgetClaimRemovesTheClaimPair() async throws {
         let cloud = try await FleetProvisioningTests.Cloud.start()
         defer { cloud.stop() }
         let dir = try TemporaryDirectory()
@@ -269,7 +269,7 @@ import TrackerStorage
         _ = try await cloud.provisioner(try CredentialStore(directory: dir.path + "/state"), change: {
             $0.claimCert = claimCert
             $0.claimKey = claimKey
-            $0.deleteClaim = true
+            $0.forgetClaim = true
         }, logs: EventLog()).provision()
         #expect(!FileManager.default.fileExists(atPath: claimCert) && !FileManager.default.fileExists(atPath: claimKey))
     }

@@ -62,7 +62,7 @@ import TestSupport
             "t.toml:5: gps.stale_after_s: 0.0 is out of range (0.1 to 86400.0)",
             "t.toml:6: gps.colour: unknown key; [gps] takes source, gpsd_host, gpsd_port, device, baud, replay_file, replay_speed, stale_after_s, min_interval_s, min_distance_m",
             "t.toml:8: device.id: \"bad id!\" must be 1 to 128 characters of A-Z a-z 0-9 - _ . :",
-            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning], [geofence], [report], [jobs]",
+            "t.toml:9: [cloud]: unknown section; known sections: [device], [gps], [mqtt], [payload], [queue], [store], [provisioning], [geofence], [report], [jobs], [credentials]",
         ])
     }
 
@@ -122,17 +122,21 @@ import TestSupport
         template = "fleet-template_1"
         parameters = { SerialNumber = "{serial}", Mac = "{mac}", Site = "depot" }
         claim_cert = "/etc/trackerd/claim/c.pem"
-        delete_claim = true
+        forget_claim = true
         """, file: "t.toml")
         let provisioning = try #require(config.provisioning)
-        #expect(provisioning.method == .createKeys && provisioning.template == "fleet-template_1" && provisioning.deleteClaim)
+        #expect(provisioning.method == .createKeys && provisioning.template == "fleet-template_1" && provisioning.forgetClaim)
         #expect(provisioning.claimCert == "/etc/trackerd/claim/c.pem" && provisioning.stepTimeout == .seconds(10))
         #expect(provisioning.resolvedParameters(serial: "10000000abcd", mac: "b8:27:eb:00:00:01")
                 == ["SerialNumber": "10000000abcd", "Mac": "b8:27:eb:00:00:01", "Site": "depot"])
         #expect(try TrackerConfig.parse("[provisioning]\n", file: "t.toml").provisioning == ProvisioningConfig())
-        let bad = errors("[provisioning]\nmethod = \"magic\"\ntemplate = \"a b\"\nparameters = { N = 1 }\ndelete_claim = \"yes\"\n")
+        let bad = errors("[provisioning]\nmethod = \"magic\"\ntemplate = \"a b\"\nparameters = { N = 1 }\nforget_claim = \"yes\"\n")
         #expect(bad.map { "\($0.line) \($0.key ?? "")" } == ["2 provisioning.method", "3 provisioning.template",
-                                                             "4 provisioning.parameters.N", "5 provisioning.delete_claim"])
+                                                             "4 provisioning.parameters.N", "5 provisioning.forget_claim"])
+        // The name before forget_claim still works, with a warning that says what to write.
+        let old = try TrackerConfig.parse("[provisioning]\ndelete_claim = true\n", file: "t.toml")
+        #expect(old.provisioning?.forgetClaim == true)
+        #expect(old.warnings.map { "\($0.line) \($0.key ?? "") \($0.message)" } == ["2 provisioning.delete_claim is deprecated: write forget_claim instead"])
     }
 
     @Test func geofencesOfEveryShape() throws {

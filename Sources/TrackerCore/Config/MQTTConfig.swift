@@ -52,7 +52,9 @@ public struct MQTTConfig: Sendable, Equatable {
         if let port = reader.integer(table, s, "port", range: 1...65535) { self.port = Int(port) }
         for (key, path) in [("ca_file", \MQTTConfig.caFile), ("cert_file", \.certFile), ("key_file", \.keyFile)] {
             if let (file, line) = reader.string(table, s, key) {
-                if file.hasPrefix("/") { self[keyPath: path] = file } else {
+                if file.hasPrefix("/") { self[keyPath: path] = file } else if PKCS11URI.looksLikeURI(file) {
+                    reader.fail(line, "mqtt.\(key)", "a key in a token is set with [credentials] key = \"\(file)\"")
+                } else {
                     reader.fail(line, "mqtt.\(key)", "\"\(file)\" must be an absolute path")
                 }
             }

@@ -19,14 +19,22 @@ public struct ProvisioningConfig: Sendable, Equatable {
     /// Template parameters; `{serial}` and `{mac}` are replaced by the board's serial and MAC.
     public var parameters: [String: String] = ["SerialNumber": "{serial}"]
     public var claimCert = "/etc/trackerd/claim/certificate.pem.crt"
+    /// A file, or a PKCS#11 URI of a key in the token of [credentials].
     public var claimKey = "/etc/trackerd/claim/private.pem.key"
-    /// Remove the claim pair once the device has its own certificate.
-    public var deleteClaim = false
+    /// Remove the claim pair once the device has its own certificate (a re-flashed board needs
+    /// it again, so the default keeps it).
+    public var forgetClaim = false
     public var stepTimeout: Duration = .seconds(10)
 
     public init() {}
 
-    static let keys = ["method", "key_type", "template", "parameters", "claim_cert", "claim_key", "delete_claim", "step_timeout_s"]
+    static let keys = ["method", "key_type", "template", "parameters", "claim_cert", "claim_key", "forget_claim", "delete_claim",
+                       "step_timeout_s"]
+
+    /// Where the claim key is: a file, or a key in the token.
+    public var claimKeyStorage: CredentialsConfig.KeyStorage {
+        (try? PKCS11URI(parsing: claimKey)).map { .token($0) } ?? .file
+    }
 
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "provisioning"
@@ -67,15 +75,24 @@ public struct ProvisioningConfig: Sendable, Equatable {
         }
         for (key, path) in [("claim_cert", \ProvisioningConfig.claimCert), ("claim_key", \.claimKey)] {
             if let (file, line) = reader.string(table, s, key) {
-                if file.hasPrefix("/") { self[keyPath: path] = file } else {
-                    reader.fail(line, "provisioning.\(key)", "\"\(file)\" must be an absolute path")
+                if file.hasPrefix("/") { self[keyPath: path] = file } else if key == "claim_key", PKCS11URI.looksLikeURI(file) {
+                    do {
+                        _ = try PKCS11URI(parsing: file)
+                        claimKey = file
+                    } catch {
+                        reader.fail(line, "provisioning.claim_key", "\"\(file)\" \(error)")
+                    }
+                } else {
+                    reader.fail(line, "provisioning.\(key)", "\"\(file)\" must be an absolute path" + (key == "claim_key" ? " or a PKCS#11 URI" : ""))
                 }
             }
         }
-        if let value = table["delete_claim"] {
-            if case .boolean(let flag) = value.kind { deleteClaim = flag } else {
-                reader.fail(value.line, "provisioning.delete_claim", "expected true or false, found \(value.typeName)")
+        for key in ["forget_claim", "delete_claim"] {
+            guard let value = table[key] else { continue }
+            if case .boolean(let flag) = value.kind { forgetClaim = flag } else {
+                reader.fail(value.line, "provisioning.\(key)", "expected true or false, found \(value.typeName)")
             }
+            if key == "delete_claim" { reader.warn(value.line, "provisioning.delete_claim", "is deprecated: write forget_claim instead") }
         }
         if let seconds = reader.number(table, s, "step_timeout_s", range: 1...600) {
             stepTimeout = .milliseconds(Int64((seconds * 1000).rounded()))

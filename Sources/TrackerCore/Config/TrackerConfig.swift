@@ -9,6 +9,7 @@ public struct TrackerConfig: Sendable, Equatable {
     public var queue = QueuePolicy()
     public var store = StoreConfig()
     public var jobs = JobsConfig()
+    public var credentials = CredentialsConfig()
     /// nil: no `[provisioning]` section, the device uses the static `[mqtt]` credentials.
     public var provisioning: ProvisioningConfig?
     public var geofences: [GeofenceConfig] = []
@@ -21,7 +22,8 @@ public struct TrackerConfig: Sendable, Equatable {
 
     public init() {}
 
-    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence", "report", "jobs"]
+    static let sections = ["device", "gps", "mqtt", "payload", "queue", "store", "provisioning", "geofence", "report", "jobs",
+                           "credentials"]
 
     /// Every key this version understands, as `section.key`: the example file must document each.
     public static var knownKeys: [String] {
@@ -30,6 +32,7 @@ public struct TrackerConfig: Sendable, Equatable {
             + QueuePolicy.keys.map { "queue.\($0)" } + StoreConfig.keys.map { "store.\($0)" }
             + ProvisioningConfig.keys.map { "provisioning.\($0)" } + GeofenceConfig.keys.map { "geofence.\($0)" }
             + ReportPolicy.keys.map { "report.\($0)" } + JobsConfig.keys.map { "jobs.\($0)" }
+            + CredentialsConfig.keys.map { "credentials.\($0)" }
     }
 
     /// Reads `text`, the contents of `file`. Throws every problem found, each with its line.
@@ -58,6 +61,8 @@ public struct TrackerConfig: Sendable, Equatable {
         if root["provisioning"] != nil {
             config.provisioning = ProvisioningConfig(reader.section(root, "provisioning"), reader)
         }
+        config.credentials = CredentialsConfig(reader.section(root, "credentials"), reader)
+        CredentialsConfig.check(config, claimLine: reader.section(root, "provisioning")["claim_key"]?.line, reader)
         if let value = root["geofence"] {
             if case .array(let entries) = value.kind {
                 var seen: [String: Int] = [:]
