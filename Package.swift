@@ -128,7 +128,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerMQTTTests", dependencies: [
-            "TrackerMQTT", "TrackerCore", "TestSupport",
+            "TrackerMQTT", "TrackerCore", "TrackerCrypto", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TrackerStorage", "TestSupport",

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "token_key.h"
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -180,12 +181,18 @@ int trackerd_token_generate(const char *label, const char *object, const unsigne
     return 0;
 }
 
-/* Objects with CKA_ID `id` (of class `class`, or any when class is -1), up to `max`. */
-static int find(CK_SESSION_HANDLE session, const unsigned char *id, size_t id_length, long class,
+/* Objects with CKA_ID `id` (when not NULL), label `object` (when not NULL) and class `class`
+ * (any when -1), up to `max`. */
+static int find(CK_SESSION_HANDLE session, const char *object, const unsigned char *id, size_t id_length, long class,
                 CK_OBJECT_HANDLE *objects, CK_ULONG max, CK_ULONG *found, char *error, size_t length) {
     CK_OBJECT_CLASS wanted = (CK_OBJECT_CLASS)class;
-    CK_ATTRIBUTE query[] = { { CKA_ID, (void *)id, id_length }, { CKA_CLASS, &wanted, sizeof wanted } };
-    CK_RV rv = p11->C_FindObjectsInit(session, query, class < 0 ? 1 : 2);
+    CK_ATTRIBUTE query[3];
+    CK_ULONG count = 0;
+    if (id) query[count++] = (CK_ATTRIBUTE){ CKA_ID, (void *)id, id_length };
+    if (object) query[count++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)object, strlen(object) };
+    if (class >= 0) query[count++] = (CK_ATTRIBUTE){ CKA_CLASS, &wanted, sizeof wanted };
+    if (count == 0) { say(error, length, "no key named"); return -1; }
+    CK_RV rv = p11->C_FindObjectsInit(session, query, count);
     if (rv != CKR_OK) { p11_reason(error, length, "C_FindObjectsInit", rv); return -1; }
     rv = p11->C_FindObjects(session, objects, max, found);
     p11->C_FindObjectsFinal(session);
@@ -193,14 +200,15 @@ static int find(CK_SESSION_HANDLE session, const unsigned char *id, size_t id_le
     return 0;
 }
 
-int trackerd_token_destroy(const char *label, const unsigned char *id, size_t id_length, char *error, size_t length) {
+int trackerd_token_destroy(const char *label, const char *object, const unsigned char *id, size_t id_length,
+                           char *error, size_t length) {
     pthread_mutex_lock(&lock);
     CK_SESSION_HANDLE session;
     int result = -1;
     if (open_session(label, stored_pin ? stored_pin : "", &session, error, length) != 0) goto out;
     CK_OBJECT_HANDLE objects[16];
     CK_ULONG found = 0;
-    if (find(session, id, id_length, -1, objects, 16, &found, error, length) == 0) {
+    if (find(session, object, id, id_length, -1, objects, 16, &found, error, length) == 0) {
         result = 0;
         for (CK_ULONG i = 0; i < found; i++) {
             CK_RV rv = p11->C_DestroyObject(session, objects[i]);
@@ -221,7 +229,7 @@ int trackerd_token_has_key(const char *label, const unsigned char *id, size_t id
     if (open_session(label, stored_pin ? stored_pin : "", &session, error, length) == 0) {
         CK_OBJECT_HANDLE object;
         CK_ULONG found = 0;
-        if (find(session, id, id_length, CKO_PRIVATE_KEY, &object, 1, &found, error, length) == 0) result = found > 0;
+        if (find(session, NULL, id, id_length, CKO_PRIVATE_KEY, &object, 1, &found, error, length) == 0) result = found > 0;
         p11->C_CloseSession(session);
     }
     pthread_mutex_unlock(&lock);
@@ -276,16 +284,35 @@ int trackerd_token_certificate_matches(const char *cert_pem, const char *uri, ch
     return result;
 }
 
-void *trackerd_token_tls_context(const char *cert_file, const char *uri, char *error, size_t length) {
+void *trackerd_token_tls_context(const char *cert_file, const char *uri, const char *ca_file, const char *host,
+                                 const char *alpn, char *error, size_t length) {
     EVP_PKEY *key = load_key(uri, error, length);
     if (!key) return NULL;
     SSL_CTX *context = SSL_CTX_new(TLS_client_method());
     if (!context) { openssl_reason(error, length, "TLS context"); EVP_PKEY_free(key); return NULL; }
+    unsigned char protocols[256];
+    size_t alpn_length = alpn ? strlen(alpn) : 0;
+    if (alpn_length > 0 && alpn_length < 255) {
+        protocols[0] = (unsigned char)alpn_length;
+        memcpy(protocols + 1, alpn, alpn_length);
+    }
+    unsigned char address[16];
+    int is_ip = inet_pton(AF_INET, host, address) == 1 || inet_pton(AF_INET6, host, address) == 1;
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(context);
     if (SSL_CTX_use_certificate_chain_file(context, cert_file) != 1) {
         openssl_reason(error, length, "cannot use the certificate");
     } else if (SSL_CTX_use_PrivateKey(context, key) != 1 || SSL_CTX_check_private_key(context) != 1) {
         openssl_reason(error, length, "the certificate is not for the token key");
+    } else if (SSL_CTX_load_verify_file(context, ca_file) != 1) {
+        openssl_reason(error, length, "cannot use the CA file");
+    } else if (!SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
+               || !(is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0))
+               || (alpn_length > 0 && SSL_CTX_set_alpn_protos(context, protocols, (unsigned int)alpn_length + 1) != 0)) {
+        openssl_reason(error, length, "TLS settings");
     } else {
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION);
+        SSL_CTX_set_mode(context, SSL_MODE_RELEASE_BUFFERS);
         EVP_PKEY_free(key);
         return context;
     }

@@ -1,3 +1,4 @@
+import TrackerCore
 import TrackerSystem
 
 /// The MQTT client certificate and key, checked before the first connection: a garbage, empty
@@ -9,6 +10,8 @@ public enum ClientCredentials {
         case notACertificate(path: String)
         case notAKey(path: String)
         case mismatched(certificate: String, key: String)
+        /// The token would not give the key (PIN, token or key missing).
+        case tokenKeyUnusable(key: String)
 
         public var description: String {
             switch self {
@@ -20,6 +23,8 @@ public enum ClientCredentials {
             case .notAKey(let path):
                 "\(path) holds no PEM private key (empty, damaged or encrypted): install the device's unencrypted key there, "
                     + "or with [provisioning] remove the device certificate and key to provision again"
+            case .tokenKeyUnusable(let key):
+                "the key \(key) cannot be used: check [credentials] pin_file holds the token's user PIN, and that the token and the key are there"
             case .mismatched(let certificate, let key):
                 "the certificate \(certificate) was not issued for the key \(key): install the certificate and key that belong together"
             }
@@ -33,6 +38,17 @@ public enum ClientCredentials {
         case .mismatched: throw .mismatched(certificate: certificateFile, key: keyFile)
         case .certificateUnreadable: throw .notACertificate(path: certificateFile)
         case .keyUnreadable: throw .notAKey(path: keyFile)
+        }
+    }
+
+    /// The same check for a key in the (open) token.
+    public static func check(certificateFile: String, tokenKey: PKCS11URI) throws(Problem) {
+        let certificate = try read(certificateFile)
+        switch TokenKeys.pair(certificatePEM: certificate, key: tokenKey) {
+        case .matching: return
+        case .mismatched: throw .mismatched(certificate: certificateFile, key: tokenKey.keyURI)
+        case .certificateUnreadable: throw .notACertificate(path: certificateFile)
+        case .keyUnreadable: throw .tokenKeyUnusable(key: tokenKey.keyURI)
         }
     }
 

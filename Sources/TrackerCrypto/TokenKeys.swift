@@ -50,12 +50,17 @@ public enum TokenKeys {
         try call("opening the PKCS#11 module \(module)") { trackerd_token_open(module, pin, $0, $1) }
     }
 
-    /// A new key pair in the token of `uri`, labelled as `uri` says, with a new random CKA_ID:
-    /// the URI of exactly that key.
-    public static func generateKey(_ uri: PKCS11URI, _ type: DeviceKeys.KeyType = .ecP256) throws(TokenError) -> PKCS11URI {
-        var id = [UInt8](repeating: 0, count: 16)
+    /// A new random CKA_ID for a key about to be made: recorded first, so that a key is never
+    /// made that nothing names.
+    public static func newID() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        for i in id.indices { id[i] = UInt8.random(in: 0...255, using: &generator) }
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// A new key pair in the token of `uri`, labelled as `uri` says, with CKA_ID `uri.id` (a
+    /// new random one when it names none): the URI of exactly that key.
+    public static func generateKey(_ uri: PKCS11URI, _ type: DeviceKeys.KeyType = .ecP256) throws(TokenError) -> PKCS11URI {
+        let id = uri.id ?? newID()
         let bits: Int32 = switch type {
         case .ecP256: 0
         case .rsa(let bits): Int32(bits)
@@ -66,13 +71,17 @@ public enum TokenKeys {
         return uri.with(id: id)
     }
 
-    /// Destroys the key pair of `uri` (which names an id); the number of objects destroyed.
+    /// Destroys the key pair of `uri`: the one with its id, or without one every object with
+    /// its label. The number of objects destroyed.
     @discardableResult
     public static func destroyKey(_ uri: PKCS11URI) throws(TokenError) -> Int {
-        guard let id = uri.id else { return 0 }
         var count: Int32 = 0
         try call("removing a key from the token \"\(uri.token)\"") { error, length in
-            count = trackerd_token_destroy(uri.token, id, id.count, error, length)
+            count = if let id = uri.id {
+                trackerd_token_destroy(uri.token, nil, id, id.count, error, length)
+            } else {
+                trackerd_token_destroy(uri.token, uri.object, nil, 0, error, length)
+            }
             return count
         }
         return Int(count)

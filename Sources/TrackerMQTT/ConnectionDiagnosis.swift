@@ -47,8 +47,10 @@ public enum ConnectionDiagnosis {
     static func probeTLS(settings: MQTTSettings, fallback: String?) -> String {
         var verifyError = 0
         var detail = [CChar](repeating: 0, count: 256)
-        let result = trackerd_tls_probe(settings.host, Int32(settings.port), settings.caFile, settings.certFile,
-                                        settings.keyFile, settings.alpn, 3000, &verifyError, &detail, detail.count)
+        // A key in a token is not a file the probe can load: it checks the broker's side alone.
+        let result = trackerd_tls_probe(settings.host, Int32(settings.port), settings.caFile,
+                                        settings.keyIsInToken ? nil : settings.certFile, settings.keyIsInToken ? nil : settings.keyFile,
+                                        settings.alpn, 3000, &verifyError, &detail, detail.count)
         let text = String(nulTerminated: detail)
         let endpoint = settings.endpoint
         switch Int(result) {

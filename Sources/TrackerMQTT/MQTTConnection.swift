@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CMosquitto
+import CTokenKey
 import Logging
 import Synchronization
 import TrackerCore
@@ -82,12 +83,27 @@ public final class MQTTConnection: Sendable {
         try check(mosquitto_int_option(handle, MOSQ_OPT_PROTOCOL_VERSION,
                                        settings.protocolVersion5 ? Int32(MQTT_PROTOCOL_V5) : Int32(MQTT_PROTOCOL_V311)),
                   "protocol version")
-        try check(mosquitto_tls_set(handle, settings.caFile, nil, settings.certFile, settings.keyFile, nil),
-                  "TLS files (\(settings.caFile), \(settings.certFile), \(settings.keyFile))")
-        // Peer verification on, TLS 1.2 or later (libmosquitto's default), host name checked.
-        try check(mosquitto_tls_opts_set(handle, 1, nil, nil), "TLS options")
-        try check(mosquitto_tls_insecure_set(handle, false), "TLS host name verification")
-        if let alpn = settings.alpn { try check(mosquitto_string_option(handle, MOSQ_OPT_TLS_ALPN, alpn), "ALPN") }
+        if settings.keyIsInToken {
+            // libmosquitto 2.0.11 opens keyfile as a file even with its engine options, and its
+            // defaults cannot be laid over a context it did not make: the context with the
+            // token's key is complete in itself (the same verification, versions and ALPN).
+            var error = [CChar](repeating: 0, count: 512)
+            guard let context = trackerd_token_tls_context(settings.certFile, settings.keyFile, settings.caFile, settings.host,
+                                                           settings.alpn, &error, error.count) else {
+                mosquitto_destroy(handle)
+                throw .mosquitto("TLS with the key in the token (\(settings.keyFile)): \(String(nulTerminated: error))")
+            }
+            defer { trackerd_token_tls_context_free(context) }
+            try check(mosquitto_int_option(handle, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0), "TLS context")
+            try check(mosquitto_void_option(handle, MOSQ_OPT_SSL_CTX, context), "TLS context")
+        } else {
+            try check(mosquitto_tls_set(handle, settings.caFile, nil, settings.certFile, settings.keyFile, nil),
+                      "TLS files (\(settings.caFile), \(settings.certFile), \(settings.keyFile))")
+            // Peer verification on, TLS 1.2 or later (libmosquitto's default), host name checked.
+            try check(mosquitto_tls_opts_set(handle, 1, nil, nil), "TLS options")
+            try check(mosquitto_tls_insecure_set(handle, false), "TLS host name verification")
+            if let alpn = settings.alpn { try check(mosquitto_string_option(handle, MOSQ_OPT_TLS_ALPN, alpn), "ALPN") }
+        }
         if let topic = settings.statusTopic {
             let bytes = Array(offlinePayload.utf8)
             try check(mosquitto_will_set(handle, topic, Int32(bytes.count), bytes, 1, true), "last will")

@@ -4,6 +4,7 @@ public struct MQTTSettings: Sendable, Equatable {
     public var port: Int
     public var caFile: String
     public var certFile: String
+    /// A PEM file, or the RFC 7512 URI of a key in the token opened with `TokenKeys.open`.
     public var keyFile: String
     public var clientID: String
     public var keepalive: Int
@@ -27,4 +28,7 @@ public struct MQTTSettings: Sendable, Equatable {
     }
 
     public var endpoint: String { "\(host):\(port)" }
+
+    /// Whether the key is in a PKCS#11 token rather than a file.
+    public var keyIsInToken: Bool { keyFile.hasPrefix("pkcs11:") }
 }

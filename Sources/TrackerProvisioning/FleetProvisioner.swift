@@ -22,9 +22,11 @@ public struct FleetProvisioner: Sendable {
         public var provisioning: ProvisioningConfig
         public var serial: String
         public var mac: String
+        /// Where the device key is made: a file under the store, or a token (opened already).
+        public var deviceKey: CredentialsConfig.KeyStorage
 
         public init(host: String, port: Int, caFile: String, keepalive: Int = 60, alpn: String? = nil,
-                    provisioning: ProvisioningConfig, serial: String, mac: String) {
+                    provisioning: ProvisioningConfig, serial: String, mac: String, deviceKey: CredentialsConfig.KeyStorage = .file) {
             self.host = host
             self.port = port
             self.caFile = caFile
@@ -33,6 +35,7 @@ public struct FleetProvisioner: Sendable {
             self.provisioning = provisioning
             self.serial = serial
             self.mac = mac
+            self.deviceKey = deviceKey
         }
     }
 
@@ -41,6 +44,8 @@ public struct FleetProvisioner: Sendable {
         case rejected(ProvisioningFailure)
         /// A credential file is unusable (mode, owner, unreadable).
         case credentials(CredentialStoreError)
+        /// The token refused (PIN, missing token, full).
+        case token(TokenKeys.TokenError)
         case setup(String)
         case cancelled
 
@@ -48,6 +53,7 @@ public struct FleetProvisioner: Sendable {
             switch self {
             case .rejected(let failure): "\(failure)"
             case .credentials(let error): "\(error)"
+            case .token(let error): "\(error)"
             case .setup(let text): text
             case .cancelled: "provisioning was stopped"
             }
@@ -85,13 +91,24 @@ public struct FleetProvisioner: Sendable {
                            metadata: ["event": "reprovisioning", "missing": "\(missing.joined(separator: " "))"])
         }
         let config = settings.provisioning
-        do { try CredentialStore.checkPrivateKey(config.claimKey) } catch { throw .credentials(error) }
+        let claimKey: String
+        switch config.claimKeyStorage {
+        case .file:
+            do { try CredentialStore.checkPrivateKey(config.claimKey) } catch { throw .credentials(error) }
+            claimKey = config.claimKey
+        case .token(let uri):
+            claimKey = uri.keyURI
+        }
 
         let method: ProvisioningFlow.Method
-        switch config.method {
-        case .createKeys:
+        switch (config.method, settings.deviceKey) {
+        case (.createKeys, .token):
+            throw .setup("a key in a token needs [provisioning] method = \"csr\": with \"create-keys\" AWS makes the key and sends it")
+        case (.createKeys, .file):
             method = .createKeys
-        case .csr:
+        case (.csr, .token(let configured)):
+            method = .csr(try tokenCSR(configured, type: config.keyType))
+        case (.csr, .file):
             do {
                 var key = try store.pendingKeyPEM()
                 if key == nil {
@@ -111,7 +128,7 @@ public struct FleetProvisioner: Sendable {
         do { pending = try store.loadPending() } catch { throw .credentials(error) }
 
         let claim = MQTTSettings(host: settings.host, port: settings.port, caFile: settings.caFile, certFile: config.claimCert,
-                                 keyFile: config.claimKey, clientID: settings.serial, keepalive: settings.keepalive,
+                                 keyFile: claimKey, clientID: settings.serial, keepalive: settings.keepalive,
                                  alpn: settings.alpn)
         let connection: MQTTConnection
         do { connection = try MQTTConnection(settings: claim, logger: logger, backoff: backoff) } catch { throw .setup("\(error)") }
@@ -121,6 +138,31 @@ public struct FleetProvisioner: Sendable {
                                                 parameters: config.resolvedParameters(serial: settings.serial, mac: settings.mac),
                                                 pending: pending, stepTimeout: config.stepTimeout),
                                connection)
+    }
+
+    /// The CSR of the device key in the token: the pending one when a run before this one made
+    /// it (or named it and stopped before making it), else a new one. The key's URI is recorded
+    /// before the key is made, so the token never holds a key that nothing names.
+    private func tokenCSR(_ configured: PKCS11URI, type: ProvisioningConfig.KeyType) throws(ProvisioningError) -> String {
+        do {
+            var uri = try store.pendingKeyReferenceURI().flatMap { try? PKCS11URI(parsing: $0) }
+            if uri == nil {
+                uri = configured.with(id: TokenKeys.newID())
+                try store.storePendingKeyReference(uri!.description)
+            }
+            let key = uri!
+            if try !TokenKeys.hasKey(key) {
+                _ = try TokenKeys.generateKey(key, type == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
+                logger.info("made the device key (\(type.rawValue)) in the token \"\(key.token)\"; it never leaves it")
+            }
+            return try TokenKeys.certificateSigningRequest(key, commonName: settings.serial)
+        } catch let error as CredentialStoreError {
+            throw .credentials(error)
+        } catch let error as TokenKeys.TokenError {
+            throw .token(error)
+        } catch {
+            throw .setup("\(error)")
+        }
     }
 
     private func drive(_ initial: ProvisioningFlow, _ connection: MQTTConnection) async throws(ProvisioningError) -> ProvisioningResult {
@@ -213,8 +255,16 @@ public struct FleetProvisioner: Sendable {
     /// The issued certificate must belong to the key we hold before it replaces anything.
     private func finish(_ result: ProvisioningResult) throws(ProvisioningError) {
         do {
-            guard let key = try store.pendingKeyPEM(), let pending = try store.loadPending(),
-                  DeviceKeys.certificate(pending.certificatePem, matches: key) == true else {
+            let matches: Bool
+            if let reference = try store.pendingKeyReferenceURI(), let uri = try? PKCS11URI(parsing: reference),
+               let pending = try store.loadPending() {
+                matches = TokenKeys.pair(certificatePEM: pending.certificatePem, key: uri) == .matching
+            } else if let key = try store.pendingKeyPEM(), let pending = try store.loadPending() {
+                matches = DeviceKeys.certificate(pending.certificatePem, matches: key) == true
+            } else {
+                matches = false
+            }
+            guard matches else {
                 throw ProvisioningError.setup("the issued certificate does not match the device key; provisioning starts over at the next start")
             }
             try store.promote(result)
@@ -232,7 +282,16 @@ public struct FleetProvisioner: Sendable {
         logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))",
                     metadata: ["event": "provisioned", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])
         if settings.provisioning.forgetClaim {
-            for path in [settings.provisioning.claimCert, settings.provisioning.claimKey] where unlink(path) != 0 && errno != ENOENT {
+            var files = [settings.provisioning.claimCert]
+            switch settings.provisioning.claimKeyStorage {
+            case .file:
+                files.append(settings.provisioning.claimKey)
+            case .token(let uri):
+                do { try TokenKeys.destroyKey(uri) } catch {
+                    logger.warning("cannot remove the claim key from the token: \(error)")
+                }
+            }
+            for path in files where unlink(path) != 0 && errno != ENOENT {
                 logger.warning("cannot remove the claim file \(path): \(String(cString: strerror(errno)))")
             }
             logger.info("removed the claim certificate and key (forget_claim = true)")

@@ -16,8 +16,9 @@ import TrackerCore
 ///
 ///     device/certificate.pem.crt   the active unique certificate (0644)
 ///     device/private.pem.key       its key (0600)
+///     device/private-key.uri       instead of the key file: the RFC 7512 URI of the key in a token
 ///     pending/certificate.pem.crt  issued, not yet accepted by RegisterThing
-///     pending/private.pem.key
+///     pending/private.pem.key      (or pending/private-key.uri)
 ///     pending/pending.json         certificate id, ownership token, time (0600: the token is a secret)
 ///     provisioning.json            thingName, deviceConfiguration, certificateId, provisionedAt
 public struct CredentialStore: Sendable {
@@ -25,12 +26,22 @@ public struct CredentialStore: Sendable {
 
     public static let certificateName = "certificate.pem.crt"
     public static let keyName = "private.pem.key"
+    public static let keyReferenceName = "private-key.uri"
 
     public var deviceDirectory: String { directory + "/device" }
     public var pendingDirectory: String { directory + "/pending" }
     public var activeCertificate: String { deviceDirectory + "/" + Self.certificateName }
     public var activeKey: String { deviceDirectory + "/" + Self.keyName }
     public var pendingKey: String { pendingDirectory + "/" + Self.keyName }
+    public var activeKeyReference: String { deviceDirectory + "/" + Self.keyReferenceName }
+    public var pendingKeyReference: String { pendingDirectory + "/" + Self.keyReferenceName }
+
+    /// The active key as `[mqtt] key_file` takes it: the key file, or the URI of the key in a
+    /// token when the device keeps it there.
+    public func activeKeyLocation() throws(CredentialStoreError) -> String {
+        guard let bytes = try Self.read(activeKeyReference) else { return activeKey }
+        return Self.firstLine(bytes)
+    }
     public var recordPath: String { directory + "/provisioning.json" }
 
     /// Opens (creating 0700 directories as needed) and checks the directories' modes and owner.
@@ -115,6 +126,16 @@ public struct CredentialStore: Sendable {
         try Self.write(Array(pem.utf8), to: pendingKey, mode: 0o600)
     }
 
+    /// Records the URI of the key in a token the device is about to make (or made) for its CSR.
+    public func storePendingKeyReference(_ uri: String) throws(CredentialStoreError) {
+        try Self.write(Array((uri + "\n").utf8), to: pendingKeyReference, mode: 0o600)
+    }
+
+    public func pendingKeyReferenceURI() throws(CredentialStoreError) -> String? {
+        guard let bytes = try Self.read(pendingKeyReference) else { return nil }
+        return Self.firstLine(bytes)
+    }
+
     public func pendingKeyPEM() throws(CredentialStoreError) -> String? {
         guard let bytes = try Self.read(pendingKey) else { return nil }
         try Self.checkPrivateKey(pendingKey)
@@ -151,10 +172,17 @@ public struct CredentialStore: Sendable {
     /// RegisterThing accepted: the record is written, then pending becomes active.
     public func promote(_ result: ProvisioningResult) throws(CredentialStoreError) {
         try Self.write(encode(result), to: recordPath, mode: 0o600)
-        for name in [Self.keyName, Self.certificateName] {
+        // The key is a file or a reference to a key in a token; the other kind, left from an
+        // earlier identity, must not outlive the switch.
+        let inToken = access(pendingKeyReference, F_OK) == 0
+        let (key, other) = inToken ? (Self.keyReferenceName, Self.keyName) : (Self.keyName, Self.keyReferenceName)
+        for name in [key, Self.certificateName] {
             guard rename(pendingDirectory + "/" + name, deviceDirectory + "/" + name) == 0 else {
                 throw .io(path: pendingDirectory + "/" + name, operation: "move to \(deviceDirectory)", errno: errno)
             }
+        }
+        if unlink(deviceDirectory + "/" + other) != 0 && errno != ENOENT {
+            throw .io(path: deviceDirectory + "/" + other, operation: "remove", errno: errno)
         }
         try Self.syncDirectory(deviceDirectory)
         try discardPending()
@@ -163,11 +191,12 @@ public struct CredentialStore: Sendable {
     /// The provisioning record, when the device has its own credentials.
     public func activeRecord() throws(CredentialStoreError) -> ProvisioningResult? {
         guard let bytes = try Self.read(recordPath) else { return nil }
-        guard access(activeCertificate, R_OK) == 0, access(activeKey, R_OK) == 0 else { return nil }
+        let inToken = access(activeKeyReference, R_OK) == 0
+        guard access(activeCertificate, R_OK) == 0, inToken || access(activeKey, R_OK) == 0 else { return nil }
         guard let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)) else {
             throw .unreadable(path: recordPath, detail: "not a provisioning record")
         }
-        try Self.checkPrivateKey(activeKey)
+        if !inToken { try Self.checkPrivateKey(activeKey) }
         return record
     }
 
@@ -175,13 +204,20 @@ public struct CredentialStore: Sendable {
     /// missing: provisioning again is then a decision to log, not an accident. Empty when all
     /// or none exist.
     public func incompleteActiveCredentials() -> (present: [String], missing: [String]) {
-        let files = [recordPath, activeCertificate, activeKey]
+        let key = access(activeKeyReference, F_OK) == 0 ? activeKeyReference : activeKey
+        let files = [recordPath, activeCertificate, key]
         let present = files.filter { access($0, F_OK) == 0 }
         guard !present.isEmpty && present.count < files.count else { return ([], []) }
         return (present, files.filter { !present.contains($0) })
     }
 
     // MARK: -
+
+    /// A one-line file's text without its line end or blanks (a URI has none).
+    static func firstLine(_ bytes: [UInt8]) -> String {
+        let line = bytes.prefix { $0 != 0x0A && $0 != 0x0D }
+        return String(decoding: line, as: UTF8.self).split(separator: " ").joined()
+    }
 
     private func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()

@@ -25,7 +25,8 @@ enum DeviceProvisioning {
         let mac = BoardMACAddress.read() ?? "00:00:00:00:00:00"
         let provisioner = FleetProvisioner(
             settings: .init(host: endpoint, port: config.mqtt.port, caFile: config.mqtt.caFile, keepalive: config.mqtt.keepalive,
-                            alpn: config.mqtt.alpn, provisioning: provisioning, serial: deviceID, mac: mac),
+                            alpn: config.mqtt.alpn, provisioning: provisioning, serial: deviceID, mac: mac,
+                            deviceKey: config.credentials.key),
             store: store, logger: logger,
             backoff: Backoff(base: config.mqtt.reconnectMin, cap: config.mqtt.reconnectMax))
         do {
@@ -37,6 +38,9 @@ enum DeviceProvisioning {
                 logger.critical("provisioning was refused; trackerd stops until an operator fixes the cause above")
                 throw ExitStatus.provisioningRejected
             case .credentials(let problem):
+                logger.critical("credentials: \(problem)")
+                throw ExitStatus.credentials
+            case .token(let problem):
                 logger.critical("credentials: \(problem)")
                 throw ExitStatus.credentials
             case .setup(let text):

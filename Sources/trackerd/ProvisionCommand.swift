@@ -19,6 +19,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     func run() async throws {
         let (settings, _, logger) = try ConfigFile.start(config, logLevel: logLevel)
         let deviceID = settings.device.id ?? BoardSerialNumber.read() ?? "unknown"
+        try TokenAccess.open(settings, logger: logger)
         let (result, _) = try await DeviceProvisioning.ensure(settings, deviceID: deviceID, logger: logger)
         print("provisioned as \(result.thingName) (certificate \(result.certificateId))")
     }

@@ -65,10 +65,17 @@ struct RunCommand: AsyncParsableCommand {
         }
         logger.info("device id \(settings.device.id ?? "unknown: set [device] id (no board serial number or machine id found)")")
         var thingName: String?
+        if settings.mqtt.endpoint != nil { try TokenAccess.open(settings, logger: logger) }
+        if case .token(let uri) = settings.credentials.key, settings.provisioning == nil {
+            settings.mqtt.keyFile = uri.keyURI
+        }
         if settings.provisioning != nil && settings.mqtt.endpoint != nil {
             let (record, store) = try await DeviceProvisioning.ensure(settings, deviceID: settings.device.id ?? "unknown", logger: logger)
             settings.mqtt.certFile = store.activeCertificate
-            settings.mqtt.keyFile = store.activeKey
+            do { settings.mqtt.keyFile = try store.activeKeyLocation() } catch {
+                logger.critical("credentials: \(error)")
+                throw ExitStatus.credentials
+            }
             if settings.mqtt.clientID == nil { settings.mqtt.clientID = record.thingName }
             logger.info("using the device certificate of \(record.thingName)")
             thingName = record.thingName
@@ -76,8 +83,12 @@ struct RunCommand: AsyncParsableCommand {
 
         if settings.mqtt.endpoint != nil {
             do {
-                try CredentialStore.checkPrivateKey(settings.mqtt.keyFile)
-                try ClientCredentials.check(certificateFile: settings.mqtt.certFile, keyFile: settings.mqtt.keyFile)
+                if let uri = try? PKCS11URI(parsing: settings.mqtt.keyFile) {
+                    try ClientCredentials.check(certificateFile: settings.mqtt.certFile, tokenKey: uri)
+                } else {
+                    try CredentialStore.checkPrivateKey(settings.mqtt.keyFile)
+                    try ClientCredentials.check(certificateFile: settings.mqtt.certFile, keyFile: settings.mqtt.keyFile)
+                }
             } catch {
                 logger.critical("credentials: \(error)")
                 throw ExitStatus.credentials

@@ -19,8 +19,9 @@ int trackerd_token_open(const char *module_path, const char *pin, char *error, s
 int trackerd_token_generate(const char *token_label, const char *object, const unsigned char *id, size_t id_length,
                             int rsa_bits, char *error, size_t error_length);
 
-/* Destroys every object with CKA_ID `id` in the token: the number destroyed, or -1. */
-int trackerd_token_destroy(const char *token_label, const unsigned char *id, size_t id_length,
+/* Destroys every object with CKA_ID `id` (when id is not NULL) and label `object` (when not
+ * NULL) in the token: the number destroyed, or -1. */
+int trackerd_token_destroy(const char *token_label, const char *object, const unsigned char *id, size_t id_length,
                            char *error, size_t error_length);
 
 /* Whether the token holds a private key with CKA_ID `id`: 1, 0, or -1 when it cannot be asked. */
@@ -35,9 +36,13 @@ char *trackerd_token_csr(const char *uri, const char *common_name, char *error, 
  * cannot be read, -2 if the key cannot be loaded. */
 int trackerd_token_certificate_matches(const char *cert_pem, const char *uri, char *error, size_t error_length);
 
-/* A TLS client context (an SSL_CTX *) holding the certificate chain of `cert_file` and the
- * token key at `uri`, for libmosquitto's MOSQ_OPT_SSL_CTX; the caller frees it with
- * trackerd_token_tls_context_free once libmosquitto holds its own reference. */
-void *trackerd_token_tls_context(const char *cert_file, const char *uri, char *error, size_t error_length);
+/* A TLS client context (an SSL_CTX *) for libmosquitto's MOSQ_OPT_SSL_CTX, complete in itself
+ * (libmosquitto 2.0.11 sets its per-connection data only when it made the context, so its own
+ * defaults cannot be used on ours): the certificate chain of `cert_file` with the token key at
+ * `uri`, the broker verified against `ca_file` and its name against `host`, TLS 1.2 or later,
+ * and ALPN when `alpn` is not NULL. The caller frees it with trackerd_token_tls_context_free once
+ * libmosquitto holds its own reference. */
+void *trackerd_token_tls_context(const char *cert_file, const char *uri, const char *ca_file, const char *host,
+                                 const char *alpn, char *error, size_t error_length);
 void trackerd_token_tls_context_free(void *context);
 #endif
