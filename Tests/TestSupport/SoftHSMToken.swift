@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+
+/// Removed when the test process exits (the token lives as long as the process's module).
+private let inProcessDirectory = Mutex<String?>(nil)
 
 /// A SoftHSM2 token (Debian's softhsm2) in a temporary directory, initialised with a label, a
 /// user PIN and a PIN file (0600): a real PKCS#11 module for tests of keys in hardware.
@@ -46,6 +50,8 @@ public struct SoftHSMToken: Sendable {
         Result {
             let token = try SoftHSMToken(label: "trackerd-tests")
             setenv("SOFTHSM2_CONF", token.configFile, 1)
+            inProcessDirectory.withLock { $0 = token.directory.path }
+            atexit { inProcessDirectory.withLock { $0 }.map { try? FileManager.default.removeItem(atPath: $0) } }
             return token
         }
     }()

@@ -9,20 +9,19 @@ import TrackerCrypto
 /// builds for libmosquitto verifies the broker as strictly as libmosquitto's own does.
 @Suite(.enabled(if: SoftHSMToken.available, "needs softhsm2 (make test installs it)"), .serialized)
 struct TokenTLSTests {
-    /// The test PKI's client key imported into this process's token under a label of its own.
-    static func importClientKey(_ pki: TestPKI) async throws -> String {
+    /// A client key made in this process's token and a certificate for it from the test CA.
+    /// (Not an import by softhsm2-util: SoftHSM does not reliably show this process objects
+    /// another process adds while this one changes the same token, as TokenKeysTests does.)
+    static func tokenClient(_ pki: TestPKI) async throws -> (certificate: String, key: String) {
         let token = try SoftHSMToken.inProcess.get()
         try TokenKeys.open(module: SoftHSMToken.module, pinFile: token.pinFile)
-        let label = "client-" + UUID().uuidString.prefix(8).lowercased()
-        // softhsm2-util imports PKCS#8 only; the test PKI's keys are SEC1.
-        let convert = try ChildProcess("/usr/bin/openssl", ["pkcs8", "-topk8", "-nocrypt", "-in", pki.path("client.key"),
-                                                            "-out", pki.path("client.p8")])
-        #expect(await convert.waitForExit(timeout: .seconds(20)) == 0)
-        let importer = try ChildProcess("/usr/bin/softhsm2-util", ["--import", pki.path("client.p8"), "--token", token.label,
-                                                                   "--label", label, "--id", String(label.dropFirst(7)), "--pin", token.pin],
-                                        environment: token.environment)
-        #expect(await importer.waitForExit(timeout: .seconds(20)) == 0, "\(importer.stderrLines.items)")
-        return "pkcs11:token=\(token.label);object=\(label);type=private"
+        let uri = try TokenKeys.generateKey(PKCS11URI(token: token.label, object: "tls-client"))
+        let csr = pki.path("token-client.csr"), certificate = pki.path("token-client.pem")
+        try TokenKeys.certificateSigningRequest(uri, commonName: "tracker-1").write(toFile: csr, atomically: true, encoding: .utf8)
+        let sign = try ChildProcess("/usr/bin/openssl", ["x509", "-req", "-in", csr, "-CA", pki.path("ca.pem"), "-CAkey", pki.path("ca.key"),
+                                                         "-CAcreateserial", "-days", "1", "-out", certificate])
+        #expect(await sign.waitForExit(timeout: .seconds(20)) == 0, "\(sign.stderrLines.items)")
+        return (certificate, uri.keyURI)
     }
 
     @Test(arguments: [
@@ -33,10 +32,10 @@ struct TokenTLSTests {
     func theBrokerIsVerifiedAsWithAKeyFile(_ name: String, server: String, ca: String, refusal: String?) async throws {
         let pki = try await TestPKI.make()
         defer { pki.remove() }
-        let key = try await Self.importClientKey(pki)
+        let (certificate, key) = try await Self.tokenClient(pki)
         let broker = try MosquittoBroker(pki: pki, serverCertificate: server)
         try await broker.start()
-        let settings = MQTTSettings(host: "localhost", port: broker.port, caFile: pki.path(ca), certFile: pki.path("client.pem"),
+        let settings = MQTTSettings(host: "localhost", port: broker.port, caFile: pki.path(ca), certFile: certificate,
                                     keyFile: key, clientID: "tracker-1")
         let connection = try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()),
                                             backoff: Backoff(base: .milliseconds(50), cap: .milliseconds(100)))
@@ -60,8 +59,8 @@ struct TokenTLSTests {
     @Test func aTokenKeyThatIsNotThereFailsAtSetupWithTheReason() async throws {
         let pki = try await TestPKI.make()
         defer { pki.remove() }
-        _ = try await Self.importClientKey(pki)
-        let settings = MQTTSettings(host: "localhost", port: 1, caFile: pki.path("ca.pem"), certFile: pki.path("client.pem"),
+        let (certificate, _) = try await Self.tokenClient(pki)
+        let settings = MQTTSettings(host: "localhost", port: 1, caFile: pki.path("ca.pem"), certFile: certificate,
                                     keyFile: "pkcs11:token=trackerd-tests;object=nothing-here;type=private", clientID: "tracker-1")
         #expect(throws: MQTTConnection.SetupError.self) {
             try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()))

@@ -9,21 +9,41 @@ import TestSupport
 struct TokenCredentialsTests {
     typealias Cloud = ProvisioningEndToEndTests.LocalCloudSetup
 
-    /// A token holding the cloud's claim key (imported, then the file removed) and a config
-    /// that keeps the device key in the same token.
-    static func prepare(_ cloud: Cloud, rotate: String = "") async throws -> (SoftHSMToken, String) {
-        let token = try SoftHSMToken()
+    /// A token of either kind, as a test uses it.
+    struct Token: Sendable {
+        let module: String
+        let label: String
+        let pin: String
+        let pinFile: String
+        let environment: [String: String]
+        let remove: @Sendable () -> Void
+    }
+
+    /// A token ("softhsm2" or "swtpm") holding the cloud's claim key (imported, then the file
+    /// removed), and a config that keeps the device key in the same token.
+    static func prepare(_ cloud: Cloud, kind: String, extra: String = "") async throws -> (Token, String) {
         let claimKey = cloud.cloud + "/claim/private.pem.key"
-        let importer = try ChildProcess("/usr/bin/softhsm2-util", ["--import", claimKey, "--token", token.label, "--label", "claim",
-                                                                   "--id", "c1a1", "--pin", token.pin], environment: token.environment)
-        #expect(await importer.waitForExit(timeout: .seconds(20)) == 0, "\(importer.stderrLines.items)")
+        let token: Token
+        if kind == "swtpm" {
+            let tpm = try await SoftwareTPM.start()
+            try await tpm.importKey(claimKey, label: "claim")
+            token = Token(module: SoftwareTPM.module, label: tpm.label, pin: tpm.pin, pinFile: tpm.pinFile, environment: tpm.environment,
+                          remove: { tpm.stop() })
+        } else {
+            let softhsm = try SoftHSMToken()
+            let importer = try ChildProcess("/usr/bin/softhsm2-util", ["--import", claimKey, "--token", softhsm.label, "--label", "claim",
+                                                                       "--id", "c1a1", "--pin", softhsm.pin], environment: softhsm.environment)
+            #expect(await importer.waitForExit(timeout: .seconds(20)) == 0, "\(importer.stderrLines.items)")
+            token = Token(module: SoftHSMToken.module, label: softhsm.label, pin: softhsm.pin, pinFile: softhsm.pinFile,
+                          environment: softhsm.environment, remove: { softhsm.remove() })
+        }
         try FileManager.default.removeItem(atPath: claimKey)
         let config = try cloud.config("""
             [credentials]
             key = "pkcs11:token=\(token.label);object=device"
-            pkcs11_module = "\(SoftHSMToken.module)"
+            pkcs11_module = "\(token.module)"
             pin_file = "\(token.pinFile)"
-            \(rotate)
+            \(extra)
             """, replace: ("claim_key = \"\(claimKey)\"", "claim_key = \"pkcs11:token=\(token.label);object=claim\""))
         return (token, config)
     }
@@ -37,10 +57,12 @@ struct TokenCredentialsTests {
         }
     }
 
-    @Test func provisionsAndPublishesWithTheKeyInTheToken() async throws {
+    @Test(arguments: ["softhsm2", "swtpm"])
+    func provisionsAndPublishesWithTheKeyInTheToken(kind: String) async throws {
+        try #require(kind != "swtpm" || SoftwareTPM.available, "needs swtpm, tpm2-abrmd and tpm2-pkcs11 (make test installs them)")
         let cloud = try await Cloud.start()
         defer { cloud.stop() }
-        let (token, config) = try await Self.prepare(cloud)
+        let (token, config) = try await Self.prepare(cloud, kind: kind)
         defer { token.remove() }
         let drive = cloud.dir.file("drive.nmea")
         try TrackerdBinary.seedDriveCut(080320...080339, into: drive)
@@ -49,7 +71,8 @@ struct TokenCredentialsTests {
         let first = try TrackerdBinary.start(arguments, environment: token.environment)
         #expect(await first.waitForExit(timeout: .seconds(60)) == 0, "\(first.stderrLines.items.suffix(5))")
         let log = first.stderrLines.items
-        #expect(log.contains { $0.contains("made the device key (ec-p256) in the token \"trackerd\"; it never leaves it") })
+        #expect(log.contains { $0.contains("made the device key (ec-p256) in the token \"trackerd\"; it never leaves it") },
+                "\(log.suffix(5))")
         #expect(log.contains { $0.contains("connected with the claim certificate") }, "TLS signed by the claim key in the token")
         #expect(log.contains { $0.contains("provisioned as tracker_10000000abcd") })
         #expect(log.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
@@ -62,6 +85,7 @@ struct TokenCredentialsTests {
         #expect(!FileManager.default.fileExists(atPath: state + "/device/private.pem.key"))
         #expect(Self.privateKeyFiles(under: state).isEmpty, "no private key file under the store")
         #expect(Self.privateKeyFiles(under: cloud.cloud + "/claim").isEmpty, "the claim key lives in the token only")
+        print("\(kind): provisioned and published 20 fixes with the claim and device keys in the token")
 
         // A reboot: the same key from the token, no provisioning.
         let second = try TrackerdBinary.start(arguments, environment: token.environment)
