@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "certificate_authority.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -118,5 +119,65 @@ char *localcloud_sign_csr(const char *ca_cert_pem, const char *ca_key_pem, const
     X509_REQ_free(req);
     X509_free(ca);
     EVP_PKEY_free(ca_key);
+    return out;
+}
+
+static X509 *read_certificate(const char *pem) {
+    BIO *bio = BIO_new_mem_buf(pem, -1);
+    X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    BIO_free(bio);
+    return cert;
+}
+
+char *localcloud_make_crl(const char *ca_cert_pem, const char *ca_key_pem, const char *const *serials_hex, int count, int days,
+                          char *error, size_t length) {
+    X509 *ca = read_certificate(ca_cert_pem);
+    EVP_PKEY *key = read_key(ca_key_pem);
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *now = ASN1_TIME_new(), *next = ASN1_TIME_new();
+    char *out = NULL;
+    int ok = ca && key && crl && now && next && X509_CRL_set_version(crl, 1)
+        && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca))
+        && X509_gmtime_adj(now, 0) && X509_gmtime_adj(next, (long)days * 86400)
+        && X509_CRL_set1_lastUpdate(crl, now) && X509_CRL_set1_nextUpdate(crl, next);
+    for (int i = 0; ok && i < count; i++) {
+        BIGNUM *bn = NULL;
+        X509_REVOKED *revoked = X509_REVOKED_new();
+        ASN1_INTEGER *serial = NULL;
+        ok = revoked && BN_hex2bn(&bn, serials_hex[i]) > 0 && (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL
+            && X509_REVOKED_set_serialNumber(revoked, serial) && X509_REVOKED_set_revocationDate(revoked, now)
+            && X509_CRL_add0_revoked(crl, revoked);
+        if (!ok) X509_REVOKED_free(revoked);
+        ASN1_INTEGER_free(serial);
+        BN_free(bn);
+    }
+    if (ok && X509_CRL_sort(crl) && X509_CRL_sign(crl, key, EVP_sha256()) > 0) {
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data = NULL;
+        if (bio && PEM_write_bio_X509_CRL(bio, crl) == 1) {
+            long n = BIO_get_mem_data(bio, &data);
+            out = malloc((size_t)n + 1);
+            if (out) { memcpy(out, data, (size_t)n); out[n] = 0; }
+        }
+        BIO_free(bio);
+    }
+    if (!out) reason(error, length, "cannot make the CRL");
+    ASN1_TIME_free(now);
+    ASN1_TIME_free(next);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(ca);
+    return out;
+}
+
+char *localcloud_certificate_serial(const char *cert_pem) {
+    X509 *cert = read_certificate(cert_pem);
+    if (!cert) { ERR_clear_error(); return NULL; }
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    char *out = hex ? strdup(hex) : NULL;
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(cert);
     return out;
 }

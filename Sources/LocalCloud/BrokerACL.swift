@@ -41,6 +41,12 @@ public enum BrokerACL {
             topic write $aws/things/\(thing.thingName)/shadow/name/+/update
             topic read $aws/things/\(thing.thingName)/shadow/name/+/get/+
             topic read $aws/things/\(thing.thingName)/shadow/name/+/update/+
+            topic write $aws/certificates/create-from-csr/json
+            topic read $aws/certificates/create-from-csr/json/accepted
+            topic read $aws/certificates/create-from-csr/json/rejected
+            topic write $aws/provisioning-templates/+/provision/json
+            topic read $aws/provisioning-templates/+/provision/json/accepted
+            topic read $aws/provisioning-templates/+/provision/json/rejected
             topic write $aws/things/\(thing.thingName)/jobs/start-next
             topic write $aws/things/\(thing.thingName)/jobs/get
             topic write $aws/things/\(thing.thingName)/jobs/+/update

@@ -56,6 +56,24 @@ public struct CertificateAuthority: Sendable {
         return (try sign(csrPEM: csr, days: days), key)
     }
 
+    /// A CRL that revokes the certificates with these serial numbers (hex), for Mosquitto's
+    /// `crlfile`: the broker then refuses them at the TLS handshake.
+    public func revocationList(serials: [String], days: Int = 3650) throws(IssueError) -> String {
+        var pointers = serials.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        return try pointers.withUnsafeMutableBufferPointer { buffer throws(IssueError) -> String in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
+            return try Self.call { localcloud_make_crl(certificatePEM, keyPEM, serials.isEmpty ? nil : base, Int32(serials.count), Int32(days), $0, $1) }
+        }
+    }
+
+    /// A certificate's serial number in hex.
+    public static func serial(of certificatePEM: String) -> String? {
+        guard let text = localcloud_certificate_serial(certificatePEM) else { return nil }
+        defer { free(text) }
+        return String(cString: text)
+    }
+
     private static func call(_ body: (UnsafeMutablePointer<CChar>, Int) -> UnsafeMutablePointer<CChar>?) throws(IssueError) -> String {
         var error = [CChar](repeating: 0, count: 256)
         guard let text = error.withUnsafeMutableBufferPointer({ body($0.baseAddress!, $0.count) }) else {

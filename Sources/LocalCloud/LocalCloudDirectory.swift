@@ -15,6 +15,13 @@ public struct LocalCloudDirectory: Sendable {
 
     public var caCertificate: String { path + "/ca/ca.pem" }
     public var caKey: String { path + "/ca/ca.key" }
+    /// The CA's revocation list: the certificates rotated away (Mosquitto's crlfile).
+    public var revocationList: String { path + "/ca/crl.pem" }
+    /// How long issued device certificates are valid, as `init --cert-days` set it.
+    public var certificateDaysFile: String { path + "/ca/device-certificate-days" }
+    public var certificateDays: Int {
+        (try? String(contentsOfFile: certificateDaysFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 365
+    }
     public var serverCertificate: String { path + "/broker/server.pem" }
     public var serverKey: String { path + "/broker/server.key" }
     public var serviceCertificate: String { path + "/service/localcloud.pem" }
@@ -54,7 +61,7 @@ public struct LocalCloudDirectory: Sendable {
 
     /// Creates the CA, the broker's, localcloud's and the claim certificates, the default
     /// template and a trackerd configuration that points at all of them.
-    public func initialize(port: Int) throws {
+    public func initialize(port: Int, certificateDays: Int = 365) throws {
         let files = FileManager.default
         for sub in ["ca", "broker", "service", "claim", "templates", "trackerd-state"] {
             try files.createDirectory(atPath: path + "/" + sub, withIntermediateDirectories: true,
@@ -73,6 +80,7 @@ public struct LocalCloudDirectory: Sendable {
         try write(claim.certificate, claimCertificate, 0o644)
         try write(claim.key, claimKey, 0o600)
         try write(Self.defaultTemplate, templates + "/iotDeviceTemplateName.json", 0o644)
+        try write("\(certificateDays)\n", certificateDaysFile, 0o644)
         try write("""
         # trackerd, provisioned by localcloud (made by `localcloud init`).
         [gps]

@@ -113,7 +113,11 @@ public final class LocalCloudServer: Sendable {
         let ready = AsyncStream.makeStream(of: Bool.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await service.run { ready.continuation.yield(true) } }
-            group.addTask { await self.deliver(rules) { ready.continuation.yield(true) } }
+            group.addTask {
+                await self.deliver(rules, ready: { ready.continuation.yield(true) }) { topic, payload in
+                    self.confirm(registry, topic: topic, payload: payload, broker: process.pid)
+                }
+            }
             group.addTask { await shadows.run { ready.continuation.yield(true) } }
             group.addTask { await jobs.run { ready.continuation.yield(true) } }
             var count = 0
@@ -147,7 +151,8 @@ public final class LocalCloudServer: Sendable {
     }
 
     /// The rules engine's role: telemetry and events to DIR/received.jsonl.
-    private func deliver(_ rules: MQTTConnection, ready: @Sendable () -> Void) async {
+    private func deliver(_ rules: MQTTConnection, ready: @Sendable () -> Void,
+                         presence: (String, [UInt8]) -> Void) async {
         rules.start()
         var subscription: Int32?
         if !FileManager.default.fileExists(atPath: directory.received) {
@@ -189,6 +194,7 @@ public final class LocalCloudServer: Sendable {
                         handle.write(data)
                     }
                 }
+                if topic.hasSuffix("/status") { presence(topic, payload) }
                 if topic.hasSuffix("/geofence") || topic.hasSuffix("/alerts") {
                     // The notification SNS used to send: the log, received.jsonl above, and the webhooks.
                     let kind = topic.hasSuffix("/geofence") ? "geofence event" : "alert"
@@ -200,6 +206,34 @@ public final class LocalCloudServer: Sendable {
             }
         }
         await rules.shutdown()
+    }
+
+    /// The CRL of every revoked certificate (an empty one at first: Mosquitto then checks every
+    /// client against it).
+    private func writeRevocationList(_ registry: ThingRegistry) throws {
+        let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: directory.caCertificate, encoding: .utf8),
+                                             keyPEM: try String(contentsOfFile: directory.caKey, encoding: .utf8))
+        let list = try authority.revocationList(serials: registry.revokedSerials)
+        try Data(list.utf8).write(to: URL(fileURLWithPath: directory.revocationList), options: .atomic)
+    }
+
+    /// A thing said it is online with `certificateId` (its presence message): once that is the
+    /// certificate a rotation gave it, the one it replaced is revoked — the role an IoT rule and
+    /// a Lambda calling UpdateCertificate (INACTIVE) play on AWS.
+    private func confirm(_ registry: ThingRegistry, topic: String, payload: [UInt8], broker: pid_t) {
+        let parts = topic.split(separator: "/")
+        guard parts.count == 3, parts[0] == "trackers", parts[2] == "status",
+              let body = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+              body["state"] as? String == "online", let certificateId = body["certificateId"] as? String else { return }
+        do {
+            let revoked = try registry.confirm(thingName: String(parts[1]), certificateId: certificateId)
+            guard !revoked.isEmpty else { return }
+            try writeRevocationList(registry)
+            kill(broker, SIGHUP)
+            logger.notice("\(parts[1]) is online with its new certificate \(certificateId): revoked \(revoked.joined(separator: ", "))")
+        } catch {
+            logger.error("cannot revoke the certificates \(parts[1]) rotated away from: \(error)")
+        }
     }
 
     private func writeBrokerFiles(_ registry: ThingRegistry) throws {
@@ -223,6 +257,8 @@ public final class LocalCloudServer: Sendable {
         require_certificate true
         use_identity_as_username true
         acl_file \(directory.brokerACL)
+        # Certificates rotated away: refused at the handshake (rewritten and reloaded on SIGHUP).
+        crlfile \(directory.revocationList)
         max_inflight_messages 100
         # Mosquitto's default (1000) drops what a slow subscriber has not taken: localcloud's own
         # rules client, busy on a loaded machine while a fleet drains its backlogs, lost messages
@@ -231,6 +267,7 @@ public final class LocalCloudServer: Sendable {
 
         """
         try Data(config.utf8).write(to: URL(fileURLWithPath: directory.brokerConfig), options: .atomic)
+        try writeRevocationList(registry)
         try Data(BrokerACL.render(registered: registry.all).utf8).write(to: URL(fileURLWithPath: directory.brokerACL), options: .atomic)
     }
 }

@@ -18,6 +18,8 @@ public final class ProvisioningService: Sendable {
         public var tokenLifetime: TimeInterval = 3600
         /// AWS gives a pre-provisioning hook 5 s.
         public var hookTimeout: TimeInterval = 5
+        /// How long the device certificates it signs are valid (`localcloud init --cert-days`).
+        public var certificateDays = 365
         public init() {}
     }
 
@@ -83,7 +85,7 @@ public final class ProvisioningService: Sendable {
     private func createKeys(_ topic: String) {
         do {
             let identity = "device-" + UUID().uuidString.lowercased()
-            let issued = try authority.issueKeysAndCertificate(commonName: identity)
+            let issued = try authority.issueKeysAndCertificate(commonName: identity, days: options.certificateDays)
             let token = issue(certificate: issued.certificate, identity: identity)
             reply(topic, CreateCertificateResponse(certificateId: token.certificateId, certificatePem: issued.certificate,
                                                    privateKey: issued.key, certificateOwnershipToken: token.token))
@@ -98,7 +100,7 @@ public final class ProvisioningService: Sendable {
         }
         let certificate: String
         do {
-            certificate = try authority.sign(csrPEM: request.certificateSigningRequest)
+            certificate = try authority.sign(csrPEM: request.certificateSigningRequest, days: options.certificateDays)
         } catch {
             return reject(topic, 400, "InvalidCSR", "The certificate signing request is not valid: \(error)")
         }
@@ -136,7 +138,8 @@ public final class ProvisioningService: Sendable {
         }
         let thing = ThingRegistry.Thing(thingName: outcome.thingName, certificateId: issued.certificateId, identity: issued.identity,
                                         attributes: outcome.attributes, policyName: outcome.policyName,
-                                        registeredAt: ISO8601DateFormatter().string(from: Date()))
+                                        registeredAt: ISO8601DateFormatter().string(from: Date()),
+                                        serial: CertificateAuthority.serial(of: issued.certificatePem))
         do {
             try registry.register(thing)
         } catch {

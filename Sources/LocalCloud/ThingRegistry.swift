@@ -11,6 +11,30 @@ public final class ThingRegistry: Sendable {
         public var attributes: [String: String]
         public var policyName: String?
         public var registeredAt: String
+        /// The certificate's serial number (hex), for revoking it.
+        public var serial: String?
+        /// Certificates the thing had before a rotation: revoked once the thing says it is
+        /// online with its new one.
+        public var retired: [RetiredCertificate]?
+
+        public init(thingName: String, certificateId: String, identity: String, attributes: [String: String], policyName: String?,
+                    registeredAt: String, serial: String? = nil, retired: [RetiredCertificate]? = nil) {
+            self.thingName = thingName
+            self.certificateId = certificateId
+            self.identity = identity
+            self.attributes = attributes
+            self.policyName = policyName
+            self.registeredAt = registeredAt
+            self.serial = serial
+            self.retired = retired
+        }
+    }
+
+    public struct RetiredCertificate: Codable, Sendable, Equatable {
+        public var certificateId: String
+        public var serial: String?
+        public var retiredAt: String
+        public var revokedAt: String?
     }
 
     public let path: String
@@ -26,12 +50,50 @@ public final class ThingRegistry: Sendable {
 
     public var all: [Thing] { things.withLock { $0.values.sorted { $0.thingName < $1.thingName } } }
 
-    /// Registers (or re-registers with a new certificate) a thing and saves the registry.
+    /// Registers a thing, or re-registers it with a new certificate (a rotation: the old one is
+    /// kept as retired, still valid until the thing is online with the new one), and saves.
     public func register(_ thing: Thing) throws {
+        let now = ISO8601DateFormatter().string(from: Date())
         let snapshot: [String: Thing] = things.withLock {
+            var thing = thing
+            if let old = $0[thing.thingName] {
+                thing.retired = old.retired ?? []
+                if old.certificateId != thing.certificateId {
+                    thing.retired!.append(RetiredCertificate(certificateId: old.certificateId, serial: old.serial, retiredAt: now))
+                }
+            }
             $0[thing.thingName] = thing
             return $0
         }
+        try save(snapshot)
+    }
+
+    /// The thing is online with `certificateId`: when that is its current certificate, every
+    /// retired one is revoked now. Returns the certificate ids revoked by this call.
+    public func confirm(thingName: String, certificateId: String) throws -> [String] {
+        let now = ISO8601DateFormatter().string(from: Date())
+        var revoked: [String] = []
+        let snapshot: [String: Thing]? = things.withLock {
+            guard var thing = $0[thingName], thing.certificateId == certificateId, var retired = thing.retired else { return nil }
+            for i in retired.indices where retired[i].revokedAt == nil {
+                retired[i].revokedAt = now
+                revoked.append(retired[i].certificateId)
+            }
+            guard !revoked.isEmpty else { return nil }
+            thing.retired = retired
+            $0[thingName] = thing
+            return $0
+        }
+        if let snapshot { try save(snapshot) }
+        return revoked
+    }
+
+    /// The serial numbers of every revoked certificate, for the CRL.
+    public var revokedSerials: [String] {
+        things.withLock { $0.values.flatMap { ($0.retired ?? []).filter { $0.revokedAt != nil }.compactMap(\.serial) }.sorted() }
+    }
+
+    private func save(_ snapshot: [String: Thing]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(snapshot).write(to: URL(fileURLWithPath: path), options: .atomic)

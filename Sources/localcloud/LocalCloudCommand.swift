@@ -97,9 +97,15 @@ struct LocalCloudCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a CA, broker and claim certificates, the default template and DIR/trackerd.toml.")
         @Argument var directory: String
         @Option(help: "The MQTT/TLS port trackerd.toml points at.") var port = 8883
+        @Option(help: "How many days the device certificates it issues are valid (AWS: until 2049; short ones exercise rotation).")
+        var certDays = 365
+
+        func validate() throws {
+            guard (1...36500).contains(certDays) else { throw ValidationError("--cert-days must be 1 to 36500") }
+        }
 
         func run() throws {
-            try LocalCloudDirectory(directory).initialize(port: port)
+            try LocalCloudDirectory(directory).initialize(port: port, certificateDays: certDays)
             print("localcloud initialised in \(directory): CA ca/ca.pem, claim claim/, template templates/iotDeviceTemplateName.json, trackerd.toml")
         }
     }
@@ -127,6 +133,7 @@ struct LocalCloudCommand: AsyncParsableCommand {
             options.throttleEvery = throttleEvery
             options.preProvisioningHook = preProvisioningHook
             options.hookTimeout = hookTimeout
+            options.certificateDays = LocalCloudDirectory(directory).certificateDays
             var urls: [URL] = []
             for text in webhook {
                 guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {

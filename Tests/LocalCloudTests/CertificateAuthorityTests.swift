@@ -48,3 +48,48 @@ import TrackerCrypto
         #expect(DeviceKeys.certificate(device.certificate, matches: device.key) == true)
     }
 }
+
+/// Rotation on the cloud side: the registry keeps the certificate a rotation replaced until the
+/// thing is online with the new one, then revokes it; the CRL names exactly the revoked ones.
+@Suite struct CertificateRevocationTests {
+    @Test func aRotatedAwayCertificateIsRevokedOnceTheNewOneIsOnlineAndOnlyThen() throws {
+        let (ca, _) = try CertificateAuthority.create(commonName: "localcloud test CA")
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        func certificate() throws -> (id: String, pem: String) {
+            let key = try DeviceKeys.generateKey()
+            let pem = try ca.sign(csrPEM: try DeviceKeys.certificateSigningRequest(keyPEM: key, commonName: "10000000abcd"), days: 2)
+            return (try #require(DeviceKeys.info(pem)).certificateId, pem)
+        }
+        let registry = try ThingRegistry(path: dir.file("registry.json").path)
+        func register(_ issued: (id: String, pem: String)) throws {
+            try registry.register(.init(thingName: "tracker_1", certificateId: issued.id, identity: "10000000abcd", attributes: [:],
+                                        policyName: nil, registeredAt: "now", serial: CertificateAuthority.serial(of: issued.pem)))
+        }
+        let first = try certificate(), second = try certificate()
+        try register(first)
+        try register(second)
+        #expect(registry.thing(named: "tracker_1")?.retired?.map(\.certificateId) == [first.id])
+        #expect(registry.revokedSerials.isEmpty, "nothing is revoked before the new certificate is seen online")
+        #expect(try registry.confirm(thingName: "tracker_1", certificateId: first.id).isEmpty, "online with the old one: kept")
+        #expect(try registry.confirm(thingName: "tracker_1", certificateId: second.id) == [first.id])
+        #expect(try registry.confirm(thingName: "tracker_1", certificateId: second.id).isEmpty, "once")
+        let serial = try #require(CertificateAuthority.serial(of: first.pem))
+        #expect(registry.revokedSerials == [serial])
+        #expect(try ThingRegistry(path: dir.file("registry.json").path).revokedSerials == [serial], "saved")
+
+        let crl = try ca.revocationList(serials: registry.revokedSerials)
+        try crl.write(to: dir.file("crl.pem"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["crl", "-in", dir.file("crl.pem").path, "-noout", "-text"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.contains("Serial Number: \(serial)"), "\(text)")
+        #expect(text.components(separatedBy: "Serial Number:").count == 2, "only the revoked one")
+        #expect(try !ca.revocationList(serials: []).isEmpty, "an empty list for a fresh cloud")
+    }
+}

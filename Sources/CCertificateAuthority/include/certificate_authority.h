@@ -12,4 +12,12 @@ char *localcloud_make_ca(const char *ca_key_pem, const char *common_name, int da
  * signature must verify. */
 char *localcloud_sign_csr(const char *ca_cert_pem, const char *ca_key_pem, const char *csr_pem, int days,
                           const char *san, int server_auth, char *error, size_t error_length);
+
+/* A CRL signed by the CA that lists the `count` certificates whose serial numbers (hex) are in
+ * `serials_hex`, revoked now, next update in `days`. */
+char *localcloud_make_crl(const char *ca_cert_pem, const char *ca_key_pem, const char *const *serials_hex, int count, int days,
+                          char *error, size_t error_length);
+
+/* A certificate's serial number in hex (malloc'd), or NULL. */
+char *localcloud_certificate_serial(const char *cert_pem);
 #endif
