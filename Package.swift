@@ -54,7 +54,7 @@ let package = Package(
         // localcloud's HTTPS file server for job payloads (OpenSSL).
         .target(name: "CFileServer", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "LocalCloud", dependencies: [
-            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "CCertificateAuthority", "CFileServer",
+            "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "TrackerSystem", "CCertificateAuthority", "CFileServer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -6,6 +6,17 @@ public enum BrokerACL {
     public static let serviceIdentity = "localcloud"
     public static let claimIdentity = "claim"
 
+    /// CreateCertificateFromCsr and RegisterThing: the claim's at first boot, and each thing's
+    /// own when it rotates its certificate.
+    static let certificateRequests = """
+        topic write $aws/certificates/create-from-csr/json
+        topic read $aws/certificates/create-from-csr/json/accepted
+        topic read $aws/certificates/create-from-csr/json/rejected
+        topic write $aws/provisioning-templates/+/provision/json
+        topic read $aws/provisioning-templates/+/provision/json/accepted
+        topic read $aws/provisioning-templates/+/provision/json/rejected
+        """
+
     public static func render(registered: [ThingRegistry.Thing], telemetryTopic: String = "gpsTopic") -> String {
         var text = """
         # Written by localcloud; rewritten and reloaded (SIGHUP) at every registration.
@@ -23,12 +34,7 @@ public enum BrokerACL {
         topic write $aws/certificates/create/json
         topic read $aws/certificates/create/json/accepted
         topic read $aws/certificates/create/json/rejected
-        topic write $aws/certificates/create-from-csr/json
-        topic read $aws/certificates/create-from-csr/json/accepted
-        topic read $aws/certificates/create-from-csr/json/rejected
-        topic write $aws/provisioning-templates/+/provision/json
-        topic read $aws/provisioning-templates/+/provision/json/accepted
-        topic read $aws/provisioning-templates/+/provision/json/rejected
+        \(certificateRequests)
 
         """
         for thing in registered {
@@ -41,12 +47,7 @@ public enum BrokerACL {
             topic write $aws/things/\(thing.thingName)/shadow/name/+/update
             topic read $aws/things/\(thing.thingName)/shadow/name/+/get/+
             topic read $aws/things/\(thing.thingName)/shadow/name/+/update/+
-            topic write $aws/certificates/create-from-csr/json
-            topic read $aws/certificates/create-from-csr/json/accepted
-            topic read $aws/certificates/create-from-csr/json/rejected
-            topic write $aws/provisioning-templates/+/provision/json
-            topic read $aws/provisioning-templates/+/provision/json/accepted
-            topic read $aws/provisioning-templates/+/provision/json/rejected
+            \(certificateRequests)
             topic write $aws/things/\(thing.thingName)/jobs/start-next
             topic write $aws/things/\(thing.thingName)/jobs/get
             topic write $aws/things/\(thing.thingName)/jobs/+/update

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TrackerCore
 import TrackerMQTT
+import TrackerSystem
 
 /// A short-lived MQTT client with localcloud's own identity, for the operator's commands
 /// (`localcloud shadow`, `localcloud job`): connect, do one exchange, stop at a deadline.
@@ -18,16 +19,7 @@ enum OperatorConnection {
     static func exchange<Answer: Sendable>(_ connection: MQTTConnection, deadline: Duration,
                                            _ exchange: @escaping @Sendable (MQTTConnection) async -> Answer?) async -> Answer? {
         connection.start()
-        let answer: Answer? = await withTaskGroup(of: Answer?.self) { group in
-            group.addTask { await exchange(connection) }
-            group.addTask {
-                try? await Task.sleep(for: deadline)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        let answer = await Deadline.run(within: deadline) { await exchange(connection) }
         await connection.shutdown()
         return answer
     }

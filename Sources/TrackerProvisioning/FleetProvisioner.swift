@@ -109,20 +109,7 @@ public struct FleetProvisioner: Sendable {
         case (.csr, .token(let configured)):
             method = .csr(try tokenCSR(configured, type: config.keyType))
         case (.csr, .file):
-            do {
-                var key = try store.pendingKeyPEM()
-                if key == nil {
-                    let made = try DeviceKeys.generateKey(config.keyType == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
-                    try store.storePendingKey(made)
-                    key = made
-                    logger.info("made the device key (\(config.keyType.rawValue)); it never leaves the device")
-                }
-                method = .csr(try DeviceKeys.certificateSigningRequest(keyPEM: key!, commonName: settings.serial))
-            } catch let error as CredentialStoreError {
-                throw .credentials(error)
-            } catch {
-                throw .setup("\(error)")
-            }
+            method = .csr(try fileCSR(config.keyType))
         }
         let pending: PendingCertificate?
         do { pending = try store.loadPending() } catch { throw .credentials(error) }
@@ -140,6 +127,51 @@ public struct FleetProvisioner: Sendable {
                                connection)
     }
 
+    /// A new certificate for the device, asked for over its own connection (its certificate
+    /// `certificateFile` and key `keyFile`, client id `thingName`) with the same CSR and
+    /// RegisterThing steps as the first boot. `store` must be the rotation slot: the result is
+    /// the new pair beside the one in use and rotation/next.json, nothing switched yet.
+    public func rotate(certificateFile: String, keyFile: String, thingName: String) async throws(ProvisioningError) -> ProvisioningResult {
+        precondition(store.slot == .rotation, "a rotation fills the rotation slot")
+        let config = settings.provisioning
+        let csr: String
+        switch settings.deviceKey {
+        case .token(let configured): csr = try tokenCSR(configured, type: config.keyType)
+        case .file: csr = try fileCSR(config.keyType)
+        }
+        let pending: PendingCertificate?
+        do { pending = try store.loadPending() } catch { throw .credentials(error) }
+        let own = MQTTSettings(host: settings.host, port: settings.port, caFile: settings.caFile, certFile: certificateFile,
+                               keyFile: keyFile, clientID: thingName, keepalive: settings.keepalive, alpn: settings.alpn)
+        let connection: MQTTConnection
+        do { connection = try MQTTConnection(settings: own, logger: logger, backoff: backoff) } catch { throw .setup("\(error)") }
+        logger.info("rotation: asking \(own.endpoint) for a new certificate over the device's own connection")
+        defer { Task { await connection.shutdown() } }
+        return try await drive(ProvisioningFlow(method: .csr(csr), template: config.template,
+                                                parameters: config.resolvedParameters(serial: settings.serial, mac: settings.mac),
+                                                pending: pending, stepTimeout: config.stepTimeout),
+                               connection)
+    }
+
+    /// The CSR of a device key in a file: the pending one, else a new one kept (0600) before the
+    /// CSR leaves, so a certificate issued for it can never outlive it.
+    private func fileCSR(_ type: ProvisioningConfig.KeyType) throws(ProvisioningError) -> String {
+        do {
+            var key = try store.pendingKeyPEM()
+            if key == nil {
+                let made = try DeviceKeys.generateKey(type == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
+                try store.storePendingKey(made)
+                key = made
+                logger.info("made the \(store.slot == .rotation ? "next " : "")device key (\(type.rawValue)); it never leaves the device")
+            }
+            return try DeviceKeys.certificateSigningRequest(keyPEM: key!, commonName: settings.serial)
+        } catch let error as CredentialStoreError {
+            throw .credentials(error)
+        } catch {
+            throw .setup("\(error)")
+        }
+    }
+
     /// The CSR of the device key in the token: the pending one when a run before this one made
     /// it (or named it and stopped before making it), else a new one. The key's URI is recorded
     /// before the key is made, so the token never holds a key that nothing names.
@@ -153,7 +185,7 @@ public struct FleetProvisioner: Sendable {
             let key = uri!
             if try !TokenKeys.hasKey(key) {
                 _ = try TokenKeys.generateKey(key, type == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
-                logger.info("made the device key (\(type.rawValue)) in the token \"\(key.token)\"; it never leaves it")
+                logger.info("made the \(store.slot == .rotation ? "next " : "")device key (\(type.rawValue)) in the token \"\(key.token)\"; it never leaves it")
             }
             return try TokenKeys.certificateSigningRequest(key, commonName: settings.serial)
         } catch let error as CredentialStoreError {
@@ -177,6 +209,7 @@ public struct FleetProvisioner: Sendable {
         connection.start()
 
         var subscription: Int32?
+        let credential = store.slot == .rotation ? "the device certificate" : "the claim certificate"
         var queue: [ProvisioningFlow.Event] = [.start(now: Self.now())]
         var iterator = inputs.makeAsyncIterator()
         while true {
@@ -228,11 +261,11 @@ public struct FleetProvisioner: Sendable {
             case .flow(let event):
                 queue.append(event)
             case .mqtt(.connected):
-                logger.info("connected with the claim certificate")
+                logger.info("connected with \(credential)")
                 queue.append(.connected)
             case .mqtt(.subscribed(let id, let granted)) where id == subscription:
                 if granted.contains(where: { $0 >= 0x80 }) {
-                    let text = "the broker refused the subscription to the provisioning replies: check the claim certificate's policy"
+                    let text = "the broker refused the subscription to the provisioning replies: check the policy of \(credential)"
                     logger.error("provisioning failed: \(text)")
                     throw .setup(text)
                 }
@@ -240,12 +273,12 @@ public struct FleetProvisioner: Sendable {
             case .mqtt(.message(let topic, let payload)):
                 queue.append(.message(topic: topic, payload: payload))
             case .mqtt(.disconnected(let reason)):
-                logger.warning("claim connection lost: \(reason)")
+                logger.warning("connection with \(credential) lost: \(reason)")
                 queue.append(.disconnected(reason: reason))
             case .mqtt(.connectionFailed(let reason)):
-                logger.error("cannot connect with the claim certificate: \(reason)")
+                logger.error("cannot connect with \(credential): \(reason)")
             case .mqtt(.retrying(let delay)):
-                logger.info("reconnecting with the claim certificate in \(JSONNumber.fixed(delay.seconds, 2)) s")
+                logger.info("reconnecting with \(credential) in \(JSONNumber.fixed(delay.seconds, 2)) s")
             default:
                 break
             }
@@ -270,7 +303,7 @@ public struct FleetProvisioner: Sendable {
             try store.promote(result)
             // The CA that vouches for the broker, kept beside the certificate it belongs with.
             if let ca = try CredentialStore.read(settings.caFile) {
-                try CredentialStore.write(ca, to: store.deviceDirectory + "/ca.pem", mode: 0o644)
+                try CredentialStore.write(ca, to: store.promotedDirectory + "/ca.pem", mode: 0o644)
             }
         } catch let error as CredentialStoreError {
             throw .credentials(error)
@@ -278,6 +311,11 @@ public struct FleetProvisioner: Sendable {
             throw error
         } catch {
             throw .setup("\(error)")
+        }
+        if store.slot == .rotation {
+            logger.info("rotation: RegisterThing accepted the new certificate \(result.certificateId) for \(result.thingName)",
+                        metadata: ["event": "certificate-issued", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])
+            return
         }
         logger.info("provisioned as \(result.thingName) (certificate \(result.certificateId))",
                     metadata: ["event": "provisioned", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])

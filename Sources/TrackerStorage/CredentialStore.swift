@@ -20,16 +20,41 @@ import TrackerCore
 ///     pending/certificate.pem.crt  issued, not yet accepted by RegisterThing
 ///     pending/private.pem.key      (or pending/private-key.uri)
 ///     pending/pending.json         certificate id, ownership token, time (0600: the token is a secret)
-///     provisioning.json            thingName, deviceConfiguration, certificateId, provisionedAt
+///     provisioning.json            thingName, deviceConfiguration, certificateId, provisionedAt,
+///                                  credentials (which of device/ and device.next/ is in use)
+///     rotation/                    a rotation's pending key, certificate and token, then
+///     rotation/next.json           the record of the new pair, once RegisterThing accepted it
+///     device.next/                 where a rotation puts the new pair (and the next one device/)
+///
+/// A rotation never touches the pair in use: it fills the other directory, and rewriting
+/// provisioning.json (one atomic rename) is the switch.
 public struct CredentialStore: Sendable {
     public let directory: String
+
+    /// Which job the pending files serve: the first certificate, or a rotation's new one.
+    public enum Slot: Sendable { case provisioning, rotation }
+    public let slot: Slot
 
     public static let certificateName = "certificate.pem.crt"
     public static let keyName = "private.pem.key"
     public static let keyReferenceName = "private-key.uri"
 
-    public var deviceDirectory: String { directory + "/device" }
-    public var pendingDirectory: String { directory + "/pending" }
+    /// The directory of the pair in use: "device", or "device.next" after an odd number of
+    /// rotations.
+    public var identityName: String {
+        guard let bytes = try? Self.read(recordPath),
+              let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)),
+              let name = record.credentials, Self.identityNames.contains(name) else { return "device" }
+        return name
+    }
+    static let identityNames = ["device", "device.next"]
+    /// The directory a rotation fills.
+    public var nextIdentityName: String { identityName == "device" ? "device.next" : "device" }
+    public var deviceDirectory: String { directory + "/" + identityName }
+    public var pendingDirectory: String { directory + (slot == .rotation ? "/rotation" : "/pending") }
+    /// Where a RegisterThing that was accepted leaves the new pair.
+    public var promotedDirectory: String { slot == .rotation ? directory + "/" + nextIdentityName : deviceDirectory }
+    public var nextRecordPath: String { directory + "/rotation/next.json" }
     public var activeCertificate: String { deviceDirectory + "/" + Self.certificateName }
     public var activeKey: String { deviceDirectory + "/" + Self.keyName }
     public var pendingKey: String { pendingDirectory + "/" + Self.keyName }
@@ -45,8 +70,9 @@ public struct CredentialStore: Sendable {
     public var recordPath: String { directory + "/provisioning.json" }
 
     /// Opens (creating 0700 directories as needed) and checks the directories' modes and owner.
-    public init(directory: String) throws(CredentialStoreError) {
+    public init(directory: String, slot: Slot = .provisioning) throws(CredentialStoreError) {
         self.directory = directory
+        self.slot = slot
         for path in [directory, deviceDirectory, pendingDirectory] { try Self.ensureDirectory(path) }
     }
 
@@ -169,23 +195,84 @@ public struct CredentialStore: Sendable {
         try Self.syncDirectory(pendingDirectory)
     }
 
-    /// RegisterThing accepted: the record is written, then pending becomes active.
+    /// RegisterThing accepted. First boot: the record is written, then pending becomes active.
+    /// Rotation: pending moves into the other directory and its record into rotation/next.json;
+    /// the pair in use stays in use until `commitNext`.
     public func promote(_ result: ProvisioningResult) throws(CredentialStoreError) {
-        try Self.write(encode(result), to: recordPath, mode: 0o600)
+        var result = result
+        let target = promotedDirectory
+        if slot == .rotation {
+            // The record first: a crash before the files are moved leaves a record whose pair is
+            // incomplete, which the rotation discards (and RegisterThing, still pending, repeats).
+            try Self.ensureDirectory(target)
+            result.credentials = nextIdentityName
+            try Self.write(encode(result), to: nextRecordPath, mode: 0o600)
+        } else {
+            result.credentials = identityName == "device" ? nil : identityName
+            try Self.write(encode(result), to: recordPath, mode: 0o600)
+        }
         // The key is a file or a reference to a key in a token; the other kind, left from an
         // earlier identity, must not outlive the switch.
         let inToken = access(pendingKeyReference, F_OK) == 0
         let (key, other) = inToken ? (Self.keyReferenceName, Self.keyName) : (Self.keyName, Self.keyReferenceName)
         for name in [key, Self.certificateName] {
-            guard rename(pendingDirectory + "/" + name, deviceDirectory + "/" + name) == 0 else {
-                throw .io(path: pendingDirectory + "/" + name, operation: "move to \(deviceDirectory)", errno: errno)
+            guard rename(pendingDirectory + "/" + name, target + "/" + name) == 0 else {
+                throw .io(path: pendingDirectory + "/" + name, operation: "move to \(target)", errno: errno)
             }
         }
-        if unlink(deviceDirectory + "/" + other) != 0 && errno != ENOENT {
-            throw .io(path: deviceDirectory + "/" + other, operation: "remove", errno: errno)
+        if unlink(target + "/" + other) != 0 && errno != ENOENT {
+            throw .io(path: target + "/" + other, operation: "remove", errno: errno)
         }
-        try Self.syncDirectory(deviceDirectory)
+        try Self.syncDirectory(target)
         try discardPending()
+    }
+
+    /// Forgets a rotation's record whose pair never arrived (see `promote`).
+    public func discardNext() throws(CredentialStoreError) {
+        if unlink(nextRecordPath) != 0 && errno != ENOENT { throw .io(path: nextRecordPath, operation: "remove", errno: errno) }
+    }
+
+    /// Whether the pair in `name` has its certificate and its key (a file or a token URI).
+    public func hasPair(identity name: String) -> Bool {
+        access(directory + "/" + name + "/" + Self.certificateName, R_OK) == 0 && keyLocation(identity: name) != nil
+    }
+
+    /// A rotation's new pair, accepted by RegisterThing and not yet in use.
+    public func nextRecord() throws(CredentialStoreError) -> ProvisioningResult? {
+        guard let bytes = try Self.read(nextRecordPath) else { return nil }
+        guard let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)),
+              let name = record.credentials, Self.identityNames.contains(name) else {
+            throw .unreadable(path: nextRecordPath, detail: "not a rotation record")
+        }
+        return record
+    }
+
+    /// The switch to the rotation's new pair: provisioning.json names it (one rename), then the
+    /// rotation's record goes. Idempotent: a crash after the switch repeats it harmlessly.
+    public func commitNext() throws(CredentialStoreError) {
+        guard let next = try nextRecord() else { return }
+        try Self.write(encode(next), to: recordPath, mode: 0o600)
+        if unlink(nextRecordPath) != 0 && errno != ENOENT { throw .io(path: nextRecordPath, operation: "remove", errno: errno) }
+        try Self.syncDirectory(pendingDirectory)
+    }
+
+    /// The key of the pair in `name` ("device" or "device.next"): a file path, or a token URI.
+    public func keyLocation(identity name: String) -> String? {
+        let dir = directory + "/" + name
+        if let bytes = try? Self.read(dir + "/" + Self.keyReferenceName) { return Self.firstLine(bytes) }
+        return access(dir + "/" + Self.keyName, F_OK) == 0 ? dir + "/" + Self.keyName : nil
+    }
+
+    /// Removes the pair in `name` (never the one in use): what a finished rotation leaves behind,
+    /// or a rotation's own leftovers before it starts again.
+    public func removeIdentity(_ name: String) throws(CredentialStoreError) {
+        guard name != identityName, Self.identityNames.contains(name) else { return }
+        let dir = directory + "/" + name
+        for file in [Self.keyName, Self.keyReferenceName, Self.certificateName, "ca.pem"]
+        where unlink(dir + "/" + file) != 0 && errno != ENOENT {
+            throw .io(path: dir + "/" + file, operation: "remove", errno: errno)
+        }
+        if access(dir, F_OK) == 0 { try Self.syncDirectory(dir) }
     }
 
     /// The provisioning record, when the device has its own credentials.

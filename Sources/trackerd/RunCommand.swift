@@ -71,6 +71,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if settings.provisioning != nil && settings.mqtt.endpoint != nil {
             let (record, store) = try await DeviceProvisioning.ensure(settings, deviceID: settings.device.id ?? "unknown", logger: logger)
+            // Before the tracker connects: a certificate near its end (or a job's request) is
+            // renewed, and the pair it leaves in use is the one read below.
+            await CertificateRotation.run(settings, deviceID: settings.device.id ?? "unknown", record: record, logger: logger)
             settings.mqtt.certFile = store.activeCertificate
             do { settings.mqtt.keyFile = try store.activeKeyLocation() } catch {
                 logger.critical("credentials: \(error)")

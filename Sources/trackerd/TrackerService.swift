@@ -7,6 +7,7 @@ import AsyncAlgorithms
 import Logging
 import ServiceLifecycle
 import TrackerCore
+import TrackerCrypto
 import TrackerMQTT
 import TrackerSystem
 
@@ -62,6 +63,9 @@ struct TrackerService: Service, CustomStringConvertible {
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         settings.publishing?.version = version
+        if let certificate = try? FileReader.readAll(config.mqtt.certFile) {
+            settings.publishing?.certificateId = DeviceKeys.info(String(decoding: certificate, as: UTF8.self))?.certificateId
+        }
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
                                    jobs: jobs, jobZones: jobZones)

@@ -18,10 +18,11 @@ import TrackerStorage
             URL(fileURLWithPath: TrackerdBinary.path).deletingLastPathComponent().appendingPathComponent("localcloud").path
         }
 
-        static func start(hook: String? = nil, webhook: String? = nil) async throws -> LocalCloudSetup {
+        static func start(hook: String? = nil, webhook: String? = nil, certificateDays: Int? = nil) async throws -> LocalCloudSetup {
             let dir = try TemporaryDirectory()
             let port = LoopbackPort.free()
-            let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)])
+            let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)]
+                                              + (certificateDays.map { ["--cert-days", String($0)] } ?? []))
             #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
             let filesPort = LoopbackPort.free()
             let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port), "--aws-limits", "strict",

@@ -17,6 +17,9 @@ public struct EngineSettings: Sendable {
         public var backlog: BacklogPolicy
         /// The running trackerd's version, in the presence message.
         public var version = TrackerCore.version
+        /// The id of the certificate the connection uses, in the presence message: the cloud
+        /// learns a rotation worked (and may revoke the certificate it replaced).
+        public var certificateId: String?
 
         public init(endpoint: String, clientID: String, topic: String, statusTopic: String, queue: QueuePolicy, storePath: String,
                     maxPublishRate: Int, backlog: BacklogPolicy) {

@@ -121,7 +121,8 @@ struct MessageDelivery: Sendable {
 
     /// A wire payload, byte for byte what the original presence message was.
     private func online(deviceID: String) -> [UInt8] {
-        Array("{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(settings.version)\"}".utf8)
+        let certificate = settings.certificateId.map { ",\"certificateId\":" + FixPayload.jsonString($0) } ?? ""
+        return Array("{\"state\":\"online\",\"deviceId\":\(FixPayload.jsonString(deviceID)),\"queued\":\(queue.count),\"version\":\"\(settings.version)\"\(certificate)}".utf8)
     }
 
     /// A message outside the queue (a shadow request), sent as the cap allows while connected.

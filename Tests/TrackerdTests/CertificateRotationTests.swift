@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Certificate rotation end to end against localcloud: device certificates valid for 2 days,
+/// `rotate_before_days = 7`, so every start renews; the old certificate is revoked by localcloud
+/// once the tracker is online with the new one, and the broker then refuses it.
+@Suite struct CertificateRotationTests {
+    typealias Cloud = ProvisioningEndToEndTests.LocalCloudSetup
+
+    /// mosquitto_pub's exit status with a client certificate and key (0: the broker took it).
+    static func publish(_ cloud: Cloud, certificate: String, key: String, id: String) async throws -> Int32? {
+        let publish = try ChildProcess("/usr/bin/mosquitto_pub", [
+            "-h", "localhost", "-p", String(cloud.port), "--cafile", cloud.cloud + "/ca/ca.pem", "--cert", certificate, "--key", key,
+            "-q", "1", "-i", id, "-t", "trackers/tracker_10000000abcd/alerts", "-m", #"{"probe":true}"#,
+        ])
+        return await publish.waitForExit(timeout: .seconds(20))
+    }
+
+    @Test func aCertificateNearItsEndIsReplacedAtStartAndTheOldOneRefused() async throws {
+        let cloud = try await Cloud.start(certificateDays: 2)
+        defer { cloud.stop() }
+        let config = try cloud.config("[credentials]\nrotate_before_days = 7\n")
+        let state = cloud.cloud + "/trackerd-state"
+
+        // The first certificate, kept aside to try it once it is rotated away.
+        let provision = try TrackerdBinary.start(["provision", "--config", config])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(5))")
+        let old = cloud.dir.file("old").path
+        try FileManager.default.createDirectory(atPath: old, withIntermediateDirectories: true)
+        for name in ["certificate.pem.crt", "private.pem.key"] {
+            try FileManager.default.copyItem(atPath: state + "/device/" + name, toPath: old + "/" + name)
+        }
+        #expect(try await Self.publish(cloud, certificate: old + "/certificate.pem.crt", key: old + "/private.pem.key", id: "old-1") == 0,
+                "the first certificate works before the rotation")
+        let oldRecord = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
+        let oldID = try #require(oldRecord?["certificateId"] as? String)
+
+        let drive = cloud.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
+        let run = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
+        #expect(await run.waitForExit(timeout: .seconds(90)) == 0, "\(run.stderrLines.items.suffix(5))")
+        let log = run.stderrLines.items
+        #expect(log.contains { $0.contains("the device certificate \(oldID) expires in 2 days (rotate_before_days = 7): renewing it") },
+                "\(log.prefix(12))")
+        let rotated = try #require(log.first { $0.contains("rotated the device certificate: now ") }, "\(log.suffix(8))")
+        #expect(rotated.contains("\(oldID) is no longer used"))
+        #expect(log.contains { $0.contains("rotation: asking localhost:\(cloud.port) for a new certificate over the device's own connection") })
+        #expect(log.contains { $0.contains("connected with the device certificate") })
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
+        let newID = try #require(record?["certificateId"] as? String)
+        #expect(newID != oldID && record?["credentials"] as? String == "device.next" && record?["thingName"] as? String == "tracker_10000000abcd")
+        #expect(!FileManager.default.fileExists(atPath: state + "/device/certificate.pem.crt"), "the old pair is gone")
+        #expect(!FileManager.default.fileExists(atPath: state + "/rotation/next.json"))
+        let fixes = ProvisioningEndToEndTests.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        #expect(fixes.count == 10, "the tracker published with the new certificate")
+
+        // localcloud revokes the old certificate once the tracker is online with the new one.
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(20)) { lines in
+            lines.contains { $0.contains("tracker_10000000abcd is online with its new certificate \(newID): revoked \(oldID)") }
+        }, "\(cloud.serve.stderrLines.items.suffix(5))")
+        #expect(try await Self.publish(cloud, certificate: old + "/certificate.pem.crt", key: old + "/private.pem.key", id: "old-2") != 0,
+                "the broker refuses the rotated-away certificate")
+        #expect(try await Self.publish(cloud, certificate: state + "/device.next/certificate.pem.crt",
+                                       key: state + "/device.next/private.pem.key", id: "new-1") == 0, "and takes the new one")
+        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
+        let thing = registry?["tracker_10000000abcd"] as? [String: Any]
+        let retired = thing?["retired"] as? [[String: Any]]
+        #expect(thing?["certificateId"] as? String == newID && retired?.first?["certificateId"] as? String == oldID)
+        #expect(retired?.first?["revokedAt"] is String)
+    }
+}
