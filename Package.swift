@@ -67,7 +67,7 @@ let package = Package(
 
         // First-boot fleet provisioning on the device.
         .target(name: "TrackerProvisioning", dependencies: [
-            "TrackerCore", "TrackerMQTT", "TrackerStorage", "TrackerCrypto",
+            "TrackerCore", "TrackerMQTT", "TrackerStorage", "TrackerCrypto", "TrackerSystem",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

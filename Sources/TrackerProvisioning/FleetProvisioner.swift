@@ -11,6 +11,7 @@ import TrackerCore
 import TrackerCrypto
 import TrackerMQTT
 import TrackerStorage
+import TrackerSystem
 
 public struct FleetProvisioner: Sendable {
     public struct Settings: Sendable {
@@ -163,6 +164,7 @@ public struct FleetProvisioner: Sendable {
                 try store.storePendingKey(made)
                 key = made
                 logger.info("made the \(store.slot == .rotation ? "next " : "")device key (\(type.rawValue)); it never leaves the device")
+                if store.slot == .rotation { CrashPoint.reached("rotation-key") }
             }
             return try DeviceKeys.certificateSigningRequest(keyPEM: key!, commonName: settings.serial)
         } catch let error as CredentialStoreError {
@@ -186,6 +188,7 @@ public struct FleetProvisioner: Sendable {
             if try !TokenKeys.hasKey(key) {
                 _ = try TokenKeys.generateKey(key, type == .rsa2048 ? .rsa(bits: 2048) : .ecP256)
                 logger.info("made the \(store.slot == .rotation ? "next " : "")device key (\(type.rawValue)) in the token \"\(key.token)\"; it never leaves it")
+                if store.slot == .rotation { CrashPoint.reached("rotation-key") }
             }
             return try TokenKeys.certificateSigningRequest(key, commonName: settings.serial)
         } catch let error as CredentialStoreError {
@@ -235,6 +238,7 @@ public struct FleetProvisioner: Sendable {
                         }
                     case .storePending(let pending):
                         do { try store.storePending(pending) } catch { throw .credentials(error) }
+                        CrashPoint.reached(store.slot == .rotation ? "rotation-certificate" : "provisioning-certificate")
                         queue.append(.stored)
                     case .discardPending:
                         do { try store.discardPending() } catch { throw .credentials(error) }
@@ -313,6 +317,7 @@ public struct FleetProvisioner: Sendable {
             throw .setup("\(error)")
         }
         if store.slot == .rotation {
+            CrashPoint.reached("rotation-registered")
             logger.info("rotation: RegisterThing accepted the new certificate \(result.certificateId) for \(result.thingName)",
                         metadata: ["event": "certificate-issued", "thing": "\(result.thingName)", "certificate_id": "\(result.certificateId)"])
             return

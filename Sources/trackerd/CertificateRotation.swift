@@ -119,13 +119,14 @@ enum CertificateRotation {
             logger.warning("the new certificate \(next.certificateId) did not connect (\(reason)); the certificate in use stays, and the new one is tried again at the next start")
             return false
         case .none:
-            break
+            CrashPoint.reached("rotation-trial")
         }
         let old = store.identityName
         let oldKey = store.keyLocation(identity: old)
         let oldRecord = try? store.activeRecord()
         do {
             try store.commitNext()
+            CrashPoint.reached("rotation-switched")
             if let oldKey, let uri = try? PKCS11URI(parsing: oldKey) { try? TokenKeys.destroyKey(uri) }
             try store.removeIdentity(old)
             try rotation.discardPending()

@@ -69,4 +69,38 @@ import TestSupport
         #expect(thing?["certificateId"] as? String == newID && retired?.first?["certificateId"] as? String == oldID)
         #expect(retired?.first?["revokedAt"] is String)
     }
+
+    /// kill -9 at each step of a rotation (TRACKERD_CRASH_AT): the next start connects and
+    /// publishes every fix, ends with one pair in use that the cloud knows, and finishes the
+    /// rotation (every start renews a 2-day certificate with rotate_before_days = 7).
+    @Test(arguments: ["rotation-key", "rotation-certificate", "rotation-registered", "rotation-trial", "rotation-switched"])
+    func aKillAtAnyStepOfARotationLeavesATrackerThatConnects(step: String) async throws {
+        let cloud = try await Cloud.start(certificateDays: 2)
+        defer { cloud.stop() }
+        let config = try cloud.config("[credentials]\nrotate_before_days = 7\n")
+        let state = cloud.cloud + "/trackerd-state"
+        let provision = try TrackerdBinary.start(["provision", "--config", config])
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0)
+        let drive = cloud.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
+        let arguments = ["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"]
+
+        let killed = try TrackerdBinary.start(arguments, environment: ["TRACKERD_CRASH_AT": step])
+        #expect(await killed.waitForExit(timeout: .seconds(60)) == 128 + SIGKILL, "\(step): \(killed.stderrLines.items.suffix(3))")
+        let next = try TrackerdBinary.start(arguments)
+        #expect(await next.waitForExit(timeout: .seconds(90)) == 0, "\(step): \(next.stderrLines.items.suffix(5))")
+        #expect(next.stderrLines.items.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
+        #expect(next.stderrLines.items.contains { $0.contains("rotated the device certificate: now ") }, "\(step): \(next.stderrLines.items.suffix(6))")
+        let fixes = ProvisioningEndToEndTests.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        #expect(Set(fixes.compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }).count == 10, "\(step): every fix")
+
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
+        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
+        let thing = registry?["tracker_10000000abcd"] as? [String: Any]
+        #expect(record?["certificateId"] as? String == thing?["certificateId"] as? String, "\(step): the pair in use is the cloud's current one")
+        #expect(!FileManager.default.fileExists(atPath: state + "/rotation/next.json"), "\(step): no rotation left half done")
+        let inUse = record?["credentials"] as? String ?? "device"
+        let other = inUse == "device" ? "device.next" : "device"
+        #expect(!FileManager.default.fileExists(atPath: state + "/" + other + "/certificate.pem.crt"), "\(step): the old pair is gone")
+    }
 }
