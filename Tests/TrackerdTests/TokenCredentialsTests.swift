@@ -22,6 +22,7 @@ struct TokenCredentialsTests {
     /// A token ("softhsm2" or "swtpm") holding the cloud's claim key (imported, then the file
     /// removed), and a config that keeps the device key in the same token.
     static func prepare(_ cloud: Cloud, kind: String, extra: String = "") async throws -> (Token, String) {
+        try #require(kind != "swtpm" || SoftwareTPM.available, "needs swtpm, tpm2-abrmd and tpm2-pkcs11 (make test installs them)")
         let claimKey = cloud.cloud + "/claim/private.pem.key"
         let token: Token
         if kind == "swtpm" {
@@ -59,7 +60,6 @@ struct TokenCredentialsTests {
 
     @Test(arguments: ["softhsm2", "swtpm"])
     func provisionsAndPublishesWithTheKeyInTheToken(kind: String) async throws {
-        try #require(kind != "swtpm" || SoftwareTPM.available, "needs swtpm, tpm2-abrmd and tpm2-pkcs11 (make test installs them)")
         let cloud = try await Cloud.start()
         defer { cloud.stop() }
         let (token, config) = try await Self.prepare(cloud, kind: kind)
@@ -106,5 +106,58 @@ struct TokenCredentialsTests {
         #expect(await open.waitForExit(timeout: .seconds(30)) == 77)
         #expect(open.stderrLines.items.contains { $0.contains("the PIN file \(token.pinFile) is readable by others (mode 644): chmod 600 it") },
                 "\(open.stderrLines.items.suffix(3))")
+    }
+
+    /// The private keys in the token, as OpenSC's pkcs11-tool (an independent PKCS#11 client)
+    /// lists them: label, id and access flags, one line each.
+    static func privateKeys(_ token: Token) async throws -> [String] {
+        let list = try ChildProcess("/usr/bin/pkcs11-tool", ["--module", token.module, "--token-label", token.label, "--login",
+                                                             "--pin", token.pin, "--list-objects", "--type", "privkey"],
+                                    environment: token.environment)
+        #expect(await list.waitForExit(timeout: .seconds(30)) == 0, "\(list.stderrLines.items.suffix(3))")
+        var keys: [String] = []
+        for line in list.stdoutLines.items {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.hasPrefix("Private Key Object") { keys.append("") }
+            guard !keys.isEmpty else { continue }
+            for field in ["label:", "ID:", "Access:"] where text.hasPrefix(field) {
+                keys[keys.count - 1] += field + " " + text.dropFirst(field.count).trimmingCharacters(in: .whitespaces) + "; "
+            }
+        }
+        return keys
+    }
+
+    /// A rotation with the key in the token: the next key is made there too, the certificate
+    /// switches, and the old key is destroyed in the token; still no key file under the store.
+    @Test(arguments: ["softhsm2", "swtpm"])
+    func aRotationMakesTheNextKeyInTheTokenAndDestroysTheOld(kind: String) async throws {
+        let cloud = try await Cloud.start(certificateDays: 2)
+        defer { cloud.stop() }
+        let (token, config) = try await Self.prepare(cloud, kind: kind, extra: "rotate_before_days = 7")
+        defer { token.remove() }
+        let state = cloud.cloud + "/trackerd-state"
+        let provision = try TrackerdBinary.start(["provision", "--config", config], environment: token.environment)
+        #expect(await provision.waitForExit(timeout: .seconds(60)) == 0, "\(provision.stderrLines.items.suffix(5))")
+        let first = try String(contentsOfFile: state + "/device/private-key.uri", encoding: .utf8)
+
+        let drive = cloud.dir.file("drive.nmea")
+        try TrackerdBinary.seedDriveCut(080320...080329, into: drive)
+        let run = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"],
+                                           environment: token.environment)
+        #expect(await run.waitForExit(timeout: .seconds(90)) == 0, "\(run.stderrLines.items.suffix(5))")
+        let log = run.stderrLines.items
+        #expect(log.contains { $0.contains("made the next device key (ec-p256) in the token \"trackerd\"; it never leaves it") })
+        #expect(log.contains { $0.contains("rotated the device certificate: now ") }, "\(log.suffix(5))")
+        let second = try String(contentsOfFile: state + "/device.next/private-key.uri", encoding: .utf8)
+        #expect(second != first && !FileManager.default.fileExists(atPath: state + "/device/private-key.uri"))
+        #expect(Self.privateKeyFiles(under: state).isEmpty, "no private key file under the store")
+
+        let id = try #require(second.split(separator: ";").first { $0.hasPrefix("id=") }).dropFirst(3)
+            .replacingOccurrences(of: "%", with: "").lowercased()
+        let devices = try await Self.privateKeys(token).filter { $0.contains("label: device;") }
+        #expect(devices.count == 1, "the old key was destroyed in the token: \(devices)")
+        #expect(devices.first?.contains("ID: \(id);") == true, "\(devices)")
+        #expect(devices.first?.contains("never extractable, local") == true, "made in the token, never to leave it: \(devices)")
+        print("\(kind): rotated with the next key made in the token; one device key left: \(devices)")
     }
 }
