@@ -179,7 +179,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition(url.hasPrefix("https://") && JobRunner.isJobID(jobId))
             case .publish(let topic, let payload):
                 precondition(topic.hasPrefix(prefix) && JSONValue.parse(payload) != nil)
-            case .install(let jobId, _), .applyGeofences(let jobId), .removeFiles(let jobId):
+            case .install(let jobId, _), .applyGeofences(let jobId), .removeFiles(let jobId), .rotateCertificate(let jobId):
                 precondition(JobRunner.isJobID(jobId))
             case .save(let saved):
                 precondition(saved.active.map { JobRunner.isJobID($0.jobId) } ?? true && saved.ended.count <= JobLedger.keepEnded)

@@ -27,7 +27,38 @@ enum CertificateRotation {
     static func markerPath(_ storeDirectory: String) -> String { storeDirectory + "/rotation/requested" }
 
     static func request(storeDirectory: String) throws(CredentialStoreError) {
+        try CredentialStore.ensureDirectory(storeDirectory + "/rotation")
         try CredentialStore.write(Array("requested\n".utf8), to: markerPath(storeDirectory), mode: 0o600)
+        unlink(failurePath(storeDirectory))
+    }
+
+    /// Why the rotation a job asked for failed (for the job's FAILED status), until the next request.
+    static func failurePath(_ storeDirectory: String) -> String { storeDirectory + "/rotation/failed" }
+
+    static func failure(storeDirectory: String) -> String? {
+        (try? FileReader.readAll(failurePath(storeDirectory))).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A job asked for a rotation on a tracker whose certificate is not its own to renew (no
+    /// [provisioning]: the operator installed it): the job fails with that, once.
+    static func refuseRequest(storeDirectory: String, logger: Logger) {
+        guard access(markerPath(storeDirectory), F_OK) == 0 else { return }
+        logger.error("a rotate-certificate job cannot be carried out: without [provisioning] the certificate is the one in [mqtt] cert_file")
+        failed("this tracker has no [provisioning] section: its certificate ([mqtt] cert_file) is installed by an operator, not renewed from the cloud",
+               storeDirectory: storeDirectory, requested: true, logger: logger)
+    }
+
+    /// A requested rotation that failed: said once (the job fails with it), not retried at every
+    /// start; an expiry-driven one is retried at every start instead.
+    private static func failed(_ reason: String, storeDirectory: String, requested: Bool, logger: Logger) {
+        guard requested else { return }
+        do {
+            try CredentialStore.ensureDirectory(storeDirectory + "/rotation")
+            try CredentialStore.write(Array(reason.utf8), to: failurePath(storeDirectory), mode: 0o600)
+            unlink(markerPath(storeDirectory))
+        } catch {
+            logger.error("certificate rotation: \(error)")
+        }
     }
 
     /// Runs what is due and says whether the pair in use changed.
@@ -92,7 +123,8 @@ enum CertificateRotation {
         case .success:
             return await switchToNext(store: store, rotation: rotation, settings: settings, logger: logger)
         case .failure(let error):
-            logger.error("certificate rotation failed: \(error); going on with the certificate in use, and trying again at the next start")
+            logger.error("certificate rotation failed: \(error); going on with the certificate in use\(requested ? "" : ", and trying again at the next start")")
+            failed("\(error)", storeDirectory: config.store.directory, requested: requested, logger: logger)
         case nil:
             logger.warning("certificate rotation did not finish within \(deadline.components.seconds) s; going on with the certificate in use, and trying again at the next start")
         }

@@ -19,6 +19,9 @@ import TrackerSystem
 final class EngineDriver {
     private(set) var engine: TrackerEngine
     private(set) var finished = false
+    /// A job asked for work that a restart does (a certificate rotation): the run ends, and
+    /// `run` exits 75 for systemd to start it again.
+    private(set) var restartRequested = false
     private(set) var stopped = false
     /// The earliest `.wake` the engine asked for and has not had yet.
     private(set) var wakeAt: ContinuousClock.Instant?
@@ -121,6 +124,14 @@ final class EngineDriver {
             Task.detached { results.yield(.jobZones(jobId: jobId, JobFiles.readZones(path))) }
         case .keepJobZones(let jobId): jobFiles.keepZones(jobId, logger: logger)
         case .jobRemoveFiles(let jobId): jobFiles.remove(jobId)
+        case .jobRotateCertificate(let jobId):
+            do {
+                try CertificateRotation.request(storeDirectory: storeDirectory)
+                restartRequested = true
+                finished = true
+            } catch {
+                logger.error("job \(jobId): cannot ask for a certificate rotation: \(error)")
+            }
         case .saveRemoteSettings(let record): remoteSettings.save(record, logger: logger)
         case .setLogLevel(let level): StderrLogHandler.setLevelInForce(Self.level(level))
         case .setWillTopic(let topic): connection?.setStatusTopic(topic)

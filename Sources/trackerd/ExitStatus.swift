@@ -13,4 +13,7 @@ enum ExitStatus {
     static let provisioningRejected = ExitCode(76)
     /// EX_NOPERM: a credential file's mode or owner is wrong (the log names the chmod/chown).
     static let credentials = ExitCode(77)
+    /// EX_TEMPFAIL: trackerd stops to be started again (systemd restarts it: Restart=on-failure),
+    /// for work that must come before the connection, such as a certificate rotation a job asked for.
+    static let restart = ExitCode(75)
 }

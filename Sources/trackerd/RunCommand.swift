@@ -69,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
         if case .token(let uri) = settings.credentials.key, settings.provisioning == nil {
             settings.mqtt.keyFile = uri.keyURI
         }
+        if settings.provisioning == nil { CertificateRotation.refuseRequest(storeDirectory: settings.store.directory, logger: logger) }
         if settings.provisioning != nil && settings.mqtt.endpoint != nil {
             let (record, store) = try await DeviceProvisioning.ensure(settings, deviceID: settings.device.id ?? "unknown", logger: logger)
             // Before the tracker connects: a certificate near its end (or a job's request) is
@@ -116,8 +117,11 @@ struct RunCommand: AsyncParsableCommand {
                                              shadow: settings.mqtt.shadow, jobs: settings.jobs.enabled)
             if settings.jobs.enabled {
                 let files = JobFiles(directory: settings.jobs.directory)
+                let certificate = (try? FileReader.readAll(settings.mqtt.certFile)).flatMap { DeviceKeys.info(String(decoding: $0, as: UTF8.self)) }
                 jobs = JobRunner(thingName: base.thingName, version: version, ledger: files.ledger.load(logger: logger) ?? JobLedger(),
-                                 installResult: files.installResult.load(logger: logger), processID: getpid())
+                                 installResult: files.installResult.load(logger: logger), processID: getpid(),
+                                 certificateId: certificate?.certificateId,
+                                 rotationFailure: CertificateRotation.failure(storeDirectory: settings.store.directory))
                 if access(files.zones, F_OK) == 0 {
                     switch JobFiles.readZones(files.zones) {
                     case .success(let kept):

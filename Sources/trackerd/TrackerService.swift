@@ -115,5 +115,9 @@ struct TrackerService: Service, CustomStringConvertible {
             try? await clock.sleep(until: min(driver.wakeAt ?? deadline, deadline))
             driver.send(.wake)
         }
+        if driver.restartRequested {
+            logger.notice("trackerd stops to be started again (exit 75): a certificate rotation comes first")
+            throw ExitStatus.restart
+        }
     }
 }

@@ -89,7 +89,7 @@ import Testing
     @Test func aDocumentTheTrackerCannotCarryOutIsRejected() throws {
         var runner = JobRunner(thingName: "truck-7", version: "0.1.0", ledger: JobLedger(), installResult: nil)
         for (document, reason) in [
-            (#"{"operation":"reboot"}"#, "unknown operation \"reboot\"; this tracker does install-package, update-geofences"),
+            (#"{"operation":"reboot"}"#, "unknown operation \"reboot\"; this tracker does install-package, update-geofences, rotate-certificate"),
             (#"{"operation":"install-package","url":"http://plain.example/x.deb","sha256":"\#(Self.sha)","size":1,"version":"1"}"#,
              "install-package: url must be an https:// address"),
             (#"{"operation":"update-geofences","url":"https://x.example/z","sha256":"nothex"}"#, "update-geofences: sha256 must be 64 hexadecimal digits"),
@@ -168,5 +168,48 @@ extension JobRunnerTests {
         let job = try #require(TrackerStatus.Job(runner))
         #expect(job.jobId == "upgrade-9" && job.operation == "install-package" && job.step == "downloading")
         #expect(job.bytes == 250 && job.total == 1000)
+    }
+}
+
+/// rotate-certificate: the runner asks for a restart with a rotation, and the next start says
+/// how it went by the certificate in use (or the reason the rotation failed).
+@Suite struct RotateCertificateJobTests {
+    static let document = #"{"operation":"rotate-certificate"}"#
+
+    func start(certificate: String) throws -> (JobRunner, [JobRunner.Action]) {
+        var runner = JobRunner(thingName: "truck-7", version: "0.1.0", ledger: JobLedger(), installResult: nil, certificateId: certificate)
+        _ = runner.subscribed()
+        let received = runner.received(topic: JobRunnerTests.prefix + "start-next/accepted", payload: JobRunnerTests.execution("rotate-1", Self.document))
+        return (runner, try #require(received))
+    }
+
+    func resumed(_ ledger: JobLedger, certificate: String, failure: String? = nil) throws -> [JobRunner.Action] {
+        var next = JobRunner(thingName: "truck-7", version: "0.1.0", ledger: ledger, installResult: nil, certificateId: certificate,
+                             rotationFailure: failure)
+        _ = next.subscribed()
+        let received = next.received(topic: JobRunnerTests.prefix + "start-next/accepted", payload: JobRunnerTests.execution("rotate-1", Self.document))
+        return try #require(received)
+    }
+
+    @Test func aRotationIsAskedForAndSucceedsWithTheNewCertificate() throws {
+        let (runner, actions) = try start(certificate: "aaaa")
+        #expect(actions.contains(.rotateCertificate(jobId: "rotate-1")))
+        #expect(!actions.contains { if case .download = $0 { true } else { false } }, "nothing to download")
+        let ledger = try #require(JobRunnerTests().saved(actions))
+        #expect(ledger.active?.step == .rotating && ledger.active?.fromCertificate == "aaaa", "kept before the restart")
+
+        let after = try resumed(runner.ledger, certificate: "bbbb")
+        let update = try #require(JobRunnerTests().published(after).first)
+        #expect(update.body?["status"] == .string("SUCCEEDED") && update.body?["statusDetails"]?["certificateId"] == .string("bbbb"))
+    }
+
+    @Test func aFailedRotationFailsTheJobWithItsReasonAndAnUnchangedOneWaits() throws {
+        let (runner, _) = try start(certificate: "aaaa")
+        let failed = try resumed(runner.ledger, certificate: "aaaa", failure: "RegisterThing was rejected")
+        let update = try #require(JobRunnerTests().published(failed).first)
+        #expect(update.body?["status"] == .string("FAILED") && update.body?["statusDetails"]?["reason"] == .string("RegisterThing was rejected"))
+        let waiting = try resumed(runner.ledger, certificate: "aaaa")
+        #expect(JobRunnerTests().published(waiting).isEmpty, "no status until the rotation has happened or failed")
+        #expect(!waiting.contains(.rotateCertificate(jobId: "rotate-1")), "and no second restart")
     }
 }

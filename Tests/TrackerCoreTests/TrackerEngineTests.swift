@@ -105,7 +105,7 @@ import Testing
             case .subscribe(let purpose, let topics):
                 subscriptions += topics
                 if online { send(.subscribed(purpose)) }
-            case .jobSave, .jobDownload, .jobInstall, .jobReadZones, .keepJobZones, .jobRemoveFiles: jobActions.append(action)
+            case .jobSave, .jobDownload, .jobInstall, .jobReadZones, .keepJobZones, .jobRemoveFiles, .jobRotateCertificate: jobActions.append(action)
             case .saveRemoteSettings(let record): savedRemote.append(record)
             case .setLogLevel(let level): logLevels.append(level)
             case .setWillTopic(let topic): willTopics.append(topic)

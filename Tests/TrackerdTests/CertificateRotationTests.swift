@@ -103,4 +103,38 @@ import TestSupport
         let other = inUse == "device" ? "device.next" : "device"
         #expect(!FileManager.default.fileExists(atPath: state + "/" + other + "/certificate.pem.crt"), "\(step): the old pair is gone")
     }
+
+    /// A rotate-certificate job on a certificate far from its end: trackerd restarts (exit 75,
+    /// which systemd's Restart=on-failure starts again), rotates before it connects, and the job
+    /// ends SUCCEEDED with the new certificate's id; localcloud then revokes the old one.
+    @Test func aRotateCertificateJobRenewsAtARestartAndSucceeds() async throws {
+        let cloud = try await Cloud.start()
+        defer { cloud.stop() }
+        let parked = try await ShadowEndToEndTests.park(cloud)
+        defer { parked.run.signal(SIGTERM) }
+        let state = cloud.cloud + "/trackerd-state"
+        let before = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
+        let oldID = try #require(before?["certificateId"] as? String)
+        try await JobsEndToEndTests.createJob(cloud, id: "rotate-1", document: #"{"operation":"rotate-certificate"}"#)
+        #expect(await parked.run.waitForExit(timeout: .seconds(60)) == 75, "\(parked.run.stderrLines.items.suffix(5))")
+        #expect(parked.run.stderrLines.items.contains { $0.contains("trackerd stops to be started again (exit 75): a certificate rotation comes first") })
+
+        let drive = cloud.dir.file("after.nmea")
+        try (0..<300).map { DrainEndToEndTests.line($0) }.joined().write(to: drive, atomically: true, encoding: .utf8)
+        let again = try TrackerdBinary.start(["run", "--config", parked.config, "--replay", drive.path, "--replay-speed", "1"])
+        defer { again.signal(SIGTERM) }
+        #expect(await again.stderrLines.wait(timeout: .seconds(60)) { $0.contains { $0.contains("rotated the device certificate: now ") } },
+                "\(again.stderrLines.items.suffix(5))")
+        #expect(again.stderrLines.items.contains { $0.contains("renewing the device certificate \(oldID) (a job asked)") })
+        let after = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
+        let newID = try #require(after?["certificateId"] as? String)
+        #expect(newID != oldID)
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(30)) { JobsEndToEndTests.ended($0, "rotate-1", "SUCCEEDED") != nil },
+                "\(cloud.serve.stderrLines.items.suffix(5))")
+        #expect(JobsEndToEndTests.ended(cloud.serve.stderrLines.items, "rotate-1", "SUCCEEDED")?.contains(newID) == true)
+        #expect(await cloud.serve.stderrLines.wait(timeout: .seconds(20)) { lines in
+            lines.contains { $0.contains("is online with its new certificate \(newID): revoked \(oldID)") }
+        })
+        #expect(!FileManager.default.fileExists(atPath: state + "/rotation/requested"), "asked once, done once")
+    }
 }

@@ -24,6 +24,8 @@ public enum EngineAction: Sendable, Equatable {
     case keepJobZones(jobId: String)
     /// The job's files are no longer needed.
     case jobRemoveFiles(jobId: String)
+    /// A rotate-certificate job: ask for a rotation at the next start, and restart.
+    case jobRotateCertificate(jobId: String)
     /// Keep the applied shadow settings for the next start, offline included.
     case saveRemoteSettings(RemoteSettingsRecord)
     /// The log level in force changed (the shadow's `log_level`, or back to the command line's).

@@ -152,6 +152,7 @@ public struct TrackerEngine: Sendable {
             case .download(let jobId, let url, let size): out.append(.jobDownload(jobId: jobId, url: url, size: size))
             case .install(let jobId, let version): out.append(.jobInstall(jobId: jobId, version: version))
             case .applyGeofences(let jobId): out.append(.jobReadZones(jobId: jobId))
+            case .rotateCertificate(let jobId): out.append(.jobRotateCertificate(jobId: jobId))
             case .removeFiles(let jobId): out.append(.jobRemoveFiles(jobId: jobId))
             case .log(let entry): out.append(.log(entry))
             }

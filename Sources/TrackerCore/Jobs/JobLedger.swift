@@ -9,6 +9,8 @@ public struct JobLedger: Codable, Sendable, Equatable {
         case installing
         /// The verified zone set is being read and applied.
         case applying
+        /// trackerd restarts to renew its certificate; the next start tells.
+        case rotating
     }
 
     /// A terminal status decided and not yet acknowledged by the Jobs service.
@@ -31,13 +33,17 @@ public struct JobLedger: Codable, Sendable, Equatable {
         /// The trackerd version that began the job.
         public var fromVersion: String
         public var outcome: Outcome?
+        /// The certificate in use when a rotate-certificate job began.
+        public var fromCertificate: String?
 
-        public init(jobId: String, operation: JobOperation?, step: Step, fromVersion: String, outcome: Outcome? = nil) {
+        public init(jobId: String, operation: JobOperation?, step: Step, fromVersion: String, outcome: Outcome? = nil,
+                    fromCertificate: String? = nil) {
             self.jobId = jobId
             self.operation = operation
             self.step = step
             self.fromVersion = fromVersion
             self.outcome = outcome
+            self.fromCertificate = fromCertificate
         }
     }
 

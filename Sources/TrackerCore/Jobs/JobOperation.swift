@@ -6,8 +6,11 @@ public enum JobOperation: Sendable, Equatable, Codable {
     case installPackage(url: String, sha256: String, size: Int64, version: String)
     /// `update-geofences`: a GeoJSON FeatureCollection of any size at an HTTPS `url`.
     case updateGeofences(url: String, sha256: String)
+    /// `rotate-certificate`: a new key and certificate now, whatever the expiry (a suspected
+    /// compromise, a CA rotation).
+    case rotateCertificate
 
-    public static let operations = ["install-package", "update-geofences"]
+    public static let operations = ["install-package", "update-geofences", "rotate-certificate"]
     /// A package larger than this is not a trackerd build.
     public static let maxPackageBytes: Int64 = 256 * 1024 * 1024
 
@@ -15,18 +18,22 @@ public enum JobOperation: Sendable, Equatable, Codable {
         switch self {
         case .installPackage: "install-package"
         case .updateGeofences: "update-geofences"
+        case .rotateCertificate: "rotate-certificate"
         }
     }
 
+    /// The file to fetch; "" for an operation without one.
     public var url: String {
         switch self {
         case .installPackage(let url, _, _, _), .updateGeofences(let url, _): url
+        case .rotateCertificate: ""
         }
     }
 
     public var sha256: String {
         switch self {
         case .installPackage(_, let sha256, _, _), .updateGeofences(_, let sha256): sha256
+        case .rotateCertificate: ""
         }
     }
 
@@ -44,6 +51,7 @@ public enum JobOperation: Sendable, Equatable, Codable {
         guard operations.contains(operation) else {
             return .failure(JobRejection("unknown operation \"\(operation)\"; this tracker does " + operations.joined(separator: ", ")))
         }
+        if operation == "rotate-certificate" { return .success(.rotateCertificate) }
         func text(_ key: String) -> String? { if case .string(let value)? = fields[key] { value } else { nil } }
         guard let url = text("url"), url.hasPrefix("https://"), url.utf8.count > 8, url.utf8.count <= 4096,
               !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {

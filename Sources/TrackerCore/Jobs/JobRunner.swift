@@ -18,6 +18,8 @@ public struct JobRunner: Sendable {
         case install(jobId: String, version: String)
         /// Read the verified zone set and put it in force, then call `geofencesApplied`.
         case applyGeofences(jobId: String)
+        /// Renew the certificate: trackerd restarts and rotates before it connects again.
+        case rotateCertificate(jobId: String)
         /// The job's files are no longer needed.
         case removeFiles(jobId: String)
         case log(EngineLogEntry)
@@ -44,6 +46,8 @@ public struct JobRunner: Sendable {
     public let thingName: String
     /// This trackerd's version.
     public let version: String
+    /// The id of the certificate in use, and why the last rotation failed (if it did).
+    public let certificate: (id: String?, rotationFailure: String?)
     public private(set) var ledger: JobLedger
     /// Download progress of the job in hand: bytes so far and the total, when known.
     public private(set) var progress: (bytes: Int64, total: Int64?)?
@@ -58,9 +62,11 @@ public struct JobRunner: Sendable {
     private let tokenPrefix: String
 
     /// `installResult`: what the update unit left, read at start.
-    public init(thingName: String, version: String, ledger: JobLedger, installResult: InstallResult?, processID: Int32 = 0) {
+    public init(thingName: String, version: String, ledger: JobLedger, installResult: InstallResult?, processID: Int32 = 0,
+                certificateId: String? = nil, rotationFailure: String? = nil) {
         self.thingName = thingName
         self.version = version
+        certificate = (certificateId, rotationFailure)
         self.ledger = ledger
         self.installResult = installResult
         prefix = "$aws/things/\(thingName)/jobs/"
@@ -131,6 +137,8 @@ public struct JobRunner: Sendable {
             case .updateGeofences:
                 ledger.active?.step = .applying
                 out += [.save(ledger), .applyGeofences(jobId: active.jobId)]
+            case .rotateCertificate:
+                break // nothing to download
             }
             return out
         }
@@ -194,6 +202,14 @@ public struct JobRunner: Sendable {
                 ledger.active = JobLedger.Active(jobId: jobId, operation: operation, step: .installing, fromVersion: version)
                 return finish("SUCCEEDED", ["version": version, "reason": "trackerd \(version) is already installed"])
             }
+            if operation == .rotateCertificate {
+                ledger.active = JobLedger.Active(jobId: jobId, operation: operation, step: .rotating, fromVersion: version,
+                                                 fromCertificate: certificate.id)
+                return [.save(ledger),
+                        .log(EngineLogEntry(.notice, "job \(jobId): rotate-certificate: trackerd restarts to renew its certificate",
+                                            ["event": "job-started", "job": jobId])),
+                        .rotateCertificate(jobId: jobId)]
+            }
             ledger.active = JobLedger.Active(jobId: jobId, operation: operation, step: .downloading, fromVersion: version)
             lastTenth = -1
             fetching = true
@@ -215,6 +231,10 @@ public struct JobRunner: Sendable {
                     .download(jobId: active.jobId, url: operation.url, size: operation.size)]
         case .applying:
             return [.applyGeofences(jobId: active.jobId)]
+        case .rotating:
+            if let now = certificate.id, now != active.fromCertificate { return finish("SUCCEEDED", ["certificateId": now]) }
+            if let reason = certificate.rotationFailure { return finish("FAILED", ["reason": reason]) }
+            return [.log(EngineLogEntry(.info, "job \(active.jobId): waiting for the certificate rotation at the next start"))]
         case .installing:
             guard case .installPackage(_, _, _, let target) = operation else { return [] }
             if target == version { return finish("SUCCEEDED", ["version": version]) }
