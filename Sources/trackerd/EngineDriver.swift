@@ -124,6 +124,10 @@ final class EngineDriver {
             Task.detached { results.yield(.jobZones(jobId: jobId, JobFiles.readZones(path))) }
         case .keepJobZones(let jobId): jobFiles.keepZones(jobId, logger: logger)
         case .jobRemoveFiles(let jobId): jobFiles.remove(jobId)
+        case .restart(let reason):
+            logger.notice("\(reason)")
+            restartRequested = true
+            finished = true
         case .jobRotateCertificate(let jobId):
             do {
                 try CertificateRotation.request(storeDirectory: storeDirectory)

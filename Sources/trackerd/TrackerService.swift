@@ -63,8 +63,11 @@ struct TrackerService: Service, CustomStringConvertible {
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         settings.publishing?.version = version
-        if let certificate = try? FileReader.readAll(config.mqtt.certFile) {
-            settings.publishing?.certificateId = DeviceKeys.info(String(decoding: certificate, as: UTF8.self))?.certificateId
+        if let certificate = try? FileReader.readAll(config.mqtt.certFile), let info = DeviceKeys.info(String(decoding: certificate, as: UTF8.self)) {
+            settings.publishing?.certificateId = info.certificateId
+            if config.provisioning != nil {
+                settings.certificate = (CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter), config.credentials.rotateBeforeDays)
+            }
         }
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
@@ -116,7 +119,7 @@ struct TrackerService: Service, CustomStringConvertible {
             driver.send(.wake)
         }
         if driver.restartRequested {
-            logger.notice("trackerd stops to be started again (exit 75): a certificate rotation comes first")
+            logger.notice("trackerd stops to be started again (exit 75): the certificate rotation comes first")
             throw ExitStatus.restart
         }
     }

@@ -46,14 +46,20 @@ import Testing
         var willTopics: [String] = []
         /// What the engine asked of the jobs' adapters.
         var jobActions: [EngineAction] = []
+        var restarts: [String] = []
 
         /// `shadow`: the device follows its `trackerd` shadow (the file is `config`, its zones `zones`).
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
-             watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false, jobs: Bool = false) {
+             watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false, jobs: Bool = false,
+             certificate: (CertificateLifetime, Int)? = nil) {
             now = ContinuousClock.now
             self.disk = disk
             var settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
+            if let certificate {
+                settings.certificate = certificate
+                settings.certificateCheckInterval = .seconds(60)
+            }
             if shadow || jobs {
                 settings.remote = .init(file: config, fileZones: zones, thingName: "tracker-1", logLevel: .info, shadow: shadow, jobs: jobs)
             }
@@ -130,6 +136,7 @@ import Testing
             case .writeStatus(let status): statuses.append(status)
             case .removeStatus: break
             case .finished: finished = true
+            case .restart(let reason): restarts.append(reason)
             case .wake(let at): wakeAt = min(wakeAt ?? at, at)
             case .stopped: stopped = true
             }
@@ -486,5 +493,31 @@ import Testing
         #expect(world.announcements.last == #"{"state":"offline"}"#)
         #expect(!world.storeOpen)
         #expect(world.disk?.count == 1, "the unacknowledged fix is kept")
+    }
+}
+
+/// A tracker that runs for months renews its certificate too: it looks at the expiry once an
+/// interval (the start looked first) and asks for the restart that renews it, once per look.
+@Suite struct CertificateExpiryEngineTests {
+    @Test func aCertificateThatBecomesDueWhileRunningAsksForARestart() {
+        let wall: Int64 = 1_764_000_000
+        let lifetime = CertificateLifetime(notBefore: wall - 86_400, notAfter: wall + 7 * 86_400 + 30)
+        var world = TrackerEngineTests.World(certificate: (lifetime, 7))
+        world.send(.start)
+        world.advance(.seconds(59))
+        #expect(world.restarts.isEmpty, "not looked at again before the interval")
+        world.advance(.seconds(2))
+        #expect(world.restarts == ["the device certificate expires in 7 days (rotate_before_days = 7): renewing it comes before the connection"])
+        world.advance(.seconds(30))
+        #expect(world.restarts.count == 1, "one restart per look")
+
+        var far = TrackerEngineTests.World(certificate: (CertificateLifetime(notBefore: wall - 86_400, notAfter: wall + 300 * 86_400), 7))
+        far.send(.start)
+        far.advance(.seconds(200))
+        #expect(far.restarts.isEmpty)
+        var never = TrackerEngineTests.World(certificate: (lifetime, 0))
+        never.send(.start)
+        never.advance(.seconds(200))
+        #expect(never.restarts.isEmpty, "rotate_before_days = 0: only a job renews")
     }
 }

@@ -117,7 +117,7 @@ import TestSupport
         let oldID = try #require(before?["certificateId"] as? String)
         try await JobsEndToEndTests.createJob(cloud, id: "rotate-1", document: #"{"operation":"rotate-certificate"}"#)
         #expect(await parked.run.waitForExit(timeout: .seconds(60)) == 75, "\(parked.run.stderrLines.items.suffix(5))")
-        #expect(parked.run.stderrLines.items.contains { $0.contains("trackerd stops to be started again (exit 75): a certificate rotation comes first") })
+        #expect(parked.run.stderrLines.items.contains { $0.contains("trackerd stops to be started again (exit 75): the certificate rotation comes first") })
 
         let drive = cloud.dir.file("after.nmea")
         try (0..<300).map { DrainEndToEndTests.line($0) }.joined().write(to: drive, atomically: true, encoding: .utf8)

@@ -48,6 +48,9 @@ public enum EngineAction: Sendable, Equatable {
     case removeStatus
     /// The source ended and every queued message is acknowledged: the run is over.
     case finished
+    /// Stop, to be started again for work that comes before the connection (renewing the
+    /// certificate): `run` exits 75, and systemd starts it again.
+    case restart(reason: String)
     /// Send `.wake` at this instant (the rate cap has a token again, a stop can finish).
     case wake(at: ContinuousClock.Instant)
     /// The stop that `.stop` began is complete: the store is closed, "offline" was said.

@@ -78,6 +78,12 @@ public struct EngineSettings: Sendable {
     public var remote: Remote?
     /// Delays between attempts to open a store that would not open.
     public var storeRetry = Backoff(base: .seconds(1), cap: .seconds(60))
+    /// The device certificate's lifetime and `[credentials] rotate_before_days`, when the
+    /// device renews its own certificate (fleet-provisioned): a tracker that runs for months
+    /// without a restart renews it too.
+    public var certificate: (lifetime: CertificateLifetime, rotateBeforeDays: Int)?
+    /// How often a running tracker looks at its certificate's expiry (the start looks first).
+    public var certificateCheckInterval: Duration = .seconds(86_400)
 
     public init(deviceID: String, thingName: String?, source: String, processID: Int32, staleAfter: Duration,
                 publishing: Publishing?, watchdogInterval: Duration? = nil) {

@@ -21,6 +21,8 @@ public struct TrackerEngine: Sendable {
     private var finished = false
     private var stopped = false
     private var lastWatchdog: ContinuousClock.Instant?
+    /// When the running tracker next looks at its certificate's expiry.
+    private var nextCertificateCheck: ContinuousClock.Instant?
     private var lastStatusAt: ContinuousClock.Instant?
     private var lastSummary = ""
     private var delivery: MessageDelivery?
@@ -74,7 +76,7 @@ public struct TrackerEngine: Sendable {
         switch input {
         case .start: start(now: now, &out)
         case .fix(let fix): lossEvents(loss.receive(fix, at: now), now: now, &out)
-        case .tick: tick(now: now, &out)
+        case .tick: tick(now: now, wallMilliseconds: wallMilliseconds, &out)
         case .sourceEnded:
             out.log(.info, "fix source ended: \(settings.source)")
             sourceEnded = true
@@ -223,6 +225,9 @@ public struct TrackerEngine: Sendable {
 
     private mutating func start(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
         lastWatchdog = now
+        // The start just looked at the certificate (and renewed it when due): the next look is
+        // an interval away, so a cloud that cannot renew it costs one restart a day at most.
+        nextCertificateCheck = now + settings.certificateCheckInterval
         if let publishing = settings.publishing {
             out.append(.openStore)
             out.log(.info, "publishing to \(publishing.endpoint) as \(publishing.clientID), topic \(publishing.topic)")
@@ -235,7 +240,13 @@ public struct TrackerEngine: Sendable {
         out.append(.notify("READY=1\nSTATUS=running; waiting for the first fix from \(settings.source)"))
     }
 
-    private mutating func tick(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func tick(now: ContinuousClock.Instant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
+        if let check = nextCertificateCheck, now >= check, let certificate = settings.certificate {
+            nextCertificateCheck = now + settings.certificateCheckInterval
+            if case .due(let days) = certificate.lifetime.renewal(now: wallMilliseconds / 1000, beforeDays: certificate.rotateBeforeDays) {
+                out.append(.restart(reason: "the device certificate expires in \(JSONNumber.fixed(days, 1)) days (rotate_before_days = \(certificate.rotateBeforeDays)): renewing it comes before the connection"))
+            }
+        }
         let events = loss.tick(now)
         let dropReportInterval = settings.dropReportInterval
         delivery?.tick(now: now, dropReportInterval: dropReportInterval, &out)
