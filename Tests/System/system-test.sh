@@ -5,7 +5,8 @@
 # installs without starting an unconfigured service; a configuration error fails the unit for
 # good; once configured the unit reaches READY, sandboxed; the device provisions and its fixes
 # reach localcloud; the journal carries trackerd's fields; `systemctl stop` is clean; neither a
-# restart nor an upgrade provisions again; purge removes the device's state.
+# restart nor an upgrade provisions again; jobs install packages (and roll back); a rotation moves
+# the device key into a PKCS#11 token under the hardened unit; purge removes the device's state.
 #   usage: system-test.sh TRACKERD_DEB LOCALCLOUD_BINARY   (as root; SHARED = ../shared)
 set -euo pipefail
 deb=$(realpath "$1")
@@ -82,9 +83,10 @@ mirror=$( { sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sourc
             sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\)[[:space:]]\+bookworm[[:space:]].*/\2/p' /etc/apt/sources.list 2>/dev/null || true
           } | { grep -v security || true; } | head -1)
 mirror=${mirror:-http://deb.debian.org/debian}
-# What the package needs (its Depends without versions) plus systemd and dbus to boot.
+# What the package needs (its Depends without versions) plus systemd and dbus to boot, and a
+# PKCS#11 token with OpenSSL's engine for it (the package Suggests them) for the key-in-hardware step.
 depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[[:space:]]*(.*//; s/^[[:space:]]*//' | grep . | sort -u | paste -sd, -)
-include="systemd,systemd-sysv,dbus,$depends"
+include="systemd,systemd-sysv,dbus,softhsm2,libengine-pkcs11-openssl,$depends"
 key=$(printf '%s\n' bookworm minbase "$mirror" "$include" | sha256sum | cut -c1-16)
 rootfs=$cache/rootfs-$key
 step "root file system (bookworm minbase from $mirror; $include)"
@@ -404,6 +406,46 @@ cut_journal=$(inside journalctl -u trackerd --no-pager -o cat -b)
 check "the download resumed after the boot" grep -q "job upgrade-2: resuming the download" <<< "$cut_journal"
 check "not from the start (no 10 % after the boot)" test "$(grep -c 'job upgrade-2: downloaded 10 %' <<< "$cut_journal")" = 0
 check "the job ran once" test "$(grep -c "jobs: $thing upgrade-2 now .*SUCCEEDED" "$work/localcloud.log")" = 1
+
+step "the device key moved into a PKCS#11 token (SoftHSM2) by a rotation, under the hardened unit with the README's drop-in"
+# The token belongs to trackerd (made as trackerd, in softhsm's group directory); the PIN file too.
+inside usermod -a -G softhsm trackerd
+inside setpriv --reuid=trackerd --regid=trackerd --init-groups -- softhsm2-util --init-token --free --label trackerd \
+    --pin 4711 --so-pin 5678 > /dev/null
+printf '4711\n' > "$root/etc/trackerd/token.pin"
+inside chown trackerd:trackerd /etc/trackerd/token.pin
+inside chmod 0600 /etc/trackerd/token.pin
+# A 365-day certificate with rotate_before_days = 3650: due at once, and the next key is made in the token.
+cat >> "$root/etc/trackerd/trackerd.toml" <<TOML
+
+[credentials]
+key = "pkcs11:token=trackerd;object=device"
+pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so"
+pin_file = "/etc/trackerd/token.pin"
+rotate_before_days = 3650
+TOML
+mkdir -p "$root/etc/systemd/system/trackerd.service.d"
+cat > "$root/etc/systemd/system/trackerd.service.d/token.conf" <<UNIT
+[Service]
+SupplementaryGroups=dialout softhsm
+ReadWritePaths=/var/lib/softhsm/tokens
+UNIT
+inside systemctl daemon-reload
+before=$(gps_lines)
+old_certificate=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificateId"])' "$root/var/lib/trackerd/provisioning.json")
+if inside systemctl restart trackerd; then pass "systemctl restart returned 0 (READY after the rotation)"; else
+    fail "systemctl restart failed"
+    inside journalctl -u trackerd --no-pager -o cat -n 30 | sed 's/^/   | /'
+fi
+# The rotation comes before READY=1: its journal entry is there once restart returned.
+events=$(journal_events)
+check "rotated, the journal says (certificate-rotated)" grep -qE "^certificate-rotated .*OLD_CERTIFICATE_ID=$old_certificate" <<< "$events"
+token_state=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("credentials") or "device")' "$root/var/lib/trackerd/provisioning.json")
+check "the device key is in the token: $token_state/private-key.uri" grep -q '^pkcs11:token=trackerd;object=device;id=' "$root/var/lib/trackerd/$token_state/private-key.uri"
+check "no private key file under /var/lib/trackerd" test -z "$(grep -rl 'PRIVATE KEY' "$root/var/lib/trackerd" || true)"
+check "fixes keep reaching localcloud, signed in the token" wait_for_line 60 "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" $((before + 5)) tail -n +1 -F "$work/cloud/received.jsonl"
+check "localcloud revoked the certificate with the file key ($old_certificate)" \
+    wait_for_line 30 "is online with its new certificate .*revoked $old_certificate" 1 tail -n +1 -F "$work/localcloud.log"
 
 step "dpkg --purge trackerd"
 if purge_log=$(inside dpkg --purge trackerd 2>&1); then pass "dpkg --purge returned 0"; else fail "dpkg --purge: $purge_log"; fi
