@@ -23,6 +23,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// AWS IoT Jobs' messages to the tracker (the job documents are anyone's with CreateJob):
     /// the first byte picks the topic and the job in hand, the rest is the payload.
     case jobs
+    /// A PKCS#11 URI (the configuration's key, and the one the credential store records): what
+    /// parses renders to a URI that parses back to the same key, and never carries a PIN.
+    case pkcs11uri = "pkcs11-uri"
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -33,7 +36,17 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .salvage: Self.salvage(bytes)
         case .shadow: Self.shadow(bytes)
         case .jobs: Self.jobs(bytes)
+        case .pkcs11uri: Self.pkcs11URI(bytes)
         }
+    }
+
+    static func pkcs11URI(_ bytes: [UInt8]) {
+        guard let uri = try? PKCS11URI(parsing: String(decoding: bytes, as: UTF8.self)) else { return }
+        precondition(!uri.token.isEmpty && !uri.object.isEmpty)
+        let again = try? PKCS11URI(parsing: uri.description)
+        precondition(again == uri, "a rendered URI reads back as the same key")
+        precondition(!uri.keyURI.contains("?"), "the key URI has no query, so no PIN (a label may say pin-value)")
+        precondition((try? PKCS11URI(parsing: uri.keyURI))?.keyURI == uri.keyURI)
     }
 
     static func nmea(_ bytes: [UInt8]) {
