@@ -51,6 +51,13 @@ struct StatusCommand: ParsableCommand {
         } else {
             print("connection: none ([mqtt] has no endpoint)")
         }
+        if let certificate = status.certificate {
+            let when = certificate.daysLeft < 0 ? "EXPIRED on \(certificate.notAfter)"
+                : "expires \(certificate.notAfter) (in \(JSONNumber.fixed(certificate.daysLeft, 1)) days)"
+            let renewal = certificate.renewedDaysBefore.map { $0 > 0 ? "renewed \($0) days before" : "renewed when a job asks" }
+                ?? "not renewed by trackerd"
+            print("certificate: \(certificate.id.prefix(12))…, \(when), key in a \(certificate.key), \(renewal)")
+        }
         print("source: \(status.source)")
         print("odometer: \(JSONNumber.fixed(status.odometerMetres / 1000, 3)) km (\(status.motion))")
         if let last = status.lastFix {

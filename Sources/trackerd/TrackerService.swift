@@ -63,8 +63,11 @@ struct TrackerService: Service, CustomStringConvertible {
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         settings.publishing?.version = version
-        if let certificate = try? FileReader.readAll(config.mqtt.certFile), let info = DeviceKeys.info(String(decoding: certificate, as: UTF8.self)) {
+        if connection != nil, let certificate = try? FileReader.readAll(config.mqtt.certFile),
+           let info = DeviceKeys.info(String(decoding: certificate, as: UTF8.self)) {
             settings.publishing?.certificateId = info.certificateId
+            settings.certificateInUse = (info.certificateId, CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter),
+                                         config.mqtt.keyFile.hasPrefix("pkcs11:") ? "token" : "file")
             if config.provisioning != nil {
                 settings.certificate = (CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter), config.credentials.rotateBeforeDays)
             }

@@ -115,6 +115,11 @@ import TestSupport
         let state = cloud.cloud + "/trackerd-state"
         let before = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
         let oldID = try #require(before?["certificateId"] as? String)
+        let status = try TrackerdBinary.start(["status"], environment: ["RUNTIME_DIRECTORY": parked.runtime])
+        #expect(await status.waitForExit(timeout: .seconds(10)) == 0)
+        let line = status.stdoutLines.items.first { $0.hasPrefix("certificate: ") } ?? "none"
+        #expect(line.hasPrefix("certificate: \(oldID.prefix(12))…, expires 20") && line.contains("(in 36") && line.hasSuffix("days), key in a file, renewed 30 days before"),
+                "\(line)")
         try await JobsEndToEndTests.createJob(cloud, id: "rotate-1", document: #"{"operation":"rotate-certificate"}"#)
         #expect(await parked.run.waitForExit(timeout: .seconds(60)) == 75, "\(parked.run.stderrLines.items.suffix(5))")
         #expect(parked.run.stderrLines.items.contains { $0.contains("trackerd stops to be started again (exit 75): the certificate rotation comes first") })

@@ -82,6 +82,9 @@ public struct EngineSettings: Sendable {
     /// device renews its own certificate (fleet-provisioned): a tracker that runs for months
     /// without a restart renews it too.
     public var certificate: (lifetime: CertificateLifetime, rotateBeforeDays: Int)?
+    /// The certificate in use, for the status: its id, lifetime and where its key is ("file"
+    /// or "token"), renewed by the device or not.
+    public var certificateInUse: (id: String, lifetime: CertificateLifetime, key: String)?
     /// How often a running tracker looks at its certificate's expiry (the start looks first).
     public var certificateCheckInterval: Duration = .seconds(86_400)
 

@@ -23,6 +23,8 @@ public struct TrackerEngine: Sendable {
     private var lastWatchdog: ContinuousClock.Instant?
     /// When the running tracker next looks at its certificate's expiry.
     private var nextCertificateCheck: ContinuousClock.Instant?
+    /// The wall clock at the last input, for what the status says in calendar time.
+    private var lastWallMilliseconds: Int64 = 0
     private var lastStatusAt: ContinuousClock.Instant?
     private var lastSummary = ""
     private var delivery: MessageDelivery?
@@ -72,6 +74,7 @@ public struct TrackerEngine: Sendable {
     public var isDurable: Bool { delivery?.storage.isDurable ?? true }
 
     public mutating func handle(_ input: EngineInput, now: ContinuousClock.Instant, wallMilliseconds: Int64) -> [EngineAction] {
+        lastWallMilliseconds = wallMilliseconds
         var out: [EngineAction] = []
         switch input {
         case .start: start(now: now, &out)
@@ -218,6 +221,13 @@ public struct TrackerEngine: Sendable {
         status.shadow = shadow.map(TrackerStatus.Shadow.init)
         status.job = jobs.flatMap(TrackerStatus.Job.init)
         status.settings = effective
+        if let certificate = settings.certificateInUse {
+            let left = Double(certificate.lifetime.notAfter * 1000 - lastWallMilliseconds) / 86_400_000
+            status.certificate = .init(id: certificate.id,
+                                       notAfter: UTCTimestamp(millisecondsSinceEpoch: certificate.lifetime.notAfter * 1000).iso8601,
+                                       daysLeft: (left * 10).rounded() / 10, renewedDaysBefore: settings.certificate?.rotateBeforeDays,
+                                       key: certificate.key)
+        }
         return status
     }
 

@@ -115,6 +115,28 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// The device certificate in use.
+    public struct Certificate: Codable, Sendable, Equatable {
+        /// AWS IoT's certificateId (SHA-256 of the DER).
+        public var id: String
+        /// ISO 8601, UTC.
+        public var notAfter: String
+        /// One decimal; negative once expired.
+        public var daysLeft: Double
+        /// `[credentials] rotate_before_days` when the device renews it itself (provisioned).
+        public var renewedDaysBefore: Int?
+        /// "file" or "token".
+        public var key: String
+
+        public init(id: String, notAfter: String, daysLeft: Double, renewedDaysBefore: Int?, key: String) {
+            self.id = id
+            self.notAfter = notAfter
+            self.daysLeft = daysLeft
+            self.renewedDaysBefore = renewedDaysBefore
+            self.key = key
+        }
+    }
+
     /// The job in hand (AWS IoT Jobs).
     public struct Job: Codable, Sendable, Equatable {
         public var jobId: String
@@ -156,6 +178,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     /// The remote-capable settings in force and where each came from (empty without a shadow).
     public var settings: [EffectiveSetting] = []
     public var job: Job?
+    public var certificate: Certificate?
 
     public init(pid: Int32, deviceId: String, thing: String?, source: String, mqtt: MQTT?, lastFix: LastFix?,
                 zones: [String: ZoneState?]) {
@@ -170,7 +193,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, version, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job
+        case pid, version, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job,
+             certificate
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -189,6 +213,7 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         try container.encode(shadow, forKey: .shadow)
         try container.encode(settings, forKey: .settings)
         try container.encode(job, forKey: .job)
+        try container.encode(certificate, forKey: .certificate)
     }
 
     /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".
