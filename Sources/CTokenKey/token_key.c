@@ -72,6 +72,7 @@ int trackerd_token_open(const char *path, const char *pin, char *error, size_t l
         CK_RV rv = list->C_Initialize(&args);
         if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) { p11_reason(error, length, "C_Initialize", rv); goto out; }
         p11 = list;
+        module_path = strdup(path);
     }
     if (!engine) {
         ENGINE_load_builtin_engines();
@@ -99,7 +100,6 @@ int trackerd_token_open(const char *path, const char *pin, char *error, size_t l
         openssl_reason(error, length, "the pkcs11 engine");
         goto out;
     }
-    if (!module_path) module_path = strdup(path);
     if (stored_pin) {
         explicit_bzero(stored_pin, strlen(stored_pin));
         free(stored_pin);

@@ -98,7 +98,9 @@ enum CertificateRotation {
             logger.notice("renewing the device certificate \(info.certificateId) (\(requested ? "a job asked" : "a rotation was under way"))",
                           metadata: ["event": "certificate-rotation", "certificate_id": "\(info.certificateId)"])
         case .expired:
-            logger.error("the device certificate \(info.certificateId) has expired: it cannot ask for a new one; remove \(store.recordPath) to provision again with the claim certificate")
+            let reason = "the device certificate \(info.certificateId) has expired: it cannot ask for a new one; remove \(store.recordPath) to provision again with the claim certificate"
+            logger.error("\(reason)")
+            failed(reason, storeDirectory: config.store.directory, requested: requested, logger: logger)
             return false
         case .notDue, .clockNotSet:
             return false
