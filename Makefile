@@ -125,8 +125,11 @@ fuzz: deps
 	bash scripts/fuzz.sh "$$(swift build $(FUZZ_FLAGS) --show-bin-path)/trackerd-fuzz" $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Figures, not pass/fail: see Benchmarks/bench.py.
+# BENCH_SECTIONS: some of geofences reporting decode idle pipeline (default: all).
+BENCH_PACKAGES := valgrind gpsd-clients
 bench: release
-	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED)
+	$(call apt-install,$(BENCH_PACKAGES))
+	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED) $(BENCH_SECTIONS)
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

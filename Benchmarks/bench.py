@@ -14,8 +14,15 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
      spread it says so instead of printing a number);
   7. the reporting policy (issue 13) on the seed drive and on a generated city drive with stops,
      turns and 3 m of noise: messages per hour against publishing every fix, and the largest
-     distance between the true path and the path drawn by joining the published fixes.
-Standard library only. Usage: bench.py TRACKERD SHARED_DIR
+     distance between the true path and the path drawn by joining the published fixes;
+  8. `trackerd decode` against gpsd's `gpsdecode` on the same 12 MB capture (the 20 receiver
+     captures of ../shared/testdata/gpsd, concatenated), CPU seconds, best of 3; and, repeatable
+     on a noisy machine, valgrind's instruction counts: decode per byte of a 1 MB capture, and
+     the steady loop per fix (`trackerd run` on a 2,000-fix drive, no endpoint);
+  9. idle wake-ups per second: a connected tracker whose receiver (a pty) sends nothing, as the
+     kernel counts its threads' context switches over 20 s.
+Standard library only. Usage: bench.py TRACKERD SHARED_DIR [SECTION ...] (sections: geofences,
+reporting, decode, idle, pipeline; default all).
 """
 import json
 import math
@@ -356,16 +363,133 @@ def segment_distance(p, a, b):
     return math.hypot(ax + t * dx, ay + t * dy)
 
 
+def child_cpu(args, stdin=None):
+    """CPU seconds (user + system) of one run of `args`, its output thrown away."""
+    start = os.times()
+    with open(stdin) if stdin else open(os.devnull) as source:
+        subprocess.run(args, stdin=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    end = os.times()
+    return (end.children_user - start.children_user) + (end.children_system - start.children_system)
+
+
+def instructions(args, work, stdin=None):
+    """valgrind --tool=callgrind's instruction count for one run (repeatable, unlike time).
+    Swift's DWARF 5 stops valgrind's debug-info reader, so it runs a copy without it."""
+    binary = os.path.join(work, "trackerd.nodebug")
+    if not os.path.exists(binary):
+        subprocess.run(["strip", "--strip-debug", "-o", binary, TRACKERD], check=True)
+    out = os.path.join(work, "callgrind.out")
+    with open(stdin) if stdin else open(os.devnull) as source:
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary] + args[1:],
+                             stdin=source, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in run.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip())
+    raise RuntimeError("callgrind gave no count: " + run.stderr[-300:])
+
+
+def decode(work):
+    """8. decode against gpsdecode, and instruction counts for decode and the steady loop."""
+    capture = os.path.join(work, "capture-12mb.nmea")
+    logs = sorted(os.path.join(SHARED, "testdata/gpsd", f) for f in os.listdir(os.path.join(SHARED, "testdata/gpsd")) if f.endswith(".log"))
+    with open(capture, "wb") as out:
+        while out.tell() < 12_000_000:
+            for log in logs:
+                with open(log, "rb") as f:
+                    out.write(f.read())
+    size = os.path.getsize(capture)
+    ours = min(child_cpu([TRACKERD, "decode", capture]) for _ in range(3))
+    theirs = min(child_cpu(["gpsdecode"], stdin=capture) for _ in range(3))
+    results["decode_cpu_s"] = round(ours, 3)
+    results["gpsdecode_cpu_s"] = round(theirs, 3)
+    results["decode_speed_vs_gpsdecode"] = round(theirs / ours, 2)
+    print("decode %.1f MB: trackerd %.2f s, gpsdecode %.2f s CPU (best of 3): trackerd is %.2fx gpsdecode's speed"
+          % (size / 1e6, ours, theirs, theirs / ours))
+    small = os.path.join(work, "capture-1mb.nmea")
+    with open(capture, "rb") as f, open(small, "wb") as out:
+        out.write(f.read(1_000_000))
+    count = instructions([TRACKERD, "decode", small], work)
+    results["decode_instructions_per_byte"] = round(count / 1_000_000, 1)
+    print("decode: %d instructions for 1 MB, %.0f per byte (callgrind)" % (count, count / 1_000_000))
+    # The steady loop: fixes through the engine, reporting policy and zones, no broker.
+    drive = os.path.join(work, "steady-2000.nmea")
+    synthetic_drive(drive, 2000)
+    cfg = os.path.join(work, "no-endpoint.toml")
+    with open(cfg, "w") as f:
+        f.write('[device]\nid = "bench-1"\n[gps]\nsource = "replay"\nreplay_file = "%s"\nreplay_speed = 0\n'
+                '[store]\ndir = "%s"\n[report]\npolicy = "every-fix"\n' % (drive, os.path.join(work, "state-no-endpoint")))
+    empty = os.path.join(work, "empty-0.nmea")
+    open(empty, "w").close()
+    with open(os.path.join(work, "no-endpoint-empty.toml"), "w") as f:
+        f.write(open(cfg).read().replace(drive, empty))
+    full = instructions([TRACKERD, "run", "--config", cfg], work)
+    base = instructions([TRACKERD, "run", "--config", os.path.join(work, "no-endpoint-empty.toml")], work)
+    results["loop_instructions_per_fix"] = round((full - base) / 2000)
+    results["start_and_stop_instructions"] = base
+    print("steady loop: %d instructions per fix (2,000 fixes, no endpoint; start and stop alone: %d)" % ((full - base) / 2000, base))
+
+
+def idle(work, pki, broker):
+    """9. Wake-ups of a connected tracker whose receiver sends nothing."""
+    import pty
+    master, slave = pty.openpty()
+    device = os.ttyname(slave)
+    cfg = os.path.join(work, "idle.toml")
+    config(cfg, pki, broker.port, os.path.join(work, "state-idle"), os.path.join(work, "unused.nmea"), 1)
+    with open(cfg) as f:
+        text = f.read()
+    text = text.replace('source = "replay"', 'source = "serial"\ndevice = "%s"\nbaud = 9600' % device)
+    with open(cfg, "w") as f:
+        f.write(text)
+    broker.start()
+    p = subprocess.Popen([TRACKERD, "run", "--config", cfg], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    for line in p.stderr:
+        if "connected to" in line or time.time() > deadline:
+            break
+    time.sleep(5)  # past the start's own work
+
+    def switches():
+        total = 0
+        for task in os.listdir("/proc/%d/task" % p.pid):
+            with open("/proc/%d/task/%s/status" % (p.pid, task)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        return total
+
+    first, start = switches(), time.time()
+    time.sleep(20)
+    rate = (switches() - first) / (time.time() - start)
+    threads = len(os.listdir("/proc/%d/task" % p.pid))
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    os.close(master)
+    os.close(slave)
+    broker.stop()
+    results["idle_wakeups_per_s"] = round(rate, 1)
+    results["idle_threads"] = threads
+    print("idle (connected, receiver silent): %.1f wake-ups per second over 20 s, %d threads" % (rate, threads))
+
+
 def main():
+    sections = sys.argv[3:] or ["geofences", "reporting", "decode", "idle", "pipeline"]
     work = tempfile.mkdtemp(prefix="trackerd-bench-", dir="/var/tmp")
     pki = os.path.join(work, "pki")
     os.makedirs(pki)
     subprocess.run(["bash", os.path.join(REPO, "Tests/Fixtures/make-test-pki.sh"), pki], check=True)
     broker = Broker(pki, work)
     try:
-        geofences(work)
-        reporting(work)
-        bench(work, pki, broker)
+        if "geofences" in sections:
+            geofences(work)
+        if "reporting" in sections:
+            reporting(work)
+        if "decode" in sections:
+            decode(work)
+        if "idle" in sections:
+            idle(work, pki, broker)
+        if "pipeline" in sections:
+            bench(work, pki, broker)
     finally:
         broker.stop()
         shutil.rmtree(work, ignore_errors=True)
