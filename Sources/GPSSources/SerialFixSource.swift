@@ -119,26 +119,34 @@ public struct SerialFixSource: FixSource {
     }
 
     /// Reads until the device goes away (returns why) or the source is stopped (returns nil).
+    /// Sleeps in poll(2) until bytes come or the stop is set: a silent receiver costs no
+    /// wake-ups, except once, `idleFlush` after the last bytes, to finish an epoch left open.
     private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ firstBytesAt: inout ContinuousClock.Instant?,
                       _ stop: StopFlag, _ emit: (Fix) -> Void) -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var idle = Duration.zero
-        let pollInterval = 100
+        var flushAt: ContinuousClock.Instant?
         while !stop.isSet {
-            var descriptor = pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(pollInterval))
+            var descriptors = [pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+            var timeout: Int32 = -1
+            if let flushAt { timeout = Int32(max(0, (flushAt - .now).milliseconds.rounded(.up))) }
+            // Without an eventfd for the stop, look at the flag a few times a second.
+            if stop.fd < 0 { timeout = timeout < 0 ? 250 : min(timeout, 250) }
+            let ready = poll(&descriptors, stop.fd < 0 ? 1 : 2, timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 return "poll failed: \(String(cString: strerror(errno)))"
             }
-            if ready == 0 {
-                idle += .milliseconds(pollInterval)
-                if idle >= idleFlush { decoder.flush(emit) }
+            if descriptors[0].revents == 0 {
+                if let due = flushAt, ContinuousClock.now >= due {
+                    decoder.flush(emit)
+                    flushAt = nil
+                }
                 continue
             }
             let count = buffer.withUnsafeMutableBytes { read(port.fd, $0.baseAddress, $0.count) }
             if count > 0 {
-                idle = .zero
+                flushAt = .now + idleFlush
                 if firstBytesAt == nil { firstBytesAt = .now }
                 decoder.push(buffer[0..<count], emit)
             } else if count == 0 {
@@ -151,4 +159,8 @@ public struct SerialFixSource: FixSource {
         }
         return nil
     }
+}
+
+private extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }
