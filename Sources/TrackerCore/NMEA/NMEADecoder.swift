@@ -7,10 +7,20 @@ public struct NMEADecoder: Sendable {
 
     public init() {}
 
+    /// Contiguous bytes take the fast path without generic dispatch per byte (see the framer).
+    @inlinable
     public mutating func push(_ bytes: some Sequence<UInt8>, _ emit: (Fix) -> Void) {
-        var lines: [NMEALineFramer.Output] = []
-        framer.push(bytes) { lines.append($0) }
-        for line in lines { handle(line, emit) }
+        let done: Void? = bytes.withContiguousStorageIfAvailable { push(buffer: $0, emit) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { push(buffer: $0, emit) } }
+    }
+
+    /// Each line is decoded as the framer hands it out, not collected first: a line kept past
+    /// the framer's next one would cost a copy of its buffer.
+    public mutating func push(buffer bytes: UnsafeBufferPointer<UInt8>, _ emit: (Fix) -> Void) {
+        var framer = NMEALineFramer.taken
+        swap(&framer, &self.framer)
+        framer.push(buffer: bytes) { handle($0, emit) }
+        swap(&framer, &self.framer)
     }
 
     /// End of input: the last line and the last cycle.

@@ -18,7 +18,22 @@ public struct NMEALineFramer: Sendable {
         buffer.reserveCapacity(128)
     }
 
+    private init(empty: Void) {}
+
+    /// A framer with nothing allocated, to stand in while a decoder lends its own out.
+    static var taken: NMEALineFramer { NMEALineFramer(empty: ()) }
+
+    /// Any sequence of bytes; contiguous ones (arrays, slices, Data) take the fast path below,
+    /// which this wrapper reaches without generic dispatch per byte from another module.
+    @inlinable
     public mutating func push(_ bytes: some Sequence<UInt8>, _ emit: (Output) -> Void) {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { push(buffer: $0, emit) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { push(buffer: $0, emit) } }
+    }
+
+    /// A line is handed out as a slice of the framer's own buffer, valid during `emit`: a
+    /// consumer that keeps it costs a copy of the buffer at the next line.
+    public mutating func push(buffer bytes: UnsafeBufferPointer<UInt8>, _ emit: (Output) -> Void) {
         for byte in bytes {
             if byte == 0x0A || byte == 0x0D {
                 if discarding {
