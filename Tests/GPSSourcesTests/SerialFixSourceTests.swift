@@ -42,20 +42,22 @@ import TrackerCore
         Thread.detachNewThread { first.write(Self.cycles(drive, 0..<200)) }
         #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 200 }, "fixes before the unplug: \(received.items.count)")
 
-        // Unplug: the tty disappears (EIO on the slave) and the name dangles.
+        // Unplug: the name goes first (as udev removes /dev/gps0), then the tty (EIO on the
+        // slave). The name must not dangle: tests running in parallel make ptys of their own,
+        // and one could get this pty's number while the reader tries the old path again.
+        try FileManager.default.removeItem(atPath: link)
         pty.close()
         #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("GPS receiver lost") } })
 
         // Replug: a new tty behind the same name.
         pty = try PseudoTerminal()
-        try FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
         #expect(await logs.wait(timeout: .seconds(10)) { $0.contains { $0.message.hasPrefix("GPS receiver back") } })
         let second = pty
         Thread.detachNewThread { second.write(Self.cycles(drive, 200..<400)) }
         #expect(await received.wait(timeout: .seconds(20)) { $0.count >= 400 }, "fixes after the replug: \(received.items.count)")
         let messages = logs.items.map(\.message)
-        pty.close()
+        await Self.finish(consumer, logs, closing: pty)
 
         let fixes = received.items
         #expect(fixes.count == 400)
@@ -78,46 +80,54 @@ import TrackerCore
                                      backoff: Backoff(base: .milliseconds(20), cap: .milliseconds(100)))
         let received = EventLog<Fix>()
         let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
-        defer { consumer.cancel() }
 
         #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.contains("No such file or directory") } })
         #expect(await logs.wait(timeout: .seconds(15)) { entries in entries.filter { $0.message.hasPrefix("reopening") }.count >= 3 })
         let pty = try PseudoTerminal()
-        defer { pty.close() }
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
         #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA from serial") } })
         let (drive, _) = try Self.seedDrive()
         pty.write(Self.cycles(drive, 0..<5))
         #expect(await received.wait(timeout: .seconds(15)) { $0.count == 5 })
         #expect(logs.items.filter { $0.message.hasPrefix("GPS receiver unavailable") }.count == 1)
+        await Self.finish(consumer, logs, closing: pty)
     }
 
     /// The fault campaign's killer sentence arrives over the UART between good cycles: the
     /// reader counts it and goes on.
     @Test func aHostileSentenceOverTheWireIsSkipped() async throws {
         let pty = try PseudoTerminal()
-        defer { pty.close() }
         let logs = EventLog<CapturingLogHandler.Entry>()
         let source = SerialFixSource(path: pty.slavePath, baud: 9600, logger: CapturingLogHandler.logger(logs))
         let received = EventLog<Fix>()
         let consumer = Task { for await fix in source.fixes() { received.append(fix) } }
-        defer { consumer.cancel() }
         #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
         let (drive, expected) = try Self.seedDrive()
         let killer = Array("$GPZDA,120000.00,01,01,300000000,00,00*56\r\n".utf8)
         pty.write(killer + Self.cycles(drive, 0..<3) + killer + Self.cycles(drive, 3..<6))
         #expect(await received.wait(timeout: .seconds(15)) { $0.count >= 5 })
         #expect(received.items.map(\.time) == expected[0..<received.items.count].map(\.time))
+        await Self.finish(consumer, logs, closing: pty)
     }
 
     @Test func stoppingTheConsumerStopsTheReader() async throws {
         let pty = try PseudoTerminal()
-        defer { pty.close() }
         let logs = EventLog<CapturingLogHandler.Entry>()
         let source = SerialFixSource(path: pty.slavePath, baud: 115200, logger: CapturingLogHandler.logger(logs))
         let consumer = Task { for await _ in source.fixes() {} }
         #expect(await logs.wait(timeout: .seconds(15)) { $0.contains { $0.message.hasPrefix("reading NMEA") } })
         consumer.cancel()
         #expect(await logs.wait(timeout: .seconds(2)) { $0.contains { $0.message.hasPrefix("serial source stopped") } })
+        pty.close()
+    }
+
+    /// Stops the reader, and only then unplugs: a pty closed under a running reader frees its
+    /// number, which a test running in parallel may be given while the reader tries the path
+    /// again — and the reader then takes that test's bytes. (A test that fails before this
+    /// keeps its pty open: harmless.)
+    static func finish(_ consumer: Task<Void, Never>, _ logs: EventLog<CapturingLogHandler.Entry>, closing pty: PseudoTerminal) async {
+        consumer.cancel()
+        _ = await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("serial source stopped") } }
+        pty.close()
     }
 }
