@@ -58,13 +58,30 @@ public struct NMEASentence: Sendable, Equatable {
         }
         guard sum == high << 4 | low else { return .rejected(.badChecksum) }
 
+        // Printable ASCII only (checked above): the fields are cut at the commas' bytes, not
+        // by Character, which costs a grapheme-breaking walk of every sentence.
         let text = String(decoding: body, as: UTF8.self)
-        var parts = text.split(separator: ",", omittingEmptySubsequences: false)
-        let address = parts.removeFirst()
-        guard address.count >= 3, address.count <= 10,
+        let utf8 = text.utf8
+        let firstComma = utf8.firstIndex(of: UInt8(ascii: ",")) ?? utf8.endIndex
+        let address = text[utf8.startIndex..<firstComma]
+        guard address.utf8.count >= 3, address.utf8.count <= 10,
               address.utf8.allSatisfy({ isAlphanumeric($0) })
         else { return .rejected(.malformed) }
-        return .sentence(NMEASentence(address: String(address), fields: parts), skippedLeadingBytes: skipped)
+        var fields: [Substring] = []
+        if firstComma != utf8.endIndex {
+            fields.reserveCapacity(24)
+            var start = utf8.index(after: firstComma)
+            var index = start
+            while index != utf8.endIndex {
+                if utf8[index] == UInt8(ascii: ",") {
+                    fields.append(text[start..<index])
+                    start = utf8.index(after: index)
+                }
+                index = utf8.index(after: index)
+            }
+            fields.append(text[start..<utf8.endIndex])
+        }
+        return .sentence(NMEASentence(address: String(address), fields: fields), skippedLeadingBytes: skipped)
     }
 
     public init(address: String, fields: [Substring]) {
