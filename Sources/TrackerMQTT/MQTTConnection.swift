@@ -175,6 +175,11 @@ public final class MQTTConnection: Sendable {
     /// Disconnects cleanly (no last will) and ends the thread; returns once it has ended or after 2 s.
     public func shutdown() async {
         stop.set()
+        // The loop waits up to a second for the socket: a DISCONNECT queued here wakes it at
+        // once (libmosquitto signals its own loop when a packet is queued from another thread).
+        current.withLock { handle in
+            if let handle { _ = mosquitto_disconnect(handle.pointer) }
+        }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(2)
         while !finished.load(ordering: .acquiring) && clock.now < deadline {
@@ -221,7 +226,9 @@ public final class MQTTConnection: Sendable {
         var failureErrno = mosquitto_errno()
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             while !stop.isSet {
-                let loop = mosquitto_loop(handle, 250, 1)
+                // Woken early by the socket, by a packet queued from another thread, or by a stop
+                // (see `shutdown`): the timeout only bounds an idle wait.
+                let loop = mosquitto_loop(handle, 1000, 1)
                 if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
                 if loop != MOSQ_ERR_SUCCESS.rawValue {
                     failure = loop

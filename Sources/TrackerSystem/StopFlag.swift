@@ -39,17 +39,22 @@ public final class StopFlag: Sendable {
         if writeEnd >= 0 { _ = write(writeEnd, &byte, 1) }
     }
 
-    /// Sleeps up to `duration` in short slices; returns early (false) once stopped.
+    /// Sleeps up to `duration`; returns early (false) once stopped. One wake-up, at the end or
+    /// at the stop (not a wake-up every few milliseconds to look).
     public func sleep(_ duration: Duration) -> Bool {
-        var remaining = duration
-        let slice = Duration.milliseconds(50)
-        while remaining > .zero {
-            if isSet { return false }
-            let step = min(slice, remaining)
-            var request = timespec(tv_sec: Int(step.components.seconds), tv_nsec: Int(step.components.attoseconds / 1_000_000_000))
-            nanosleep(&request, nil)
-            remaining -= step
+        let end = ContinuousClock.now + duration
+        while !isSet {
+            let left = end - ContinuousClock.now
+            if left <= .zero { return true }
+            let milliseconds = Int32(min(Double(left.components.seconds) * 1000 + Double(left.components.attoseconds) / 1e15, 3_600_000).rounded(.up))
+            if fd >= 0 {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&descriptor, 1, milliseconds)
+            } else {
+                var request = timespec(tv_sec: Int(min(milliseconds, 50)) / 1000, tv_nsec: Int(min(milliseconds, 50) % 1000) * 1_000_000)
+                nanosleep(&request, nil)
+            }
         }
-        return !isSet
+        return false
     }
 }
