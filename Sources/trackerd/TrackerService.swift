@@ -63,6 +63,7 @@ struct TrackerService: Service, CustomStringConvertible {
                                       processID: getpid(), watchdogInterval: notifier.watchdogInterval)
         if connection == nil { settings.publishing = nil }
         settings.publishing?.version = version
+        settings.logLevel = EngineLogEntry.Level(rawValue: logger.logLevel.rawValue) ?? .info
         if connection != nil, let certificate = try? FileReader.readAll(config.mqtt.certFile),
            let info = DeviceKeys.info(String(decoding: certificate, as: UTF8.self)) {
             settings.publishing?.certificateId = info.certificateId

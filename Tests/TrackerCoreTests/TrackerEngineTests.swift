@@ -51,11 +51,12 @@ import Testing
         /// `shadow`: the device follows its `trackerd` shadow (the file is `config`, its zones `zones`).
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
              watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false, jobs: Bool = false,
-             certificate: (CertificateLifetime, Int)? = nil) {
+             certificate: (CertificateLifetime, Int)? = nil, logLevel: EngineLogEntry.Level = .trace) {
             now = ContinuousClock.now
             self.disk = disk
             var settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
+            settings.logLevel = logLevel
             if let certificate {
                 settings.certificate = certificate
                 settings.certificateCheckInterval = .seconds(60)
@@ -519,5 +520,20 @@ import Testing
         never.send(.start)
         never.advance(.seconds(200))
         #expect(never.restarts.isEmpty, "rotate_before_days = 0: only a job renews")
+    }
+}
+
+/// Debug lines are not even made below the level in force: a line per fix costs its formatting.
+@Suite struct EngineLogLevelTests {
+    @Test func aFixIsLoggedAtDebugOnlyWhenDebugIsInForce() {
+        func fixLines(_ level: EngineLogEntry.Level) -> Int {
+            var world = TrackerEngineTests.World(logLevel: level)
+            world.send(.start)
+            for second in 0..<3 { world.fix(Int64(second)); world.advance(.seconds(1)) }
+            return world.logs.filter { $0.level == .debug && $0.message.hasPrefix("fix: ") }.count
+        }
+        #expect(fixLines(.debug) == 3)
+        #expect(fixLines(.trace) == 3)
+        #expect(fixLines(.info) == 0)
     }
 }

@@ -85,6 +85,9 @@ public struct EngineSettings: Sendable {
     /// The certificate in use, for the status: its id, lifetime and where its key is ("file"
     /// or "token"), renewed by the device or not.
     public var certificateInUse: (id: String, lifetime: CertificateLifetime, key: String)?
+    /// The lowest level logged (the command line's); entries below it are not even made, since
+    /// a debug line per fix costs its formatting. The shadow's `log_level` changes it.
+    public var logLevel: EngineLogEntry.Level = .trace
     /// How often a running tracker looks at its certificate's expiry (the start looks first).
     public var certificateCheckInterval: Duration = .seconds(86_400)
 

@@ -25,6 +25,8 @@ public struct TrackerEngine: Sendable {
     private var nextCertificateCheck: ContinuousClock.Instant?
     /// The wall clock at the last input, for what the status says in calendar time.
     private var lastWallMilliseconds: Int64 = 0
+    /// The lowest level logged now (the command line's, or the shadow's `log_level`).
+    private var logLevelInForce: EngineLogEntry.Level
     private var lastStatusAt: ContinuousClock.Instant?
     private var lastSummary = ""
     private var delivery: MessageDelivery?
@@ -52,6 +54,7 @@ public struct TrackerEngine: Sendable {
         self.settings = settings
         self.planner = planner
         self.jobZones = jobZones
+        logLevelInForce = settings.logLevel
         if let remote = settings.remote, settings.publishing != nil {
             if remote.shadow {
                 self.shadow = shadow ?? DeviceShadow(thingName: remote.thingName, processID: settings.processID)
@@ -201,7 +204,8 @@ public struct TrackerEngine: Sendable {
                 out.append(.setWillTopic(topic))
             }
         }
-        out.append(.setLogLevel(remote.logLevel.flatMap(EngineLogEntry.Level.init(rawValue:)) ?? base.logLevel))
+        logLevelInForce = remote.logLevel.flatMap(EngineLogEntry.Level.init(rawValue:)) ?? base.logLevel
+        out.append(.setLogLevel(logLevelInForce))
         out.append(.writeStatus(status(now: now)))
     }
 
@@ -297,7 +301,7 @@ public struct TrackerEngine: Sendable {
                 out.log(.warning, "fix lost: no new fix for \(JSONNumber.fixed(settings.staleAfter.seconds, 1)) s (\(why)); last: \(last.summary)",
                         ["event": "fix-lost"])
             case .repeated(let fix):
-                out.log(.debug, "repeated fix ignored: \(fix.summary)")
+                if logLevelInForce <= .debug { out.log(.debug, "repeated fix ignored: \(fix.summary)") }
             }
         }
     }
@@ -312,7 +316,7 @@ public struct TrackerEngine: Sendable {
         }
         let messages = planner.plan(fix, afterLoss: regained)
         delivery?.enqueue(messages, now: now, &out)
-        out.log(.debug, "fix: \(fix.summary)")
+        if logLevelInForce <= .debug { out.log(.debug, "fix: \(fix.summary)") }
         let events = messages.compactMap(\.event)
         for event in events {
             let was = event.previous.map { " (was \($0.rawValue))" } ?? ""
