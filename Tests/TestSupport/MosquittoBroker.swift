@@ -13,8 +13,9 @@ public final class MosquittoBroker {
     /// `serverCertificate`: the base name of the broker's certificate in the PKI
     /// (`server`, `wronghost`, `expired`).
     /// `persistence`: sessions and queued messages survive a restart of the broker.
+    /// `packets`: its log names every packet ("Sending PUBACK to ..."), for a test to wait on.
     public init(pki: TestPKI, serverCertificate: String = "server", port: Int = LoopbackPort.free(),
-                persistence: Bool = false) throws {
+                persistence: Bool = false, packets: Bool = false) throws {
         self.pki = pki
         self.port = port
         configPath = pki.path("mosquitto-\(port).conf")
@@ -28,6 +29,7 @@ public final class MosquittoBroker {
         log_type warning
         log_type notice
         log_type information
+        \(packets ? "log_type debug" : "")
         connection_messages true
         allow_anonymous false
         listener \(port) 127.0.0.1

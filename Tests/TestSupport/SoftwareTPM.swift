@@ -43,15 +43,19 @@ public final class SoftwareTPM: Sendable {
         // The swtpm TCTI takes the control channel to be the next port after the TPM's.
         var port = LoopbackPort.free()
         while (try? TCPListener(port: port + 1)).map({ $0.close() }) == nil { port = LoopbackPort.free() }
-        let control = port + 1
+        // swtpm writes its pid once its sockets listen; into a FIFO, that is an event to wait
+        // on (tpm2-abrmd gives up at once when the TPM is not there yet).
+        let pidFIFO = directory.file("swtpm.pid").path
+        guard mkfifo(pidFIFO, 0o600) == 0 else { throw fail("mkfifo \(pidFIFO): \(String(cString: strerror(errno)))") }
+        let listening = try ChildProcess("/bin/cat", [pidFIFO])
+        processes.append(listening)
         let swtpm = try ChildProcess("/usr/bin/swtpm", [
             "socket", "--tpm2", "--tpmstate", "dir=" + directory.file("state").path,
-            "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1", "--ctrl", "type=tcp,port=\(control),bindaddr=127.0.0.1",
-            "--flags", "not-need-init,startup-clear",
+            "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1", "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
+            "--flags", "not-need-init,startup-clear", "--pid", "file=" + pidFIFO,
         ])
         processes.append(swtpm)
-        // tpm2-abrmd gives up at once when the TPM is not there yet: wait for swtpm to listen.
-        guard await Self.until(.seconds(10), { LoopbackPort.isAccepting(control) }) else {
+        guard await listening.waitForExit(timeout: .seconds(10)) == 0 else {
             throw fail("swtpm did not start: \(swtpm.stderrLines.items.suffix(3))")
         }
         let bus = try ChildProcess("/usr/bin/dbus-daemon", ["--session", "--nofork", "--print-address=1",
@@ -60,35 +64,25 @@ public final class SoftwareTPM: Sendable {
         guard await bus.stdoutLines.wait(timeout: .seconds(10), until: { !$0.isEmpty }), let address = bus.stdoutLines.items.first else {
             throw fail("dbus-daemon did not start: \(bus.stderrLines.items)")
         }
+        // With GLib's debug messages on, tpm2-abrmd says when it owns its name on the bus.
         let abrmd = try ChildProcess("/usr/sbin/tpm2-abrmd", ["--session", "--tcti=swtpm:host=127.0.0.1,port=\(port)"]
-                                     + (getuid() == 0 ? ["--allow-root"] : []), environment: ["DBUS_SESSION_BUS_ADDRESS": address])
+                                     + (getuid() == 0 ? ["--allow-root"] : []),
+                                     environment: ["DBUS_SESSION_BUS_ADDRESS": address, "G_MESSAGES_DEBUG": "all"])
         processes.append(abrmd)
-        let tpm = SoftwareTPM(directory: directory, label: label, pin: pin, processes: processes, busAddress: address)
-        // The resource manager is ready once a client gets through it; the first tries come
-        // before it has claimed its name on the bus.
-        var initialise: ChildProcess?
-        let initialised = await until(.seconds(20)) {
-            initialise = try? ChildProcess("/usr/bin/tpm2_ptool", ["init", "--path", tpm.store], environment: tpm.environment)
-            return await initialise?.waitForExit(timeout: .seconds(20)) == 0
+        let named: @Sendable ([String]) -> Bool = { $0.contains { $0.contains("on_name_acquired") } }
+        guard await abrmd.stdoutLines.wait(timeout: .seconds(20), until: named) || named(abrmd.stderrLines.items) else {
+            throw fail("tpm2-abrmd did not take its bus name: \(abrmd.stderrLines.items.suffix(3)) \(abrmd.stdoutLines.items.suffix(3))")
         }
-        guard initialised else {
-            throw fail("tpm2_ptool init failed: \(initialise?.stderrLines.items.suffix(3) ?? []) \(abrmd.stderrLines.items.suffix(3))")
+        let tpm = SoftwareTPM(directory: directory, label: label, pin: pin, processes: processes, busAddress: address)
+        let initialise = try ChildProcess("/usr/bin/tpm2_ptool", ["init", "--path", tpm.store], environment: tpm.environment)
+        guard await initialise.waitForExit(timeout: .seconds(30)) == 0 else {
+            throw fail("tpm2_ptool init failed: \(initialise.stderrLines.items.suffix(3)) \(abrmd.stderrLines.items.suffix(3))")
         }
         let token = try ChildProcess("/usr/bin/tpm2_ptool", ["addtoken", "--pid", "1", "--label", label, "--userpin", pin,
                                                             "--sopin", "so-" + pin, "--path", tpm.store], environment: tpm.environment)
         guard await token.waitForExit(timeout: .seconds(30)) == 0 else { throw fail("tpm2_ptool addtoken failed: \(token.stderrLines.items.suffix(3))") }
         FileManager.default.createFile(atPath: tpm.pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
         return tpm
-    }
-
-    /// Whether `condition` holds within `deadline`, asked every 50 ms.
-    static func until(_ deadline: Duration, _ condition: () async -> Bool) async -> Bool {
-        let end = ContinuousClock.now + deadline
-        while ContinuousClock.now < end {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return false
     }
 
     private init(directory: TemporaryDirectory, label: String, pin: String, processes: [ChildProcess], busAddress: String) {

@@ -12,9 +12,10 @@ import TrackerStorage
         let broker: MosquittoBroker
         let dir: TemporaryDirectory
 
-        static func make(persistence: Bool = false, serverCertificate: String = "server") async throws -> Setup {
+        static func make(persistence: Bool = false, serverCertificate: String = "server", packets: Bool = false) async throws -> Setup {
             let pki = try await TestPKI.make()
-            return Setup(pki: pki, broker: try MosquittoBroker(pki: pki, serverCertificate: serverCertificate, persistence: persistence),
+            return Setup(pki: pki, broker: try MosquittoBroker(pki: pki, serverCertificate: serverCertificate, persistence: persistence,
+                                                               packets: packets),
                          dir: try TemporaryDirectory())
         }
 
