@@ -105,7 +105,7 @@ enum CertificateRotation {
         case .notDue, .clockNotSet:
             return false
         }
-        if !inProgress { clearLeftovers(store: store, logger: logger) }
+        if !inProgress { removePair(store.nextIdentityName, store: store, logger: logger) }
         let keyFile: String
         do { keyFile = try store.activeKeyLocation() } catch {
             logger.error("certificate rotation: \(error)")
@@ -156,13 +156,11 @@ enum CertificateRotation {
             CrashPoint.reached("rotation-trial")
         }
         let old = store.identityName
-        let oldKey = store.keyLocation(identity: old)
         let oldRecord = try? store.activeRecord()
         do {
             try store.commitNext()
             CrashPoint.reached("rotation-switched")
-            if let oldKey, let uri = try? PKCS11URI(parsing: oldKey) { try? TokenKeys.destroyKey(uri) }
-            try store.removeIdentity(old)
+            removePair(old, store: store, logger: logger)
             try rotation.discardPending()
             let marker = markerPath(store.directory)
             if unlink(marker) != 0 && errno != ENOENT { logger.warning("cannot remove \(marker): \(String(cString: strerror(errno)))") }
@@ -192,12 +190,13 @@ enum CertificateRotation {
         return outcome.isEmpty ? nil : outcome
     }
 
-    /// What a rotation that finished (or failed) long ago left in the other directory.
-    private static func clearLeftovers(store: CredentialStore, logger: Logger) {
-        let other = store.nextIdentityName
-        if let key = store.keyLocation(identity: other), let uri = try? PKCS11URI(parsing: key) {
+    /// The pair in `name`, which is not the one in use: its key destroyed in the token when it
+    /// was there, its files removed. After a switch, and for what a rotation that finished (or
+    /// failed) long ago left in the other directory.
+    private static func removePair(_ name: String, store: CredentialStore, logger: Logger) {
+        if let key = store.keyLocation(identity: name), let uri = try? PKCS11URI(parsing: key) {
             do { try TokenKeys.destroyKey(uri) } catch { logger.warning("cannot remove an old key from the token: \(error)") }
         }
-        do { try store.removeIdentity(other) } catch { logger.warning("certificate rotation: \(error)") }
+        do { try store.removeIdentity(name) } catch { logger.warning("certificate rotation: \(error)") }
     }
 }

@@ -98,6 +98,10 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitStatus.credentials
             }
         }
+        // The certificate in use, read once: the jobs' rotate-certificate, the status and the
+        // presence message name it, and the engine watches its expiry.
+        let certificate = settings.mqtt.endpoint == nil ? nil
+            : (try? FileReader.readAll(settings.mqtt.certFile)).flatMap { DeviceKeys.info(String(decoding: $0, as: UTF8.self)) }
         var zones: [Zone]
         do { zones = try GeofenceFiles.zones(settings.geofences) } catch {
             logger.error("configuration: \(error)")
@@ -117,7 +121,6 @@ struct RunCommand: AsyncParsableCommand {
                                              shadow: settings.mqtt.shadow, jobs: settings.jobs.enabled)
             if settings.jobs.enabled {
                 let files = JobFiles(directory: settings.jobs.directory)
-                let certificate = (try? FileReader.readAll(settings.mqtt.certFile)).flatMap { DeviceKeys.info(String(decoding: $0, as: UTF8.self)) }
                 jobs = JobRunner(thingName: base.thingName, version: version, ledger: files.ledger.load(logger: logger) ?? JobLedger(),
                                  installResult: files.installResult.load(logger: logger), processID: getpid(),
                                  certificateId: certificate?.certificateId,
@@ -165,7 +168,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         let service = TrackerService(source: settings.gps.makeFixSource(logger: logger, board: profile), config: settings,
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
-                                     shadow: shadow, jobs: jobs, jobZones: jobZones, zonesFromJob: zonesFromJob, version: version, logger: logger)
+                                     shadow: shadow, jobs: jobs, jobZones: jobZones, zonesFromJob: zonesFromJob, version: version,
+                                     certificate: certificate, logger: logger)
         // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
         var lifecycleLogger = logger
         lifecycleLogger.logLevel = max(level, .info)

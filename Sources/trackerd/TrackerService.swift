@@ -35,6 +35,8 @@ struct TrackerService: Service, CustomStringConvertible {
     let zonesFromJob: Bool
     /// The installed package's version.
     let version: String
+    /// The certificate in use (nil without an endpoint).
+    let certificate: DeviceKeys.CertificateInfo?
     let logger: Logger
 
     var description: String { "trackerd loop over \(source.description)" }
@@ -64,14 +66,11 @@ struct TrackerService: Service, CustomStringConvertible {
         if connection == nil { settings.publishing = nil }
         settings.publishing?.version = version
         settings.logLevel = EngineLogEntry.Level(rawValue: logger.logLevel.rawValue) ?? .info
-        if connection != nil, let certificate = try? FileReader.readAll(config.mqtt.certFile),
-           let info = DeviceKeys.info(String(decoding: certificate, as: UTF8.self)) {
+        if connection != nil, let info = certificate {
             settings.publishing?.certificateId = info.certificateId
-            settings.certificateInUse = (info.certificateId, CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter),
-                                         config.mqtt.keyFile.hasPrefix("pkcs11:") ? "token" : "file")
-            if config.provisioning != nil {
-                settings.certificate = (CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter), config.credentials.rotateBeforeDays)
-            }
+            settings.certificate = (info.certificateId, CertificateLifetime(notBefore: info.notBefore, notAfter: info.notAfter),
+                                    config.mqtt.keyFile.hasPrefix("pkcs11:") ? "token" : "file",
+                                    config.provisioning != nil ? config.credentials.rotateBeforeDays : nil)
         }
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,

@@ -58,7 +58,7 @@ import Testing
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)
             settings.logLevel = logLevel
             if let certificate {
-                settings.certificate = certificate
+                settings.certificate = ("test", certificate.0, "file", certificate.1)
                 settings.certificateCheckInterval = .seconds(60)
             }
             if shadow || jobs {

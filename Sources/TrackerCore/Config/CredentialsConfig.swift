@@ -23,17 +23,9 @@ public struct CredentialsConfig: Sendable, Equatable {
 
     static let keys = ["key", "pkcs11_module", "pin_file", "rotate_before_days"]
 
-    /// The line of `key`, for errors that involve other sections.
-    var keyLine: Int?
-
-    public static func == (a: CredentialsConfig, b: CredentialsConfig) -> Bool {
-        a.key == b.key && a.pkcs11Module == b.pkcs11Module && a.pinFile == b.pinFile && a.rotateBeforeDays == b.rotateBeforeDays
-    }
-
     init(_ table: TOMLTable, _ reader: ConfigReader) {
         let s = "credentials"
         if let (text, line) = reader.string(table, s, "key") {
-            keyLine = line
             if text != "file" {
                 do { key = .token(try PKCS11URI(parsing: text)) } catch {
                     reader.fail(line, "credentials.key", "\"\(text)\" " + (PKCS11URI.looksLikeURI(text)
@@ -61,8 +53,9 @@ public struct CredentialsConfig: Sendable, Equatable {
 
     /// Checks that need more than this section: a token key needs its module and PIN, and
     /// provisioning that keeps the key in a token must use a CSR.
-    static func check(_ config: TrackerConfig, claimLine: Int?, _ reader: ConfigReader) {
-        let line = config.credentials.keyLine ?? claimLine ?? 1
+    /// `keyLine`, `claimLine`: where the file sets `[credentials] key` and `[provisioning] claim_key`.
+    static func check(_ config: TrackerConfig, keyLine: Int?, claimLine: Int?, _ reader: ConfigReader) {
+        let line = keyLine ?? claimLine ?? 1
         if usesToken(config) {
             if config.credentials.pkcs11Module == nil {
                 reader.fail(line, "credentials.pkcs11_module", "a key in a token needs the token's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so or /usr/lib/aarch64-linux-gnu/pkcs11/libtpm2_pkcs11.so")

@@ -62,7 +62,8 @@ public struct TrackerConfig: Sendable, Equatable {
             config.provisioning = ProvisioningConfig(reader.section(root, "provisioning"), reader)
         }
         config.credentials = CredentialsConfig(reader.section(root, "credentials"), reader)
-        CredentialsConfig.check(config, claimLine: reader.section(root, "provisioning")["claim_key"]?.line, reader)
+        CredentialsConfig.check(config, keyLine: reader.section(root, "credentials")["key"]?.line,
+                                claimLine: reader.section(root, "provisioning")["claim_key"]?.line, reader)
         if let value = root["geofence"] {
             if case .array(let entries) = value.kind {
                 var seen: [String: Int] = [:]

@@ -78,13 +78,10 @@ public struct EngineSettings: Sendable {
     public var remote: Remote?
     /// Delays between attempts to open a store that would not open.
     public var storeRetry = Backoff(base: .seconds(1), cap: .seconds(60))
-    /// The device certificate's lifetime and `[credentials] rotate_before_days`, when the
-    /// device renews its own certificate (fleet-provisioned): a tracker that runs for months
-    /// without a restart renews it too.
-    public var certificate: (lifetime: CertificateLifetime, rotateBeforeDays: Int)?
-    /// The certificate in use, for the status: its id, lifetime and where its key is ("file"
-    /// or "token"), renewed by the device or not.
-    public var certificateInUse: (id: String, lifetime: CertificateLifetime, key: String)?
+    /// The certificate in use: its id, lifetime and where its key is ("file" or "token"), for
+    /// the status; and `[credentials] rotate_before_days` when the device renews it itself
+    /// (fleet-provisioned): a tracker that runs for months without a restart renews it too.
+    public var certificate: (id: String, lifetime: CertificateLifetime, key: String, rotateBeforeDays: Int?)?
     /// The lowest level logged (the command line's); entries below it are not even made, since
     /// a debug line per fix costs its formatting. The shadow's `log_level` changes it.
     public var logLevel: EngineLogEntry.Level = .trace

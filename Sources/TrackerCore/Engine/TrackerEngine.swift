@@ -225,11 +225,11 @@ public struct TrackerEngine: Sendable {
         status.shadow = shadow.map(TrackerStatus.Shadow.init)
         status.job = jobs.flatMap(TrackerStatus.Job.init)
         status.settings = effective
-        if let certificate = settings.certificateInUse {
+        if let certificate = settings.certificate {
             let left = Double(certificate.lifetime.notAfter * 1000 - lastWallMilliseconds) / 86_400_000
             status.certificate = .init(id: certificate.id,
                                        notAfter: UTCTimestamp(millisecondsSinceEpoch: certificate.lifetime.notAfter * 1000).iso8601,
-                                       daysLeft: (left * 10).rounded() / 10, renewedDaysBefore: settings.certificate?.rotateBeforeDays,
+                                       daysLeft: (left * 10).rounded() / 10, renewedDaysBefore: certificate.rotateBeforeDays,
                                        key: certificate.key)
         }
         return status
@@ -255,10 +255,10 @@ public struct TrackerEngine: Sendable {
     }
 
     private mutating func tick(now: ContinuousClock.Instant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
-        if let check = nextCertificateCheck, now >= check, let certificate = settings.certificate {
+        if let check = nextCertificateCheck, now >= check, let certificate = settings.certificate, let days = certificate.rotateBeforeDays {
             nextCertificateCheck = now + settings.certificateCheckInterval
-            if case .due(let days) = certificate.lifetime.renewal(now: wallMilliseconds / 1000, beforeDays: certificate.rotateBeforeDays) {
-                out.append(.restart(reason: "the device certificate expires in \(JSONNumber.fixed(days, 1)) days (rotate_before_days = \(certificate.rotateBeforeDays)): renewing it comes before the connection"))
+            if case .due(let left) = certificate.lifetime.renewal(now: wallMilliseconds / 1000, beforeDays: days) {
+                out.append(.restart(reason: "the device certificate expires in \(JSONNumber.fixed(left, 1)) days (rotate_before_days = \(days)): renewing it comes before the connection"))
             }
         }
         let events = loss.tick(now)
