@@ -450,18 +450,31 @@ def idle(work, pki, broker):
     time.sleep(5)  # past the start's own work
 
     def switches():
-        total = 0
+        """Context switches per thread: {tid: (name, count)}."""
+        counts = {}
         for task in os.listdir("/proc/%d/task" % p.pid):
-            with open("/proc/%d/task/%s/status" % (p.pid, task)) as f:
-                for line in f:
-                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                        total += int(line.split()[1])
-        return total
+            try:
+                with open("/proc/%d/task/%s/status" % (p.pid, task)) as f:
+                    total, name = 0, "?"
+                    for line in f:
+                        if line.startswith("Name:"):
+                            name = line.split(None, 1)[1].strip()
+                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                            total += int(line.split()[1])
+                counts[task] = (name, total)
+            except OSError:
+                pass
+        return counts
 
     first, start = switches(), time.time()
     time.sleep(20)
-    rate = (switches() - first) / (time.time() - start)
-    threads = len(os.listdir("/proc/%d/task" % p.pid))
+    last, elapsed = switches(), time.time() - start
+    per_thread = {}
+    for task, (name, count) in last.items():
+        key = "%s/%s" % (name, task)
+        per_thread[key] = (count - first.get(task, (name, 0))[1]) / elapsed
+    rate = sum(per_thread.values())
+    threads = len(last)
     p.send_signal(signal.SIGTERM)
     p.wait(10)
     os.close(master)
@@ -470,6 +483,8 @@ def idle(work, pki, broker):
     results["idle_wakeups_per_s"] = round(rate, 1)
     results["idle_threads"] = threads
     print("idle (connected, receiver silent): %.1f wake-ups per second over 20 s, %d threads" % (rate, threads))
+    busy = sorted(per_thread.items(), key=lambda item: -item[1])
+    print("  by thread: " + ", ".join("%s %.1f" % item for item in busy if item[1] >= 0.05))
 
 
 def main():

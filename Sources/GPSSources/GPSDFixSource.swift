@@ -35,7 +35,7 @@ public struct GPSDFixSource: FixSource {
 
     public func fixes() -> AsyncStream<Fix> {
         let reader = self
-        return ReaderThread.fixStream(for: description, logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
+        return ReaderThread.fixStream(for: description, thread: "trackerd-gps", logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
     }
 
     private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {

@@ -115,7 +115,7 @@ public final class MQTTConnection: Sendable {
     /// Starts connecting (and reconnecting) on the connection's own thread.
     public func start() {
         let connection = self
-        if !ReaderThread.start({ connection.run() }) {
+        if !ReaderThread.start(name: "trackerd-mqtt", { connection.run() }) {
             sink.events.yield(.connectionFailed(reason: "cannot start the MQTT thread"))
         }
     }
@@ -175,7 +175,7 @@ public final class MQTTConnection: Sendable {
     /// Disconnects cleanly (no last will) and ends the thread; returns once it has ended or after 2 s.
     public func shutdown() async {
         stop.set()
-        // The loop waits up to a second for the socket: a DISCONNECT queued here wakes it at
+        // The loop may be asleep until the next keepalive: a DISCONNECT queued here wakes it at
         // once (libmosquitto signals its own loop when a packet is queued from another thread).
         current.withLock { handle in
             if let handle { _ = mosquitto_disconnect(handle.pointer) }
@@ -226,9 +226,10 @@ public final class MQTTConnection: Sendable {
         var failureErrno = mosquitto_errno()
         if rc == MOSQ_ERR_SUCCESS.rawValue {
             while !stop.isSet {
-                // Woken early by the socket, by a packet queued from another thread, or by a stop
-                // (see `shutdown`): the timeout only bounds an idle wait.
-                let loop = mosquitto_loop(handle, 1000, 1)
+                // Asleep until the socket, a packet queued from another thread, a stop (see
+                // `shutdown`) or the keepalive's PINGREQ: libmosquitto shortens the wait to the
+                // next packet due, so an idle connection wakes once a keepalive, not every second.
+                let loop = mosquitto_loop(handle, Int32(settings.keepalive) * 1000, 1)
                 if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
                 if loop != MOSQ_ERR_SUCCESS.rawValue {
                     failure = loop

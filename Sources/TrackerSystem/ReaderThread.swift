@@ -14,9 +14,13 @@ public enum ReaderThread {
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
-    /// False when the system has no thread to give (then `run` never runs).
-    public static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
-        let body = Unmanaged.passRetained(Body(run)).toOpaque()
+    /// False when the system has no thread to give (then `run` never runs). `name` (at most 15
+    /// bytes) is what `top -H`, `ps -L` and /proc/PID/task/TID/comm show for it.
+    public static func start(name: String, _ run: @escaping @Sendable () -> Void) -> Bool {
+        let body = Unmanaged.passRetained(Body({
+            nameThisThread(name)
+            run()
+        })).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
             // pthread_create passes back the pointer given below, never nil.
@@ -32,14 +36,23 @@ public enum ReaderThread {
         return true
     }
 
+    /// pthread_setname_np is not in Swift's Glibc module; the kernel's own file is (Linux 3.17+).
+    private static func nameThisThread(_ name: String) {
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
     /// A stream of fixes fed by `loop` on a thread of its own. Ending the stream's iteration
     /// sets the `StopFlag` the loop watches; the loop finishes the stream when it returns.
-    public static func fixStream(for source: String, logger: Logger,
+    public static func fixStream(for source: String, thread name: String, logger: Logger,
                           _ loop: @escaping @Sendable (StopFlag, AsyncStream<Fix>.Continuation) -> Void) -> AsyncStream<Fix> {
         let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
         let stop = StopFlag()
         continuation.onTermination = { _ in stop.set() }
-        let started = start {
+        let started = start(name: name) {
             loop(stop, continuation)
             continuation.finish()
         }

@@ -168,7 +168,7 @@ final class EngineDriver {
             results.yield(.jobDownloaded(.failed(reason: "\(error)")))
             return
         }
-        let started = ReaderThread.start {
+        let started = ReaderThread.start(name: "trackerd-fetch") {
             let clock = ContinuousClock()
             let last = Mutex<ContinuousClock.Instant?>(nil)
             let outcome = job.run(stop: stop) { bytes, total in

@@ -47,7 +47,7 @@ struct QueueCommand: ParsableCommand {
             let settings = try ConfigFile.loadOrExit(config)
             let path = settings.store.directory + "/queue.db"
             var report = Report(path: path, depth: 0, bytes: 0, oldestAgeSeconds: nil, dropped: 0,
-                                running: (try? StatusFile(directory: StatusFile.runtimeDirectory).current())??.status.mqtt?.queue)
+                                running: (try? StatusFile(directory: StatusFile.runtimeDirectory).current())??.mqtt?.queue)
             if access(path, F_OK) == 0 {
                 do {
                     // Read-only: a damaged file is reported, never moved or repaired from here.

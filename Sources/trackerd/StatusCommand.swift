@@ -11,8 +11,9 @@ struct StatusCommand: ParsableCommand {
         abstract: "What the running trackerd is doing: provisioning, connection, queue, last fix, zones.",
         discussion: """
         Reads status.json from $RUNTIME_DIRECTORY (or /run/trackerd), which `trackerd run` rewrites \
-        every 2 s; under systemd only root and the group trackerd may read it. Exit 3 when trackerd is \
-        not running, 4 when the status cannot be read (permission).
+        when something changes (at most every 2 s), and brings its ages to now (the file's are as of \
+        its writtenAt); under systemd only root and the group trackerd may read it. Exit 3 when \
+        trackerd is not running, 4 when the status cannot be read (permission).
         """
     )
 
@@ -21,19 +22,19 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let file = StatusFile(directory: StatusFile.runtimeDirectory)
-        let current: (status: TrackerStatus, bytes: [UInt8])?
+        let current: TrackerStatus?
         do {
             current = try file.current()
         } catch {
             StandardError.line("\(error): run it as root (sudo trackerd status) or as a member of group trackerd")
             throw ExitCode(4)
         }
-        guard let (status, bytes) = current else {
+        guard let status = current else {
             StandardError.line("trackerd is not running (no current status in \(file.path))")
             throw ExitCode(3)
         }
         if json {
-            print(String(decoding: bytes, as: UTF8.self), terminator: "")
+            print(String(decoding: StatusFile.encode(status) ?? [], as: UTF8.self), terminator: "")
             return
         }
         print("trackerd (pid \(status.pid)), device \(status.deviceId)")

@@ -9,7 +9,8 @@ import TrackerStorage
 import TrackerSystem
 
 /// `status.json` in the runtime directory (tmpfs under systemd: no SD-card writes), rewritten
-/// atomically by `run` and read by `trackerd status` and `trackerd queue stats`.
+/// atomically by `run` when the status changes, and read by `trackerd status` and `trackerd
+/// queue stats`, which bring its ages to now.
 struct StatusFile: Sendable {
     let directory: String
     var path: String { directory + "/status.json" }
@@ -21,11 +22,17 @@ struct StatusFile: Sendable {
     }
 
     func write(_ status: TrackerStatus) {
+        guard let bytes = Self.encode(status) else { return }
+        _ = try? CredentialStore.write(bytes, to: path, mode: 0o644)
+    }
+
+    /// The file's form: sorted keys, one line.
+    static func encode(_ status: TrackerStatus) -> [UInt8]? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var bytes = try? encoder.encode(status) else { return }
+        guard var bytes = try? encoder.encode(status) else { return nil }
         bytes.append(0x0A)
-        _ = try? CredentialStore.write(Array(bytes), to: path, mode: 0o644)
+        return Array(bytes)
     }
 
     /// The file as written, for `status --json`.
@@ -33,10 +40,10 @@ struct StatusFile: Sendable {
         try FileReader.readAll(path)
     }
 
-    /// The status of a trackerd that is running now; nil when the file is missing, unreadable
-    /// as a status, or left behind by a process that is gone. Throws when it cannot be read
-    /// (permission): not knowing is not "not running".
-    func current() throws(FileReader.ReadError) -> (status: TrackerStatus, bytes: [UInt8])? {
+    /// The status of a trackerd that is running now, its ages brought to now; nil when the file
+    /// is missing, unreadable as a status, or left behind by a process that is gone. Throws
+    /// when it cannot be read (permission): not knowing is not "not running".
+    func current() throws(FileReader.ReadError) -> TrackerStatus? {
         let bytes: [UInt8]
         do { bytes = try read() } catch {
             if error.errno == EACCES { throw error }
@@ -45,7 +52,7 @@ struct StatusFile: Sendable {
         // kill(pid, 0) answers EPERM for a live process of another user (the daemon's).
         guard let status = try? JSONDecoder().decode(TrackerStatus.self, from: Data(bytes)),
               kill(status.pid, 0) == 0 || errno == EPERM else { return nil }
-        return (status, bytes)
+        return status.aged(to: WallClock.now().millisecondsSinceEpoch)
     }
 
     func remove() { unlink(path) }

@@ -11,8 +11,9 @@ import TrackerCrypto
 import TrackerMQTT
 import TrackerSystem
 
-/// The daemon's one loop: fixes from the source, the clock, and the MQTT connection's events,
-/// handed one at a time to the engine, whose actions `EngineDriver` carries out. A finished
+/// The daemon's one loop: fixes from the source, the MQTT connection's events, and the wakes
+/// the engine asks for (its timers: no fixed tick, so an idle tracker sleeps), handed one at a
+/// time to the engine, whose actions `EngineDriver` carries out. A finished
 /// replay ends the loop once the queue has drained; a graceful shutdown keeps the queue.
 struct TrackerService: Service, CustomStringConvertible {
     let source: any FixSource
@@ -43,7 +44,6 @@ struct TrackerService: Service, CustomStringConvertible {
 
     private enum Input: Sendable {
         case fix(Fix)
-        case tick
         case sourceEnded
         case mqtt(MQTTEvent)
         case wake
@@ -84,17 +84,15 @@ struct TrackerService: Service, CustomStringConvertible {
                                   notifier: notifier, logger: logger)
 
         let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
-        let ticks = AsyncTimerSequence(interval: .milliseconds(500), clock: clock).map { _ in Input.tick }
         let mqtt = merge((connection?.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }, results.map { Input.result($0) })
         // The engine's `.wake(at:)` requests, as inputs at their moment (one timer at a time,
         // for the earliest).
         let (wakes, wakeUp) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(1))
         var timer: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
         driver.send(.start)
-        for await input in merge(merge(fixes, ticks), merge(mqtt, wakes)).cancelOnGracefulShutdown() {
+        for await input in merge(fixes, mqtt, wakes).cancelOnGracefulShutdown() {
             switch input {
             case .fix(let fix): driver.send(.fix(fix))
-            case .tick: driver.send(.tick)
             case .sourceEnded: driver.send(.sourceEnded)
             case .mqtt(let event): driver.send(event)
             case .result(let input): driver.send(input)

@@ -58,3 +58,16 @@ import Testing
         ])
     }
 }
+
+extension FixLossDetectorTests {
+    /// The daemon wakes for the loss at `staleAt` only: it is the moment `tick` reports it.
+    @Test func staleAtIsWhenTheLossIsReported() {
+        var detector = FixLossDetector(staleAfter: .seconds(5))
+        #expect(detector.staleAt == nil, "no fix: nothing to lose")
+        _ = detector.receive(fix(1), at: start)
+        #expect(detector.staleAt == start + .seconds(5))
+        #expect(detector.tick(start + .milliseconds(4999)).isEmpty)
+        #expect(detector.tick(start + .seconds(5)).count == 1)
+        #expect(detector.staleAt == nil, "lost: reported once, nothing more to wake for")
+    }
+}

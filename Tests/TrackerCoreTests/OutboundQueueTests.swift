@@ -190,3 +190,54 @@ extension OutboundQueueTests {
         #expect(queue.due(now: t0 + .seconds(10)).insert.map(\.sequence) == [1, 2, 3], "the new file must hold them again")
     }
 }
+
+extension OutboundQueueTests {
+    /// The daemon asks `due` only at `nextCommitAt`, so that must never be late: through 20,000
+    /// random operations (enqueues online and offline, sends, acknowledgements, lost
+    /// connections, commits that fail, a store that comes back empty), whenever `due` has
+    /// work, `nextCommitAt` said so beforehand, no later than now.
+    @Test func theNextCommitIsNeverLate() {
+        var random = SplitMix64(seed: 17)
+        for policyKind in 0..<2 {
+            var queue = OutboundQueue(policy: policy { $0.maxInflight = 4; $0.maxMessages = 40; $0.durability = .batched
+                                                         if policyKind == 1 { $0.ackTimeout = .seconds(30) } }, now: t0)
+            var now = t0
+            var inflight: [Int64] = []
+            var connected = true
+            var worked = 0
+            for step in 0..<10_000 {
+                now += .milliseconds(Int(random.next() % 3000))
+                switch random.next() % 10 {
+                case 0, 1, 2: _ = queue.enqueue(topic: "t", payload: payload(step), now: now, connected: connected)
+                case 3: if connected { inflight += queue.nextToSend(now: now).map(\.sequence) }
+                case 4, 5:
+                    if !inflight.isEmpty { queue.acknowledge(inflight.remove(at: Int(random.next() % UInt64(inflight.count))), now: now) }
+                case 6:
+                    connected.toggle()
+                    if !connected { queue.connectionLost(); inflight = [] }
+                case 7: if random.next() % 50 == 0 { _ = queue.adopt([], now: now) }
+                default:
+                    let promised = queue.nextCommitAt
+                    let work = queue.due(now: now)
+                    if !work.isEmpty {
+                        worked += 1
+                        #expect(promised.map { $0 <= now } ?? false, "step \(step): work due at \(now) was promised for \(String(describing: promised))")
+                    }
+                    if random.next() % 4 == 0 { queue.commitFailed(work) } else { queue.committed(work) }
+                }
+            }
+            #expect(worked > 500, "the walk reached the disk often enough to mean something: \(worked)")
+        }
+    }
+
+    @Test func anEmptyQueueAsksForNoCommit() {
+        var queue = OutboundQueue(policy: policy(), now: t0)
+        #expect(queue.nextCommitAt == nil)
+        _ = queue.enqueue(topic: "t", payload: payload(1), now: t0, connected: true)
+        #expect(queue.nextCommitAt == t0 + .seconds(5), "a live message spills after spill_after_s if not acknowledged")
+        _ = queue.nextToSend(now: t0)
+        queue.acknowledge(1, now: t0 + .milliseconds(100))
+        _ = queue.due(now: t0 + .seconds(5))
+        #expect(queue.nextCommitAt == nil, "acknowledged before it reached the disk: nothing waits")
+    }
+}

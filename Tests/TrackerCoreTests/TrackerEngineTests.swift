@@ -17,6 +17,8 @@ import Testing
         var topics: [String] = []
         var publishedAt: [ContinuousClock.Instant] = []
         var wakeAt: ContinuousClock.Instant?
+        /// The moments the engine was woken at.
+        var wakes: [ContinuousClock.Instant] = []
         var stopped = false
         /// The broker acknowledges each publish at once.
         var autoAcknowledge = false
@@ -143,23 +145,25 @@ import Testing
             }
         }
 
-        /// Time passes in the daemon's 0.5 s ticks, with the wakes the engine asks for between them.
+        /// Time passes; the engine is woken only at the moments it asked for, as `run` wakes it
+        /// (it has no other clock).
         mutating func advance(_ duration: Duration) {
             let end = now + duration
-            var nextTick = now + .milliseconds(500)
-            while nextTick <= end {
-                if let at = wakeAt, at < nextTick {
+            while let at = wakeAt, at <= end {
+                if at > now {
                     wall += Int64((at - now).seconds * 1000)
-                    now = max(now, at)
-                    wakeAt = nil
-                    send(.wake)
-                    continue
+                    now = at
                 }
-                wall += Int64((nextTick - now).seconds * 1000)
-                now = nextTick
-                nextTick += .milliseconds(500)
-                send(.tick)
+                wakeAt = nil
+                wakes.append(now)
+                send(.wake)
+                if wakes.count > 1_000_000 {
+                    Issue.record("the engine keeps asking to be woken without time passing")
+                    return
+                }
             }
+            wall += Int64((end - now).seconds * 1000)
+            now = end
         }
 
         /// One fix per second of track time at `second`, received now.
@@ -373,7 +377,8 @@ import Testing
         #expect(world.engine.isDurable)
     }
 
-    /// The watchdog is fed at its interval; STATUS= is sent only when the line changes.
+    /// The watchdog is fed at its interval; STATUS= is sent only when the line changes, and the
+    /// status file only when the status does (not because it grew older).
     @Test func theWatchdogAndTheStatusLine() {
         var world = World(watchdog: .seconds(5))
         world.send(.start)
@@ -381,7 +386,66 @@ import Testing
         #expect(world.notifications.filter { $0 == "WATCHDOG=1" }.count == 4)
         let statusLines = world.notifications.filter { $0.hasPrefix("STATUS=") }
         #expect(statusLines == ["STATUS=not connected to broker.example:8883; queue 0; no fix yet"])
-        #expect(world.statuses.count == 10, "the status file every 2 s")
+        #expect(world.statuses.count == 1, "nothing changed: written once")
+        world.fix(0)
+        #expect(world.statuses.count == 2, "the first fix is written at once")
+        #expect(world.statuses.last?.lastFix?.receivedAt == UTCTimestamp(millisecondsSinceEpoch: world.wall).iso8601)
+        // Ten seconds of fixes at 2 Hz: a rewrite every 2 s, not one per fix.
+        for second in 1...20 {
+            world.advance(.milliseconds(500))
+            world.fix(Int64(second))
+        }
+        #expect((6...8).contains(world.statuses.count), "at most every 2 s: \(world.statuses.count)")
+        world.advance(.seconds(2))
+        #expect(world.statuses.last?.lastFix?.fix.time?.hasSuffix("08:03:40.000Z") == true, "the last change is written within 2 s")
+        let written = world.statuses.count
+        world.advance(.seconds(60))
+        #expect(world.statuses.count == written, "older is not news")
+        #expect(world.notifications.last { $0.hasPrefix("STATUS=") }?.hasSuffix("last fix at 16:00:30 UTC (3D)") == true,
+                "the line holds the time, not an age that would go stale: \(world.notifications.last { $0.hasPrefix("STATUS=") } ?? "")")
+    }
+
+    /// An idle tracker (connected, no fixes, nothing queued) sleeps: once the fix is lost, the
+    /// status written and the last acknowledgement committed, the engine asks for no wake at
+    /// all; with systemd's watchdog, only for that.
+    @Test func anIdleTrackerSleeps() {
+        for watchdog in [nil, Duration.seconds(15)] {
+            var world = World(watchdog: watchdog)
+            world.send(.start)
+            world.connect()
+            for second in 0..<3 { world.fix(Int64(second)); world.advance(.seconds(1)); world.acknowledge() }
+            world.disconnect()
+            world.fix(3)
+            world.advance(.seconds(6))
+            world.connect()
+            world.acknowledge()
+            world.advance(.seconds(30))
+            #expect(world.logged("fix lost").count == 1)
+            #expect(world.disk?.isEmpty == true, "the acknowledged fix is deleted from disk")
+            let settled = world.now
+            world.advance(.seconds(600))
+            let idle = world.wakes.filter { $0 > settled }
+            #expect(idle.count == (watchdog == nil ? 0 : 40), "woken \(idle.count) times in 10 idle minutes")
+        }
+    }
+
+    /// Every wake leaves the engine asking for a later one (or none): no busy loop, whatever
+    /// the state — drains at the cap, a store that will not open, a full queue, a full disk.
+    @Test func aWakeAlwaysMovesTimeOn() {
+        var worlds = [Self.draining(500), World(disk: nil), World(config: World.config { $0.queue.maxMessages = 3 }), World()]
+        worlds[3].diskFull = true
+        for index in worlds.indices {
+            var world = worlds[index]
+            if index > 0 { world.send(.start) }
+            for second in 0..<10 { world.fix(Int64(second)) }
+            for _ in 0..<200 {
+                guard let at = world.wakeAt else { break }
+                world.now = max(world.now, at)
+                world.wakeAt = nil
+                world.send(.wake)
+                #expect(world.wakeAt.map { $0 > world.now } ?? true, "world \(index) asked to be woken again at once: \(String(describing: world.wakeAt.map { world.now - $0 }))")
+            }
+        }
     }
 
     /// Geofence events are published after the fix that caused them, logged, and the zones saved.
@@ -477,9 +541,7 @@ import Testing
         var world = Self.draining(20) { $0.mqtt.maxPublishRate = 5 }
         world.send(.stop)
         #expect(!world.stopped && world.storeOpen, "no token: the stop waits")
-        let wake = try? #require(world.wakeAt)
-        world.now = wake ?? world.now
-        world.send(.wake)
+        world.advance(.seconds(2))
         #expect(world.stopped && !world.storeOpen)
         #expect(world.announcements.last == #"{"state":"offline"}"#)
     }

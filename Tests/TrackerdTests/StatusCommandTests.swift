@@ -49,4 +49,41 @@ import TestSupport
         #expect(await stopped.waitForExit(timeout: .seconds(10)) == 3)
         #expect(stopped.stderrLines.items.first?.hasPrefix("trackerd is not running") == true)
     }
+
+    /// A receiver that went quiet: the file is not rewritten as the fix grows old (that would
+    /// wake the board every 2 s for nothing), and `trackerd status` ages what it reads.
+    @Test func aQuietTrackerLeavesTheFileAloneAndTheCommandAgesIt() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let runtime = dir.path + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        let pty = try PseudoTerminal()
+        let config = dir.file("t.toml")
+        try """
+        [gps]
+        source = "serial"
+        device = "\(pty.slavePath)"
+        baud = 9600
+        stale_after_s = 1
+        [store]
+        dir = "\(dir.path)/state"
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", config.path], environment: ["RUNTIME_DIRECTORY": runtime])
+        // Logged once the tty is open and flushed: bytes written before would be lost.
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("reading NMEA from serial") } })
+        pty.write(Array(DrainEndToEndTests.line(0).utf8))
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("fix lost: no new fix for 1 s") } },
+                "\(run.stderrLines.items.suffix(3))")
+        let file = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runtime + "/status.json"))) as? [String: Any]
+        let written = try #require((file?["lastFix"] as? [String: Any])?["ageSeconds"] as? Double)
+        #expect(written < 0.5, "the file was written when the fix came, not again as it aged: \(written) s")
+        let status = try TrackerdBinary.start(["status", "--json"], environment: ["RUNTIME_DIRECTORY": runtime])
+        #expect(await status.waitForExit(timeout: .seconds(10)) == 0)
+        let object = try JSONSerialization.jsonObject(with: Data((status.stdoutLines.items.first ?? "").utf8)) as? [String: Any]
+        let aged = try #require((object?["lastFix"] as? [String: Any])?["ageSeconds"] as? Double)
+        #expect(aged >= 1.0, "lost after 1 s, so at least that old now: \(aged) s")
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(5)) == 0)
+        pty.close()
+    }
 }

@@ -51,7 +51,9 @@ public enum EngineAction: Sendable, Equatable {
     /// Stop, to be started again for work that comes before the connection (renewing the
     /// certificate): `run` exits 75, and systemd starts it again.
     case restart(reason: String)
-    /// Send `.wake` at this instant (the rate cap has a token again, a stop can finish).
+    /// Send `.wake` at this instant: the engine's next timer (the rate cap has a token again, a
+    /// commit or the status is due, the fix goes stale...). The driver keeps the earliest asked
+    /// for and forgets it once delivered; the engine asks again after each.
     case wake(at: ContinuousClock.Instant)
     /// The stop that `.stop` began is complete: the store is closed, "offline" was said.
     case stopped

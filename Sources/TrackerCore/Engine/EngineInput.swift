@@ -5,8 +5,6 @@ public enum EngineInput: Sendable, Equatable {
     case start
     /// One receiver cycle, fix or not.
     case fix(Fix)
-    /// Time passes (every 0.5 s in `run`).
-    case tick
     /// The fix source has no more fixes (a replay ended).
     case sourceEnded
     case connection(ConnectionEvent)
@@ -28,6 +26,7 @@ public enum EngineInput: Sendable, Equatable {
     case commitFailed(StoreCommit, diskFull: Bool, reason: String)
     /// A graceful stop (SIGTERM): keep what is queued and say goodbye; ends with `.stopped`.
     case stop
-    /// The moment a `.wake(at:)` asked for.
+    /// The moment a `.wake(at:)` asked for: the engine's timers look whether they are due (an
+    /// early or an extra wake does nothing but ask again).
     case wake
 }

@@ -2,11 +2,13 @@
 /// state, the publish-rate cap and the message ids in flight. Exists only with an MQTT endpoint.
 ///
 /// Every publish spends a token of the cap — fixes, backlog batches, events and the presence
-/// messages alike; what the cap holds back goes out at the `.wake` it asks for.
+/// messages alike; what the cap holds back goes out when it has a token again (`nextWake`).
 struct MessageDelivery: Sendable {
     private(set) var settings: EngineSettings.Publishing
     private(set) var queue: OutboundQueue
     private(set) var storeOpen = false
+    /// An `.openStore` is out and its answer not yet in: no wake for the retry meanwhile.
+    private var openAsked = false
     /// Until the first open has answered, the store's contents replace the (empty) queue
     /// rather than being merged into it.
     private var firstOpen = true
@@ -22,6 +24,8 @@ struct MessageDelivery: Sendable {
     private(set) var heldBack = 0
     /// A `.stop` waits for a token to say "offline".
     private(set) var stopping = false
+    /// When the cap has a token for what it holds back (or for a stop's "offline").
+    private var capWake: ContinuousClock.Instant?
 
     init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: ContinuousClock.Instant) {
         self.settings = settings
@@ -73,9 +77,10 @@ struct MessageDelivery: Sendable {
         let windowOpen = queue.inflightPublications < settings.queue.maxInflight
         if waiting > 0 && windowOpen && tokens == publications.count, let back = cap.nextToken(now: now) {
             heldBack = waiting
-            out.append(.wake(at: back))
+            capWake = back
         } else {
             heldBack = 0
+            capWake = nil
         }
     }
 
@@ -148,14 +153,32 @@ struct MessageDelivery: Sendable {
         connected = false
         outside = []
         heldBack = 0
+        capWake = nil
         queue.connectionLost()
         messageSequences.removeAll()
     }
 
     // MARK: - routine work and stop
 
-    mutating func tick(now: ContinuousClock.Instant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
-        if !storeOpen && storage.openIsDue(now: now) { out.append(.openStore) }
+    /// The earliest moment `timers` has work: the cap's next token for what it holds back, a
+    /// commit, a retry of the store, a drop report. nil: none (an idle tracker sleeps).
+    func nextWake(now: ContinuousClock.Instant, dropReportInterval: Duration) -> ContinuousClock.Instant? {
+        var at = capWake
+        func earliest(_ instant: ContinuousClock.Instant?) {
+            if let instant { at = min(at ?? instant, instant) }
+        }
+        earliest(queue.nextCommitAt)
+        if !storeOpen && !stopping && !openAsked { earliest(storage.retryAt) }
+        if queue.hasUnreportedDrops { earliest(lastDropReport.map { $0 + dropReportInterval } ?? now) }
+        return at
+    }
+
+    /// What time brings: the cap's tokens, commits, a retry of the store, the drop report.
+    mutating func timers(now: ContinuousClock.Instant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
+        if !storeOpen && storage.openIsDue(now: now) {
+            openAsked = true
+            out.append(.openStore)
+        }
         pump(now: now, &out)
         commit(queue.due(now: now), &out)
         if lastDropReport.map({ now - $0 >= dropReportInterval }) ?? true, let dropped = queue.takeDropReport() {
@@ -176,13 +199,14 @@ struct MessageDelivery: Sendable {
         finishStop(now: now, &out)
     }
 
-    /// The rest of a stop; true when it is done, false when it waits for the `.wake` it asked for.
+    /// The rest of a stop; true when it is done, false when it waits for the cap's next token.
     @discardableResult
     mutating func finishStop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) -> Bool {
         guard stopping else { return true }
+        capWake = nil
         if connected {
             if cap.available(now: now) == 0, let back = cap.nextToken(now: now) {
-                out.append(.wake(at: back))
+                capWake = back
                 return false
             }
             cap.spend(1, now: now)
@@ -241,6 +265,7 @@ struct MessageDelivery: Sendable {
             out.log(repair.event == "queue-salvaged" ? .warning : .error, repair.description, metadata)
         }
         storeOpen = true
+        openAsked = false
         if firstOpen {
             firstOpen = false
             queue = OutboundQueue(policy: settings.queue, restored: store.messages, droppedBefore: store.droppedBefore, now: now,
@@ -261,6 +286,7 @@ struct MessageDelivery: Sendable {
     mutating func storageFailed(_ reason: String, now: ContinuousClock.Instant, wallMilliseconds: Int64,
                                 random: inout SplitMix64, _ out: inout [EngineAction]) {
         firstOpen = false
+        openAsked = false
         if storage.failed(reason, wallMilliseconds: wallMilliseconds, now: now, random: &random) {
             out.log(.error, "\(reason); the queue is kept in memory only (a crash now loses it) until the store works again",
                     ["event": "queue-memory-only", "reason": reason])

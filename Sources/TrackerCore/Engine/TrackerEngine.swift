@@ -1,6 +1,7 @@
 /// What the daemon decides, as one state machine: inputs in, actions out, no I/O.
 ///
-/// `trackerd run` feeds it fixes, ticks and the connection's events and carries out what it
+/// `trackerd run` feeds it fixes, the connection's events and the wakes it asks for (it has no
+/// fixed tick: an idle tracker sleeps until its next timer) and carries out what it
 /// returns (publish, store work, journal lines, sd_notify, status); `trackerd simulate` feeds
 /// it a recorded track and prints what it would publish. Both therefore publish the same
 /// messages for the same fixes, and every decision can be tested on a fake clock without a
@@ -16,7 +17,7 @@ public struct TrackerEngine: Sendable {
     private var loss: FixLossDetector
     private var lostAt: ContinuousClock.Instant?
     public private(set) var planner: PublicationPlanner
-    private var lastFix: (fix: Fix, at: ContinuousClock.Instant)?
+    private var lastFix: (fix: Fix, at: ContinuousClock.Instant, wall: Int64)?
     private var sourceEnded = false
     private var finished = false
     private var stopped = false
@@ -29,6 +30,13 @@ public struct TrackerEngine: Sendable {
     private var logLevelInForce: EngineLogEntry.Level
     private var lastStatusAt: ContinuousClock.Instant?
     private var lastSummary = ""
+    /// Something happened since the status was last looked at: look again at the next interval.
+    private var statusChanged = true
+    /// The status as last written, its ages left out: a status that only grew older is not
+    /// written again (readers age it from `writtenAt`).
+    private var writtenStatus: TrackerStatus?
+    /// The wake the driver holds: it keeps the earliest asked for and forgets it once delivered.
+    private var wakeAsked: ContinuousClock.Instant?
     private var delivery: MessageDelivery?
     private var random: SplitMix64
     /// The odometer as last saved, and when: saved at each trip's end, at a stop, and at most
@@ -79,10 +87,10 @@ public struct TrackerEngine: Sendable {
     public mutating func handle(_ input: EngineInput, now: ContinuousClock.Instant, wallMilliseconds: Int64) -> [EngineAction] {
         lastWallMilliseconds = wallMilliseconds
         var out: [EngineAction] = []
+        if case .wake = input { wakeAsked = nil } else { statusChanged = true }
         switch input {
         case .start: start(now: now, &out)
         case .fix(let fix): lossEvents(loss.receive(fix, at: now), now: now, &out)
-        case .tick: tick(now: now, wallMilliseconds: wallMilliseconds, &out)
         case .sourceEnded:
             out.log(.info, "fix source ended: \(settings.source)")
             sourceEnded = true
@@ -124,7 +132,7 @@ public struct TrackerEngine: Sendable {
             if stopped {
                 if delivery?.finishStop(now: now, &out) ?? true { out.append(.stopped) }
             } else {
-                delivery?.pump(now: now, &out)
+                timers(now: now, wallMilliseconds: wallMilliseconds, &out)
             }
         }
         if sourceEnded && !finished && !stopped && queueDepth == 0 {
@@ -132,7 +140,28 @@ public struct TrackerEngine: Sendable {
             if delivery != nil { out.log(.info, "every queued message is acknowledged") }
             out.append(.finished)
         }
+        if let at = nextWake(now: now), wakeAsked.map({ at < $0 }) ?? true {
+            wakeAsked = at
+            out.append(.wake(at: at))
+        }
         return out
+    }
+
+    /// The earliest of the engine's timers: the cap's next token, a commit, a retry of the
+    /// store, the fix going stale, the watchdog, the status, the certificate's daily look.
+    /// After a `.wake` at `now` it is later than `now` (or nil): a wake always makes progress.
+    func nextWake(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        let pending = delivery?.nextWake(now: now, dropReportInterval: settings.dropReportInterval)
+        guard !stopped else { return pending }
+        var at = pending
+        func earliest(_ instant: ContinuousClock.Instant?) {
+            if let instant { at = min(at ?? instant, instant) }
+        }
+        earliest(loss.staleAt)
+        if let interval = settings.watchdogInterval { earliest(lastWatchdog.map { $0 + interval } ?? now) }
+        if statusChanged { earliest(lastStatusAt.map { $0 + settings.statusInterval } ?? now) }
+        if settings.certificate?.rotateBeforeDays != nil { earliest(nextCertificateCheck) }
+        return at
     }
 
     // MARK: - the shadow
@@ -206,7 +235,23 @@ public struct TrackerEngine: Sendable {
         }
         logLevelInForce = remote.logLevel.flatMap(EngineLogEntry.Level.init(rawValue:)) ?? base.logLevel
         out.append(.setLogLevel(logLevelInForce))
-        out.append(.writeStatus(status(now: now)))
+        writeStatus(now: now, &out)
+    }
+
+    /// Writes the status file when it says something new, and systemd's STATUS= line when
+    /// that changed. `routine`: the 2 s rewrite, which a write at once (a first fix, a zone
+    /// change) does not postpone.
+    private mutating func writeStatus(now: ContinuousClock.Instant, routine: Bool = false, _ out: inout [EngineAction]) {
+        if routine { lastStatusAt = now }
+        statusChanged = false
+        var status = status(now: now)
+        let unaged = status.withoutAges
+        guard unaged != writtenStatus else { return }
+        writtenStatus = unaged
+        status.writtenAt = UTCTimestamp(millisecondsSinceEpoch: lastWallMilliseconds).iso8601
+        out.append(.writeStatus(status))
+        if status.summary != lastSummary { out.append(.notify("STATUS=" + status.summary)) }
+        lastSummary = status.summary
     }
 
     /// The status as `trackerd status` shows it.
@@ -217,7 +262,8 @@ public struct TrackerEngine: Sendable {
         var status = TrackerStatus(
             pid: settings.processID, deviceId: settings.deviceID, thing: settings.thingName, source: settings.source,
             mqtt: delivery?.status(now: now),
-            lastFix: lastFix.map { .init(ageSeconds: ($0.at.duration(to: now).seconds * 10).rounded() / 10, fix: .init($0.fix)) },
+            lastFix: lastFix.map { .init(ageSeconds: ($0.at.duration(to: now).seconds * 10).rounded() / 10, fix: .init($0.fix),
+                                         receivedAt: UTCTimestamp(millisecondsSinceEpoch: $0.wall).iso8601) },
             zones: zones)
         status.odometerMetres = (planner.odometer * 10).rounded() / 10
         status.motion = planner.reporter.motion.rawValue
@@ -254,28 +300,26 @@ public struct TrackerEngine: Sendable {
         out.append(.notify("READY=1\nSTATUS=running; waiting for the first fix from \(settings.source)"))
     }
 
-    private mutating func tick(now: ContinuousClock.Instant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
+    /// What time brings, whichever timer this wake is for: each looks whether it is due.
+    private mutating func timers(now: ContinuousClock.Instant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
         if let check = nextCertificateCheck, now >= check, let certificate = settings.certificate, let days = certificate.rotateBeforeDays {
             nextCertificateCheck = now + settings.certificateCheckInterval
             if case .due(let left) = certificate.lifetime.renewal(now: wallMilliseconds / 1000, beforeDays: days) {
                 out.append(.restart(reason: "the device certificate expires in \(JSONNumber.fixed(left, 1)) days (rotate_before_days = \(days)): renewing it comes before the connection"))
             }
         }
-        let events = loss.tick(now)
-        let dropReportInterval = settings.dropReportInterval
-        delivery?.tick(now: now, dropReportInterval: dropReportInterval, &out)
+        let before = out.count
+        delivery?.timers(now: now, dropReportInterval: settings.dropReportInterval, &out)
+        lossEvents(loss.tick(now), now: now, &out)
+        // A wake that did something (published, committed, lost the fix) may change the status.
+        if out.count > before { statusChanged = true }
         if let interval = settings.watchdogInterval, lastWatchdog.map({ now - $0 >= interval }) ?? true {
             out.append(.notify("WATCHDOG=1"))
             lastWatchdog = now
         }
-        if lastStatusAt.map({ now - $0 >= settings.statusInterval }) ?? true {
-            lastStatusAt = now
-            let status = status(now: now)
-            out.append(.writeStatus(status))
-            if status.summary != lastSummary { out.append(.notify("STATUS=" + status.summary)) }
-            lastSummary = status.summary
+        if statusChanged && lastStatusAt.map({ now - $0 >= settings.statusInterval }) ?? true {
+            writeStatus(now: now, routine: true, &out)
         }
-        lossEvents(events, now: now, &out)
     }
 
     private mutating func stop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
@@ -307,7 +351,7 @@ public struct TrackerEngine: Sendable {
     }
 
     private mutating func accept(_ fix: Fix, first: Bool, regained: Bool, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
-        lastFix = (fix, now)
+        lastFix = (fix, now, lastWallMilliseconds)
         if first {
             out.log(.info, "first fix: \(fix.summary)")
         } else if regained {
@@ -346,7 +390,7 @@ public struct TrackerEngine: Sendable {
         }
         if first || regained || !events.isEmpty {
             // Worth showing at once, not at the next routine rewrite.
-            out.append(.writeStatus(status(now: now)))
+            writeStatus(now: now, &out)
         }
     }
 }

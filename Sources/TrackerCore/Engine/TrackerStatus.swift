@@ -3,6 +3,9 @@
 ///
 /// One Codable type for writer and readers, so they cannot drift apart. Absent values are
 /// written as `null` (not left out): a script can tell "no fix yet" from an older daemon.
+///
+/// The file is rewritten when something changes, not as time passes (an idle tracker would
+/// wake for nothing): its ages are as of `writtenAt`, and readers bring them to now (`aged`).
 public struct TrackerStatus: Codable, Sendable, Equatable {
     public struct Queue: Codable, Sendable, Equatable {
         public var depth: Int
@@ -92,10 +95,13 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     public struct LastFix: Codable, Sendable, Equatable {
         public var ageSeconds: Double
         public var fix: FixValues
+        /// ISO 8601, UTC: when trackerd received it (by this device's clock).
+        public var receivedAt: String?
 
-        public init(ageSeconds: Double, fix: FixValues) {
+        public init(ageSeconds: Double, fix: FixValues, receivedAt: String? = nil) {
             self.ageSeconds = ageSeconds
             self.fix = fix
+            self.receivedAt = receivedAt
         }
     }
 
@@ -157,6 +163,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     public var pid: Int32
+    /// ISO 8601, UTC: when the figures were taken; the ages are as of then.
+    public var writtenAt: String?
     /// The running trackerd's version (the update unit waits for the new one to connect).
     public var version = TrackerCore.version
     public var deviceId: String
@@ -193,13 +201,14 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case pid, version, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job,
+        case pid, writtenAt, version, deviceId, thing, provisioned, source, mqtt, lastFix, zones, odometerMetres, motion, shadow, settings, job,
              certificate
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(pid, forKey: .pid)
+        try container.encode(writtenAt, forKey: .writtenAt)
         try container.encode(version, forKey: .version)
         try container.encode(deviceId, forKey: .deviceId)
         try container.encode(thing, forKey: .thing)
@@ -216,7 +225,31 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         try container.encode(certificate, forKey: .certificate)
     }
 
-    /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix 1 s ago (3D, 9 sats)".
+    /// The same status with its ages and its time left out: what tells whether it says anything new.
+    public var withoutAges: TrackerStatus {
+        var status = self
+        status.writtenAt = nil
+        status.lastFix?.ageSeconds = 0
+        status.mqtt?.queue.oldestAgeSeconds = mqtt?.queue.oldestAgeSeconds.map { _ in 0 }
+        status.certificate?.daysLeft = 0
+        return status
+    }
+
+    /// The figures as of `wallMilliseconds` (since 1970): the ages grown, the days left shrunk,
+    /// by the time since `writtenAt`. Unchanged without `writtenAt` (an older writer).
+    public func aged(to wallMilliseconds: Int64) -> TrackerStatus {
+        guard let written = writtenAt.flatMap(UTCTimestamp.init(iso8601:)) else { return self }
+        let seconds = Double(max(0, wallMilliseconds - written.millisecondsSinceEpoch)) / 1000
+        func tenth(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+        var status = self
+        status.lastFix?.ageSeconds = tenth((lastFix?.ageSeconds ?? 0) + seconds)
+        status.mqtt?.queue.oldestAgeSeconds = mqtt?.queue.oldestAgeSeconds.map { tenth($0 + seconds) }
+        status.certificate?.daysLeft = tenth((certificate?.daysLeft ?? 0) - seconds / 86_400)
+        return status
+    }
+
+    /// The line `systemctl status` shows: "connected to host:8883 as thing; queue 0; last fix at
+    /// 08:03:21 UTC (3D, 9 sats)". It holds no age: systemd keeps it until the next change.
     public var summary: String {
         var text: String
         if let mqtt {
@@ -231,6 +264,8 @@ public struct TrackerStatus: Codable, Sendable, Equatable {
         }
         guard let lastFix else { return text + "; no fix yet" }
         let mode = FixMode(rawValue: lastFix.fix.mode).map { "\($0)" } ?? "mode \(lastFix.fix.mode)"
-        return text + "; last fix \(Int(lastFix.ageSeconds.rounded())) s ago (\(mode)\(lastFix.fix.sats.map { ", \($0) sats" } ?? ""))"
+        // "2026-11-30T08:03:21.250Z" -> "08:03:21 UTC"
+        let at = lastFix.receivedAt.map { " at " + $0.dropFirst(11).prefix(8) + " UTC" } ?? ""
+        return text + "; last fix\(at) (\(mode)\(lastFix.fix.sats.map { ", \($0) sats" } ?? ""))"
     }
 }

@@ -50,6 +50,12 @@ public struct FixLossDetector: Sendable {
         return events
     }
 
+    /// When the fix goes stale unless a newer one comes (nil: no fix, or already lost).
+    public var staleAt: ContinuousClock.Instant? {
+        guard !isLost, let lastFixAt else { return nil }
+        return lastFixAt + staleAfter
+    }
+
     /// Time passes; reports a loss once when the fix has gone stale.
     public mutating func tick(_ now: ContinuousClock.Instant) -> [Event] {
         guard !isLost, let lastFix, let lastFixAt, now - lastFixAt >= staleAfter else { return [] }

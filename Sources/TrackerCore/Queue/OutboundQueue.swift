@@ -28,6 +28,10 @@ public struct OutboundQueue: Sendable {
     private var nextSequence: Int64
     private var pendingDeletes: [Int64] = []
     private var lastCommit: ContinuousClock.Instant
+    /// The earliest moment `due` can find work: an entry not on disk becomes a spill, or
+    /// deletions wait (then `lastCommit`). Lowered by every change that makes work, made exact
+    /// by `due`; nil: nothing waits. Lets the daemon sleep instead of asking `due` on a timer.
+    private var workFrom: ContinuousClock.Instant?
     public private(set) var bytes = 0
     public private(set) var count = 0
     /// Messages in flight (a batch counts each of its fixes).
@@ -84,6 +88,8 @@ public struct OutboundQueue: Sendable {
         if policy.durability == .everyMessage {
             entry.writing = true
             work.insert.append(message)
+        } else {
+            expectWork(at: entry.producedOffline ? now : now + policy.spillAfter)
         }
         entries.append(entry)
         if isEvent(message) || (telemetryTopic != nil && !entry.producedOffline) { priority.append(message.sequence) }
@@ -252,7 +258,10 @@ public struct OutboundQueue: Sendable {
         entries[i].acknowledged = true
         bytes -= entries[i].message.size
         count -= 1
-        if entries[i].onDisk || entries[i].writing { pendingDeletes.append(sequence) }
+        if entries[i].onDisk || entries[i].writing {
+            pendingDeletes.append(sequence)
+            expectWork(at: lastCommit)
+        }
         trimFront()
     }
 
@@ -276,20 +285,37 @@ public struct OutboundQueue: Sendable {
         lastCommit = now
         var work = StoreWork(delete: pendingDeletes)
         pendingDeletes = []
+        workFrom = nil
         let stalled = isStalled(now: now)
         for i in head..<entries.count where !entries[i].acknowledged && !entries[i].onDisk && !entries[i].writing {
             if stalled || entries[i].producedOffline || now - entries[i].enqueuedAt >= policy.spillAfter {
                 entries[i].writing = true
                 work.insert.append(entries[i].message)
+            } else {
+                expectWork(at: entries[i].enqueuedAt + policy.spillAfter)
             }
         }
         return work
+    }
+
+    /// When `due` may next return work: never later than it would, possibly earlier (then it
+    /// returns nothing and says again). nil: nothing waits for the disk.
+    public var nextCommitAt: ContinuousClock.Instant? {
+        guard var at = workFrom else { return nil }
+        // A broker that stops acknowledging makes everything not on disk a spill.
+        if inflightCount > 0 { at = min(at, lastProgress + policy.ackTimeout) }
+        return max(at, lastCommit + policy.commitInterval)
+    }
+
+    private mutating func expectWork(at instant: ContinuousClock.Instant) {
+        workFrom = min(workFrom ?? instant, instant)
     }
 
     /// Everything not yet on disk, for a clean shutdown.
     public mutating func flushAll() -> StoreWork {
         var work = StoreWork(delete: pendingDeletes)
         pendingDeletes = []
+        workFrom = nil
         for i in head..<entries.count where !entries[i].acknowledged && !entries[i].onDisk && !entries[i].writing {
             entries[i].writing = true
             work.insert.append(entries[i].message)
@@ -314,6 +340,7 @@ public struct OutboundQueue: Sendable {
             if let i = position(of: message.sequence) { entries[i].writing = false }
         }
         pendingDeletes = work.delete + pendingDeletes
+        if !work.isEmpty { expectWork(at: lastCommit) }
     }
 
     /// Deletions of acknowledged messages still to reach the disk. A store reopened in this run
@@ -355,6 +382,8 @@ public struct OutboundQueue: Sendable {
         }
         nextSequence = start
         pendingDeletes.removeAll { skip.contains($0) }
+        // Entries below may no longer count as on disk; the next commit looks.
+        expectWork(at: lastCommit)
         for i in head..<entries.count where !entries[i].acknowledged && !entries[i].writing {
             if entries[i].onDisk && !kept.contains(entries[i].message.sequence) { entries[i].onDisk = false }
             if !entries[i].onDisk { entries[i].producedOffline = true }
@@ -371,6 +400,8 @@ public struct OutboundQueue: Sendable {
         enforceBounds(&work)
         return work
     }
+
+    public var hasUnreportedDrops: Bool { droppedUnreported > 0 }
 
     /// Drops since the last report, for a log line at most once a minute; nil if none.
     public mutating func takeDropReport() -> Int? {
@@ -404,6 +435,7 @@ public struct OutboundQueue: Sendable {
                 work.insert.remove(at: w)
             } else if entry.onDisk || entry.writing {
                 pendingDeletes.append(entry.message.sequence)
+                expectWork(at: lastCommit)
             }
             trimFront()
         }

@@ -14,7 +14,8 @@ public struct QueueStorageHealth: Sendable, Equatable {
 
     public private(set) var state: State = .durable
     private var backoff: Backoff
-    private var retryAt: ContinuousClock.Instant?
+    /// When a store that would not open is tried again (nil: it is not waited for).
+    public private(set) var retryAt: ContinuousClock.Instant?
 
     public init(retry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60))) {
         backoff = retry
