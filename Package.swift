@@ -94,8 +94,6 @@ let package = Package(
             "TrackerDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
         ]),
 
         // The parsers of outside input under arbitrary bytes: `make fuzz` (libFuzzer) and the

@@ -41,7 +41,7 @@ doc=$stage/usr/share/doc/trackerd
 install -D -m 0644 packaging/debian/copyright "$doc/copyright"
 install -m 0644 packaging/debian/changelog "$doc/changelog"
 install -m 0644 README.md "$doc/README.md"
-python3 scripts/swift-packages.py "$doc/swift-packages.txt" < "${DEPENDENCIES:?DEPENDENCIES is not set (run make deb)}"
+python3 scripts/swift-packages.py "$doc/swift-packages.txt" "$binary" < "${DEPENDENCIES:?DEPENDENCIES is not set (run make deb)}"
 chmod 0644 "$doc/swift-packages.txt"
 gzip -9n "$doc/changelog" "$doc/README.md"
 mkdir -p "$stage/usr/share/man/man8"

@@ -35,7 +35,7 @@ final class EngineDriver {
     private let jobFiles: JobFiles
     private let jobsCAFile: String?
     /// Where work done off the loop (a download, reading a zone set) reports back.
-    private let results: AsyncStream<EngineInput>.Continuation
+    private let results: @Sendable (EngineInput) -> Void
     /// The download in progress, to stop it at shutdown.
     private var download: StopFlag?
     /// SUBSCRIBE message ids and what they were for.
@@ -47,7 +47,7 @@ final class EngineDriver {
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
          zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>,
          remoteSettings: JSONStateFile<RemoteSettingsRecord>, jobFiles: JobFiles, jobsCAFile: String?,
-         results: AsyncStream<EngineInput>.Continuation, notifier: SystemdNotifier, logger: Logger) {
+         results: @escaping @Sendable (EngineInput) -> Void, notifier: SystemdNotifier, logger: Logger) {
         self.odometer = odometer
         self.remoteSettings = remoteSettings
         self.jobFiles = jobFiles
@@ -121,7 +121,7 @@ final class EngineDriver {
         case .jobReadZones(let jobId):
             let path = jobFiles.download(jobId), results = self.results
             // A zone set of 10,000 zones takes a while to read: not on the loop.
-            Task.detached { results.yield(.jobZones(jobId: jobId, JobFiles.readZones(path))) }
+            Task.detached { results(.jobZones(jobId: jobId, JobFiles.readZones(path))) }
         case .keepJobZones(let jobId): jobFiles.keepZones(jobId, logger: logger)
         case .jobRemoveFiles(let jobId): jobFiles.remove(jobId)
         case .restart(let reason):
@@ -165,7 +165,7 @@ final class EngineDriver {
         let results = self.results
         let job = FileDownload(url: url, caFile: jobsCAFile, path: jobFiles.download(jobId))
         do { try jobFiles.prepare() } catch {
-            results.yield(.jobDownloaded(.failed(reason: "\(error)")))
+            results(.jobDownloaded(.failed(reason: "\(error)")))
             return
         }
         let started = ReaderThread.start(name: "trackerd-fetch") {
@@ -177,15 +177,15 @@ final class EngineDriver {
                     at = clock.now
                     return true
                 }
-                if due { results.yield(.jobProgress(bytes: bytes, total: total)) }
+                if due { results(.jobProgress(bytes: bytes, total: total)) }
             }
             switch outcome {
-            case .success(let file): results.yield(.jobDownloaded(.complete(size: file.size, sha256: file.sha256)))
+            case .success(let file): results(.jobDownloaded(.complete(size: file.size, sha256: file.sha256)))
             case .failure(.stopped): break  // shutting down: the next start resumes it
-            case .failure(let failure): results.yield(.jobDownloaded(.failed(reason: "\(failure)")))
+            case .failure(let failure): results(.jobDownloaded(.failed(reason: "\(failure)")))
             }
         }
-        if !started { results.yield(.jobDownloaded(.failed(reason: "cannot start the download thread"))) }
+        if !started { results(.jobDownloaded(.failed(reason: "cannot start the download thread"))) }
     }
 
     /// Stops a download in progress (its partial file stays for the next start).

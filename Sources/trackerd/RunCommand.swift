@@ -3,7 +3,6 @@ import Glibc
 #endif
 import ArgumentParser
 import Logging
-import ServiceLifecycle
 import TrackerCore
 import TrackerCrypto
 import TrackerMQTT
@@ -170,30 +169,22 @@ struct RunCommand: AsyncParsableCommand {
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
                                      shadow: shadow, jobs: jobs, jobZones: jobZones, zonesFromJob: zonesFromJob, version: version,
                                      certificate: certificate, logger: logger)
-        // The lifecycle library's own debug lines say nothing an operator needs at --log-level debug.
-        var lifecycleLogger = logger
-        lifecycleLogger.logLevel = max(level, .info)
-        // Started in this order, stopped in reverse: the loop flushes and says "offline" while
-        // the connection is still up, then the connection closes.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let connection {
-            services.append(.init(service: MQTTConnectionService(connection: connection), successTerminationBehavior: .gracefullyShutdownGroup))
+        // The connection starts first and closes last: the loop flushes the queue and says
+        // "offline" while it is still up. Each stop step is bounded (the loop's 2 s, the
+        // connection's 2 s), well within the unit's TimeoutStopSec=10.
+        connection?.start()
+        let signals = TerminationSignals { [logger] number in
+            logger.info("\(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
+            service.stop()
         }
-        services.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup))
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: lifecycleLogger)
-        // Within the unit's TimeoutStopSec=10: after 8 s the stop turns into cancellation, so
-        // systemd's SIGKILL is never what ends a stop.
-        configuration.maximumGracefulShutdownDuration = .seconds(8)
-        let group = ServiceGroup(configuration: configuration)
+        defer { signals.cancel() }
         do {
-            try await group.run()
-        } catch let error as ExitCode {
+            try await service.run()
+        } catch {
+            await connection?.shutdown()
             throw error
-        } catch let error as ServiceGroupError {
-            logger.error("trackerd stopped: \(error)")
-            throw ExitCode.failure
         }
+        await connection?.shutdown()
         logger.info("trackerd stopped")
     }
 }

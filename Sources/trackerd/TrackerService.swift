@@ -3,9 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import AsyncAlgorithms
 import Logging
-import ServiceLifecycle
 import TrackerCore
 import TrackerCrypto
 import TrackerMQTT
@@ -14,8 +12,8 @@ import TrackerSystem
 /// The daemon's one loop: fixes from the source, the MQTT connection's events, and the wakes
 /// the engine asks for (its timers: no fixed tick, so an idle tracker sleeps), handed one at a
 /// time to the engine, whose actions `EngineDriver` carries out. A finished
-/// replay ends the loop once the queue has drained; a graceful shutdown keeps the queue.
-struct TrackerService: Service, CustomStringConvertible {
+/// replay ends the loop once the queue has drained; a stop (`stop`, on SIGTERM) keeps the queue.
+struct TrackerService: CustomStringConvertible {
     let source: any FixSource
     let config: TrackerConfig
     let deviceID: String
@@ -49,6 +47,16 @@ struct TrackerService: Service, CustomStringConvertible {
         case wake
         /// Work done off the loop reporting back (downloads, zone sets).
         case result(EngineInput)
+        case stop
+    }
+
+    /// Every input in one stream, in the order it came: each source is pumped into it by a task
+    /// of its own; the timer, the work done off the loop and `stop` yield into it directly.
+    private let channel = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+
+    /// Ends the loop as a stop: what is queued is written, "offline" said, the run returns.
+    func stop() {
+        channel.continuation.yield(.stop)
     }
 
     func run() async throws {
@@ -75,23 +83,34 @@ struct TrackerService: Service, CustomStringConvertible {
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
                                    jobs: jobs, jobZones: jobZones)
-        let (results, resultSink) = AsyncStream.makeStream(of: EngineInput.self, bufferingPolicy: .unbounded)
+        let (inputs, input) = channel
         let driver = EngineDriver(engine: engine,
                                   connection: connection, storeDirectory: config.store.directory,
                                   statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates, odometer: odometer,
                                   remoteSettings: RemoteSettingsFile(storeDirectory: config.store.directory).state,
-                                  jobFiles: JobFiles(directory: config.jobs.directory), jobsCAFile: config.jobs.caFile, results: resultSink,
+                                  jobFiles: JobFiles(directory: config.jobs.directory), jobsCAFile: config.jobs.caFile,
+                                  results: { input.yield(.result($0)) },
                                   notifier: notifier, logger: logger)
 
-        let fixes = chain(source.fixes().map { Input.fix($0) }, [Input.sourceEnded].async)
-        let mqtt = merge((connection?.events ?? AsyncStream { $0.finish() }).map { Input.mqtt($0) }, results.map { Input.result($0) })
+        let fixes = source.fixes(), events = connection?.events
+        // Cancelling a pump ends its iteration, which stops the source (its reader thread).
+        let pumps = [
+            Task {
+                for await fix in fixes { input.yield(.fix(fix)) }
+                input.yield(.sourceEnded)
+            },
+            Task {
+                guard let events else { return }
+                for await event in events { input.yield(.mqtt(event)) }
+            },
+        ]
         // The engine's `.wake(at:)` requests, as inputs at their moment (one timer at a time,
         // for the earliest).
-        let (wakes, wakeUp) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingNewest(1))
         var timer: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
         driver.send(.start)
-        for await input in merge(fixes, mqtt, wakes).cancelOnGracefulShutdown() {
-            switch input {
+        loop: for await next in inputs {
+            switch next {
+            case .stop: break loop
             case .fix(let fix): driver.send(.fix(fix))
             case .sourceEnded: driver.send(.sourceEnded)
             case .mqtt(let event): driver.send(event)
@@ -105,13 +124,14 @@ struct TrackerService: Service, CustomStringConvertible {
                 timer?.task.cancel()
                 timer = (at, Task {
                     do { try await clock.sleep(until: at) } catch { return }
-                    wakeUp.yield(.wake)
+                    input.yield(.wake)
                 })
             }
         }
         timer?.task.cancel()
+        for pump in pumps { pump.cancel() }
         driver.stopWork()
-        resultSink.finish()
+        input.finish()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s.
         let deadline = clock.now + .seconds(2)
         driver.send(.stop)
