@@ -77,10 +77,10 @@ deb: release
 lint-deb: deb
 	lintian --allow-root --fail-on error $(DEB)
 	@# Every package the binary links is listed at the exact version Package.swift pins, and
-	@# swift-argument-parser (the command line) is among them.
+	@# swift-log (the journal) is among them.
 	@listed=$$(dpkg-deb --fsys-tarfile $(DEB) | tar -xO ./usr/share/doc/trackerd/swift-packages.txt | grep " https://"); \
 	pins=$$(sed -n 's|.*github.com/[^/]*/\([^"]*\)", exact: "\([^"]*\)".*|\1 \2|p' Package.swift); \
-	echo "$$listed" | grep -q "^swift-argument-parser " || { echo "lint-deb: swift-argument-parser is not in swift-packages.txt"; exit 1; }; \
+	echo "$$listed" | grep -q "^swift-log " || { echo "lint-deb: swift-log is not in swift-packages.txt"; exit 1; }; \
 	while read -r name version rest; do \
 	  echo "$$pins" | grep -qx "$$name $$version" || { echo "lint-deb: $$name $$version is not pinned so in Package.swift"; exit 1; }; \
 	done <<< "$$listed"
@@ -122,7 +122,7 @@ run-replay: build
 # SwiftPM gives an executable: the instrumentation is asked for directly and libFuzzer is
 # linked without its main (trackerd-fuzz starts the driver itself).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := nmea toml geojson provisioning salvage shadow jobs
+FUZZ_TARGETS := nmea toml geojson provisioning salvage shadow jobs json
 LIBFUZZER = $(shell find $(SWIFT_DIR)/../lib/clang -name 'libclang_rt.fuzzer_no_main-*.a' | head -1)
 FUZZ_FLAGS = -c release --scratch-path .build-fuzz -Xswiftc -sanitize=address \
 	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp -Xswiftc -DFUZZING \

@@ -92,7 +92,6 @@ let package = Package(
         .executableTarget(name: "trackerd", dependencies: [
             "TrackerCore", "GPSSources", "TrackerSystem", "TrackerStorage", "TrackerMQTT", "TrackerProvisioning", "TrackerCrypto",
             "TrackerDownload",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import TrackerCore
 
 /// TrackerFuzzing: what the fuzzers (`make fuzz`) and the corpus replay (`make test`) feed with
@@ -26,6 +25,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// A PKCS#11 URI (the configuration's key, and the one the credential store records): what
     /// parses renders to a URI that parses back to the same key, and never carries a PIN.
     case pkcs11uri = "pkcs11-uri"
+    /// Any bytes as JSON: every document from outside goes through this parser. What parses is
+    /// written out (compact and indented) and parses back to the same value.
+    case json
 
     public func run(_ bytes: [UInt8]) {
         switch self {
@@ -37,7 +39,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .shadow: Self.shadow(bytes)
         case .jobs: Self.jobs(bytes)
         case .pkcs11uri: Self.pkcs11URI(bytes)
+        case .json: Self.json(bytes)
         }
+    }
+
+    static func json(_ bytes: [UInt8]) {
+        guard let value = try? JSONParser.parse(bytes) else { return }
+        precondition((try? JSONParser.parse(JSONWriter.write(value))) == value, "the compact form reads back differently")
+        precondition((try? JSONParser.parse(JSONWriter.writePretty(value))) == value, "the indented form reads back differently")
     }
 
     static func pkcs11URI(_ bytes: [UInt8]) {
@@ -108,7 +117,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The first byte picks the reply (create or register, accepted or rejected); the rest is
     /// its payload, delivered when the flow waits for exactly that step.
     static func provisioning(_ bytes: [UInt8]) {
-        _ = try? JSONDecoder().decode(PendingCertificate.self, from: Data(bytes))
+        _ = try? JSONCodec.decode(PendingCertificate.self, from: bytes)
         guard let selector = bytes.first else { return }
         let payload = Array(bytes.dropFirst())
         let method: ProvisioningFlow.Method = selector & 4 == 0 ? .createKeys : .csr("-----BEGIN CERTIFICATE REQUEST-----")

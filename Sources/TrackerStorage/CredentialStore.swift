@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import FoundationEssentials
 import SystemPackage
 import TrackerCore
 
@@ -43,7 +42,7 @@ public struct CredentialStore: Sendable {
     /// rotations.
     public var identityName: String {
         guard let bytes = try? Self.read(recordPath),
-              let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)),
+              let record = try? JSONCodec.decode(ProvisioningResult.self, from: bytes),
               let name = record.credentials, Self.identityNames.contains(name) else { return "device" }
         return name
     }
@@ -179,7 +178,7 @@ public struct CredentialStore: Sendable {
     public func loadPending() throws(CredentialStoreError) -> PendingCertificate? {
         let path = pendingDirectory + "/pending.json"
         guard let bytes = try Self.read(path) else { return nil }
-        guard let pending = try? JSONDecoder().decode(PendingCertificate.self, from: Data(bytes)) else {
+        guard let pending = try? JSONCodec.decode(PendingCertificate.self, from: bytes) else {
             throw .unreadable(path: path, detail: "not a pending-certificate record")
         }
         return pending
@@ -240,7 +239,7 @@ public struct CredentialStore: Sendable {
     /// A rotation's new pair, accepted by RegisterThing and not yet in use.
     public func nextRecord() throws(CredentialStoreError) -> ProvisioningResult? {
         guard let bytes = try Self.read(nextRecordPath) else { return nil }
-        guard let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)),
+        guard let record = try? JSONCodec.decode(ProvisioningResult.self, from: bytes),
               let name = record.credentials, Self.identityNames.contains(name) else {
             throw .unreadable(path: nextRecordPath, detail: "not a rotation record")
         }
@@ -280,7 +279,7 @@ public struct CredentialStore: Sendable {
         guard let bytes = try Self.read(recordPath) else { return nil }
         let inToken = access(activeKeyReference, R_OK) == 0
         guard access(activeCertificate, R_OK) == 0, inToken || access(activeKey, R_OK) == 0 else { return nil }
-        guard let record = try? JSONDecoder().decode(ProvisioningResult.self, from: Data(bytes)) else {
+        guard let record = try? JSONCodec.decode(ProvisioningResult.self, from: bytes) else {
             throw .unreadable(path: recordPath, detail: "not a provisioning record")
         }
         if !inToken { try Self.checkPrivateKey(activeKey) }
@@ -307,9 +306,7 @@ public struct CredentialStore: Sendable {
     }
 
     private func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(value))) ?? []
+        (try? JSONCodec.encodePretty(value)) ?? []
     }
 
     /// Creates `path` 0700, or checks an existing one is not open to others and is ours.

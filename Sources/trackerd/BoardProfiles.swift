@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import Logging
 import TrackerCore
 import TrackerSystem

@@ -1,26 +1,30 @@
-import ArgumentParser
 import TrackerCore
 import TrackerSystem
 
-struct CheckConfigCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check-config",
+struct CheckConfigCommand: TrackerSubcommand {
+    static let spec = CommandLineArguments.Spec(
+        name: "check-config",
         abstract: "Validate a configuration file: exit 0 when valid, 1 with every error (file:line: key: problem).",
         discussion: """
         With --configured it answers systemd's ExecCondition= instead: exit 0 when the file names an \
         [mqtt] endpoint (or is broken, so that `trackerd run` fails and says why), 1 when the device \
         is not configured yet and the unit should stay stopped.
-        """
-    )
+        """,
+        options: [
+            .option("config", "file", "The configuration file (default: \(TrackerConfig.defaultPath))."),
+            .flag("configured", "Exit 1 when the file is valid but names no [mqtt] endpoint yet."),
+            .flag("remote", "Also show the settings the device shadow may change: each value in force and where it came from (the file, the shadow's last applied state in [store] dir, or the default)."),
+        ])
 
-    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
-    var config: String?
+    let config: String?
+    let configured: Bool
+    let remote: Bool
 
-    @Flag(name: .long, help: "Exit 1 when the file is valid but names no [mqtt] endpoint yet.")
-    var configured = false
-
-    @Flag(name: .long, help: "Also show the settings the device shadow may change: each value in force and where it came from (the file, the shadow's last applied state in [store] dir, or the default).")
-    var remote = false
+    init(_ arguments: CommandLineArguments) {
+        config = arguments.value("config")
+        configured = arguments.flag("configured")
+        remote = arguments.flag("remote")
+    }
 
     func run() throws {
         let file = config ?? TrackerConfig.defaultPath

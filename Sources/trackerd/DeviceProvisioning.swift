@@ -1,4 +1,3 @@
-import ArgumentParser
 import Logging
 import TrackerCore
 import TrackerProvisioning

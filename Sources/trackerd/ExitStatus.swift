@@ -1,4 +1,3 @@
-import ArgumentParser
 
 /// Exit codes with a meaning for systemd and for scripts. The sysexits.h values mark the
 /// failures an operator must fix before a restart can help.

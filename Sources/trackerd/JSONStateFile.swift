@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Logging
 import TrackerCore
 import TrackerStorage
@@ -15,7 +14,7 @@ struct JSONStateFile<Contents: Codable & Sendable>: Sendable {
     func load(logger: Logger) -> Contents? {
         do {
             guard let bytes = try CredentialStore.read(path) else { return nil }
-            return try JSONDecoder().decode(Contents.self, from: Data(bytes))
+            return try JSONCodec.decode(Contents.self, from: bytes)
         } catch {
             logger.error("\(name) in \(path) are unreadable (\(error)); they start afresh")
             return nil
@@ -23,11 +22,9 @@ struct JSONStateFile<Contents: Codable & Sendable>: Sendable {
     }
 
     func save(_ contents: Contents, logger: Logger) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         do {
             try CredentialStore.ensureDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
-            try CredentialStore.write(Array(try encoder.encode(contents)), to: path, mode: 0o644)
+            try CredentialStore.write(try JSONCodec.encode(contents), to: path, mode: 0o644)
         } catch {
             logger.warning("cannot save \(name) to \(path): \(error)")
         }

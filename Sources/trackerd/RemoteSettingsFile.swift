@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Logging
 import TrackerCore
 import TrackerStorage
@@ -26,7 +25,7 @@ struct RemoteSettingsFile: Sendable {
         let record: RemoteSettingsRecord
         do {
             guard let bytes = try CredentialStore.read(state.path) else { return nil }
-            record = try JSONDecoder().decode(RemoteSettingsRecord.self, from: Data(bytes))
+            record = try JSONCodec.decode(RemoteSettingsRecord.self, from: bytes)
         } catch {
             throw .unreadable("\(error)")
         }

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import Logging
 import TrackerCore
 import TrackerCrypto
@@ -9,35 +8,31 @@ import TrackerMQTT
 import TrackerStorage
 import TrackerSystem
 
-struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
+struct RunCommand: TrackerSubcommand {
+    static let spec = CommandLineArguments.Spec(
+        name: "run",
         abstract: "Run the tracker: read fixes from the configured source and report them.",
-        discussion: "SIGTERM or SIGINT stops it cleanly. Logs go to stderr (with journald priorities under systemd)."
-    )
+        discussion: "SIGTERM or SIGINT stops it cleanly. Logs go to stderr (with journald priorities under systemd).",
+        options: [
+            .option("config", "file", "The configuration file (default: \(TrackerConfig.defaultPath))."),
+            .option("replay", "file", "Replay this NMEA file instead of the configured source."),
+            .option("replay-speed", "factor", "Replay speed factor: 1 real time, 10 ten times faster, 0 as fast as possible."),
+            .logLevel,
+            .option("board", "name", "A board profile (boards/NAME.toml), instead of [device] board."),
+        ])
 
-    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
-    var config: String?
+    let config: String?
+    let replay: String?
+    let replaySpeed: Double?
+    let logLevel: String
+    let board: String?
 
-    @Option(name: .long, help: "Replay this NMEA file instead of the configured source.")
-    var replay: String?
-
-    @Option(name: .long, help: "Replay speed factor: 1 real time, 10 ten times faster, 0 as fast as possible.")
-    var replaySpeed: Double?
-
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    @Option(name: .long, help: "A board profile (boards/NAME.toml), instead of [device] board.")
-    var board: String?
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        if let replaySpeed, !(0...10_000).contains(replaySpeed) {
-            throw ValidationError("--replay-speed must be between 0 and 10000")
-        }
+    init(_ arguments: CommandLineArguments) throws(CommandLineArguments.UsageError) {
+        config = arguments.value("config")
+        replay = arguments.value("replay")
+        replaySpeed = try arguments.number("replay-speed", in: 0...10_000)
+        logLevel = try arguments.logLevel()
+        board = arguments.value("board")
     }
 
     func run() async throws {

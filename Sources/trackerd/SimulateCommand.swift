@@ -1,23 +1,25 @@
-import ArgumentParser
 import TrackerCore
 import TrackerSystem
 
-struct SimulateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "simulate",
+struct SimulateCommand: TrackerSubcommand {
+    static let spec = CommandLineArguments.Spec(
+        name: "simulate",
         abstract: "Run the pipeline on a recorded track without network: every message trackerd would publish, one JSON line each.",
         discussion: """
         Decoder, rate control, geofences and payloads, as `run` applies them; output lines are \
         {"topic":..,"payload":{...}}. Nothing is kept between runs and nothing but the output is written, \
         so the same track always gives the same lines. Zone states start empty.
-        """
-    )
+        """,
+        options: [.option("config", "file", "The configuration file (default: \(TrackerConfig.defaultPath)).")],
+        arguments: [.init(name: "track", help: "A recorded NMEA track.", absent: nil)])
 
-    @Option(name: .long, help: "The configuration file (default: \(TrackerConfig.defaultPath)).")
-    var config: String?
+    let config: String?
+    let track: String
 
-    @Argument(help: "A recorded NMEA track.")
-    var track: String
+    init(_ arguments: CommandLineArguments) {
+        config = arguments.value("config")
+        track = arguments.argument(0)
+    }
 
     func run() throws {
         let settings = try ConfigFile.loadOrExit(config)

@@ -1,24 +1,26 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import TrackerCore
 import TrackerSystem
 
-struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
+struct StatusCommand: TrackerSubcommand {
+    static let spec = CommandLineArguments.Spec(
+        name: "status",
         abstract: "What the running trackerd is doing: provisioning, connection, queue, last fix, zones.",
         discussion: """
         Reads status.json from $RUNTIME_DIRECTORY (or /run/trackerd), which `trackerd run` rewrites \
         when something changes (at most every 2 s), and brings its ages to now (the file's are as of \
         its writtenAt); under systemd only root and the group trackerd may read it. Exit 3 when \
         trackerd is not running, 4 when the status cannot be read (permission).
-        """
-    )
+        """,
+        options: [.flag("json", "The status as JSON, for scripts.")])
 
-    @Flag(name: .long, help: "The status as JSON, for scripts.")
-    var json = false
+    let json: Bool
+
+    init(_ arguments: CommandLineArguments) {
+        json = arguments.flag("json")
+    }
 
     func run() throws {
         let file = StatusFile(directory: StatusFile.runtimeDirectory)

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import FoundationEssentials
 import TrackerCore
 import TrackerStorage
 import TrackerSystem
@@ -28,11 +27,9 @@ struct StatusFile: Sendable {
 
     /// The file's form: sorted keys, one line.
     static func encode(_ status: TrackerStatus) -> [UInt8]? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var bytes = try? encoder.encode(status) else { return nil }
+        guard var bytes = try? JSONCodec.encode(status) else { return nil }
         bytes.append(0x0A)
-        return Array(bytes)
+        return bytes
     }
 
     /// The file as written, for `status --json`.
@@ -50,7 +47,7 @@ struct StatusFile: Sendable {
             return nil
         }
         // kill(pid, 0) answers EPERM for a live process of another user (the daemon's).
-        guard let status = try? JSONDecoder().decode(TrackerStatus.self, from: Data(bytes)),
+        guard let status = try? JSONCodec.decode(TrackerStatus.self, from: bytes),
               kill(status.pid, 0) == 0 || errno == EPERM else { return nil }
         return status.aged(to: WallClock.now().millisecondsSinceEpoch)
     }

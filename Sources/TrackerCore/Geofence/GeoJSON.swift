@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// Reads the polygons of a GeoJSON document: a Polygon or MultiPolygon geometry, or a Feature /
 /// FeatureCollection holding them. GeoJSON orders positions [longitude, latitude]; holes
 /// (a polygon's inner rings) are not supported and are refused rather than ignored.
@@ -35,7 +33,7 @@ public enum GeoJSON {
     }
 
     public static func polygons(from bytes: [UInt8]) throws(Invalid) -> [[GeoPoint]] {
-        guard let geometry = try? JSONDecoder().decode(Geometry.self, from: Data(bytes)) else {
+        guard let geometry = try? JSONCodec.decode(Geometry.self, from: bytes) else {
             throw Invalid(reason: "not a GeoJSON object")
         }
         return try polygons(geometry)

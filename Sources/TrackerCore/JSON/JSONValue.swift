@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// Any JSON value: provisioning templates and hook answers, and the device shadow's documents,
 /// which are merged (JSON merge patch) and compared (the shadow's delta) as values.
 public indirect enum JSONValue: Codable, Sendable, Equatable {
@@ -42,15 +40,11 @@ public indirect enum JSONValue: Codable, Sendable, Equatable {
 
     /// The document, parsed; nil when `bytes` is not JSON.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        try? JSONParser.parse(bytes)
     }
 
     /// Compact JSON with sorted keys, for the wire.
-    public var bytes: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map(Array.init) ?? Array("null".utf8)
-    }
+    public var bytes: [UInt8] { JSONWriter.write(self) }
 
     /// RFC 7386 merge patch, as the shadow applies an update: `null` deletes a key, objects merge
     /// key by key, anything else replaces. An object left empty is removed.

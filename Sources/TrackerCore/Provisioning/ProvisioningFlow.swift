@@ -1,4 +1,3 @@
-import FoundationEssentials
 
 /// AWS IoT fleet provisioning as a state machine: events in, actions out, no I/O.
 ///
@@ -249,12 +248,10 @@ public struct ProvisioningFlow: Sendable {
     }
 
     private func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? Array(encoder.encode(value))) ?? Array("{}".utf8)
+        (try? JSONCodec.encode(value)) ?? Array("{}".utf8)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ payload: [UInt8]) -> T? {
-        try? JSONDecoder().decode(type, from: Data(payload))
+        try? JSONCodec.decode(type, from: payload)
     }
 }
