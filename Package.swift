@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "TrackerCrypto", dependencies: ["CDeviceCrypto", "CTokenKey", "TrackerCore", "TrackerSystem"]),
 
         // Job files over HTTPS with libcurl (libcurl4-openssl-dev), resumable.
-        .target(name: "CDownload", linkerSettings: [.linkedLibrary("curl")]),
+        // libcurl is opened with dlopen on the first download (see download.c): only its header is linked against.
+        .target(name: "CDownload", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "TrackerDownload", dependencies: ["CDownload", "TrackerCore", "TrackerCrypto", "TrackerSystem"]),
 
         // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
@@ -113,6 +114,7 @@ let package = Package(
 
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerFuzzingTests", dependencies: ["TrackerFuzzing"]),
+        .testTarget(name: "TrackerSystemTests", dependencies: ["TrackerSystem"]),
         .testTarget(name: "GPSSourcesTests", dependencies: [
             "GPSSources", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -55,6 +55,8 @@ rm -rf "$shlibs"; mkdir -p "$shlibs/debian"
 printf 'Source: trackerd\n\nPackage: trackerd\nArchitecture: any\n' > "$shlibs/debian/control"
 depends=$(cd "$shlibs" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O -e"$stage/usr/bin/trackerd" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# libcurl is opened on the first job download (dlopen), so dpkg-shlibdeps cannot see it.
+depends="$depends, libcurl4 (>= 7.88)"
 
 installed_size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" \

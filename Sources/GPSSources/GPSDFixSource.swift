@@ -33,12 +33,13 @@ public struct GPSDFixSource: FixSource {
 
     public var description: String { "gpsd at \(host):\(port)" }
 
-    public func fixes() -> AsyncStream<Fix> {
+    public func start(delivering deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
         let reader = self
-        return ReaderThread.fixStream(for: description, thread: "trackerd-gps", logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
+        return ReaderThread.deliver(for: description, thread: "trackerd-gps", logger: logger, { reader.readLoop(stop: $0, emit: $1) },
+                                    to: deliver)
     }
 
-    private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
+    private func readLoop(stop: StopFlag, emit: (Fix) -> Void) {
         // gps_data_t is large (tens of kilobytes): keep it off the thread's stack.
         guard let raw = calloc(1, MemoryLayout<gps_data_t>.size) else {
             logger.error("out of memory for the gpsd client")
@@ -57,7 +58,7 @@ public struct GPSDFixSource: FixSource {
             logger.info(everConnected ? "gpsd back at \(host):\(port)" : "reading fixes from \(description)")
             everConnected = true
             var firstFixAt: ContinuousClock.Instant?
-            let reason = pump(data, &firstFixAt, stop, continuation)
+            let reason = pump(data, &firstFixAt, stop, emit)
             gps_close(data)
             return reason.map { .ended(reason: $0, establishedAt: firstFixAt) }
         }, report: { event, delay in
@@ -70,33 +71,34 @@ public struct GPSDFixSource: FixSource {
         })
     }
 
-    /// Reads until gpsd goes away (returns why) or the source is stopped (returns nil).
+    /// Reads until gpsd goes away (returns why) or the source is stopped (returns nil). Sleeps
+    /// in poll(2) on gpsd's socket and the stop, with a timeout only while a cycle is held for
+    /// `idleFlush`: a quiet gpsd costs no wake-ups.
     private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ firstFixAt: inout ContinuousClock.Instant?, _ stop: StopFlag,
-                      _ continuation: AsyncStream<Fix>.Continuation) -> String? {
+                      _ emit: (Fix) -> Void) -> String? {
         var pending: Fix?
-        var idle = Duration.zero
-        let waitMicroseconds: Int32 = 100_000
-        defer { if let pending { continuation.yield(pending) } }
+        defer { if let pending { emit(pending) } }
+        let flushMilliseconds = Int32(clamping: idleFlush.components.seconds * 1000 + idleFlush.components.attoseconds / 1_000_000_000_000_000)
         while !stop.isSet {
-            if !gps_waiting(data, waitMicroseconds) {
-                if errno != 0 && errno != EINTR && errno != EAGAIN {
-                    return "wait failed: \(String(cString: strerror(errno)))"
-                }
-                idle += .microseconds(Int64(waitMicroseconds))
-                if idle >= idleFlush, let fix = pending {
-                    continuation.yield(fix)
+            // libgps may hold whole messages it has already read: those come first.
+            if !gps_waiting(data, 0) {
+                var descriptors = [pollfd(fd: data.pointee.gps_fd, events: Int16(POLLIN), revents: 0),
+                                   pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+                let ready = poll(&descriptors, stop.fd >= 0 ? 2 : 1, pending == nil && stop.fd >= 0 ? -1 : flushMilliseconds)
+                if ready < 0 && errno != EINTR { return "wait failed: \(String(cString: strerror(errno)))" }
+                if ready == 0, let fix = pending {
+                    emit(fix)
                     pending = nil
                 }
-                continue
+                if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) == 0 { continue }
             }
-            idle = .zero
             let count = cgps_read(data)
             if count < 0 { return "gpsd closed the connection" }
             guard count > 0, cgps_set(data) & cgps_mode_set() != 0 else { continue }
             if firstFixAt == nil { firstFixAt = .now }
             let fix = Self.fix(from: data)
             if let held = pending, held.time != fix.time || fix.time == nil {
-                continuation.yield(held)
+                emit(held)
             }
             pending = fix
         }

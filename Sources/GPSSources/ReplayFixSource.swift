@@ -18,18 +18,15 @@ public struct ReplayFixSource: FixSource {
 
     public var description: String { "replay of \(path) at \(JSONNumber.fixed(speed, 2))x" }
 
-    public func fixes() -> AsyncStream<Fix> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .unbounded)
+    /// Plays the file on a thread of its own, sleeping until each cycle is due (one wake-up
+    /// per cycle, as a receiver's would be).
+    public func start(delivering deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
         let source = self
-        let task = Task {
-            await source.play(into: continuation)
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in task.cancel() }
-        return stream
+        return ReaderThread.deliver(for: description, thread: "trackerd-replay", logger: logger,
+                                    { source.play(stop: $0, emit: $1) }, to: deliver)
     }
 
-    private func play(into continuation: AsyncStream<Fix>.Continuation) async {
+    private func play(stop: StopFlag, emit: (Fix) -> Void) {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.readAll(path)
@@ -52,12 +49,12 @@ public struct ReplayFixSource: FixSource {
                     step = previous == nil && offset == .zero ? .zero : .seconds(1)
                 }
                 offset += step / speed
-                do { try await clock.sleep(until: start + offset) } catch { return }
-            } else if Task.isCancelled {
-                return
+                let wait = start + offset - clock.now
+                if wait > .zero, !stop.sleep(wait) { return }
             }
+            if stop.isSet { return }
             if let time = fix.time { previous = time }
-            continuation.yield(fix)
+            emit(fix)
         }
         logger.info("replay finished: end of \(path)")
     }

@@ -39,15 +39,15 @@ public struct SerialFixSource: FixSource {
 
     public var description: String { "serial \(path) at \(baud) baud" }
 
-    public func fixes() -> AsyncStream<Fix> {
+    public func start(delivering deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
         let reader = self
-        return ReaderThread.fixStream(for: description, thread: "trackerd-gps", logger: logger) { reader.readLoop(stop: $0, continuation: $1) }
+        return ReaderThread.deliver(for: description, thread: "trackerd-gps", logger: logger, { reader.readLoop(stop: $0, emit: $1) },
+                                    to: deliver)
     }
 
-    private func readLoop(stop: StopFlag, continuation: AsyncStream<Fix>.Continuation) {
+    private func readLoop(stop: StopFlag, emit: (Fix) -> Void) {
         var decoder = NMEADecoder()
         var everOpened = false
-        let emit: (Fix) -> Void = { continuation.yield($0) }
         defer {
             logger.info("serial source stopped", metadata: ["device": "\(path)", "nmea": "\(decoder.statistics.summary)"])
         }

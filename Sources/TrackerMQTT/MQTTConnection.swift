@@ -15,7 +15,8 @@ import TrackerSystem
 /// A thread of its own connects with the blocking `mosquitto_connect`, runs `mosquitto_loop`,
 /// and after any failure waits a full-jitter backoff delay, reset once a session has stayed up
 /// for `stableAfter` (`ReconnectSupervisor` and the core's `ReconnectPolicy`, as for the GPS
-/// readers). Every change arrives on `events`. `publish` may be called from any task.
+/// readers). Every change arrives on `events`, or is handed to `start(delivering:)`'s closure on
+/// the connection's thread. `publish` may be called from any thread.
 ///
 /// Each connection attempt gets a new libmosquitto client: a reused one resends its in-flight
 /// QoS 1 messages after a reconnect, and the caller's queue resends them too (one duplicate per
@@ -116,8 +117,15 @@ public final class MQTTConnection: Sendable {
     public func start() {
         let connection = self
         if !ReaderThread.start(name: "trackerd-mqtt", { connection.run() }) {
-            sink.events.yield(.connectionFailed(reason: "cannot start the MQTT thread"))
+            sink.emit(.connectionFailed(reason: "cannot start the MQTT thread"))
         }
+    }
+
+    /// Starts, handing every event to `deliver` on the connection's thread instead of `events`
+    /// (no task in between: the daemon's loop takes them from its own queue).
+    public func start(delivering deliver: @escaping @Sendable (MQTTEvent) -> Void) {
+        sink.deliver(to: deliver)
+        start()
     }
 
     public enum PublishError: Error, Equatable {
@@ -192,17 +200,17 @@ public final class MQTTConnection: Sendable {
     private func run() {
         defer {
             finished.store(true, ordering: .releasing)
-            sink.events.finish()
+            sink.finish()
         }
         let policy = ReconnectPolicy(backoff: backoff, stableAfter: stableAfter)
         ReconnectSupervisor(policy: policy).run(stop: stop, attempt: attempt, report: { event, delay in
             switch event {
             case .unavailable(let reason), .stillUnavailable(let reason), .lost(let reason, established: false):
-                sink.events.yield(.connectionFailed(reason: reason))
+                sink.emit(.connectionFailed(reason: reason))
             case .lost(let reason, established: true):
-                sink.events.yield(.disconnected(reason: reason))
+                sink.emit(.disconnected(reason: reason))
             }
-            sink.events.yield(.retrying(after: delay))
+            sink.emit(.retrying(after: delay))
         })
     }
 

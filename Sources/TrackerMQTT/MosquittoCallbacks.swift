@@ -3,7 +3,9 @@ import Synchronization
 
 /// The state libmosquitto's callbacks write to, reached through mosquitto's user-data pointer.
 final class MosquittoCallbackSink: Sendable {
-    let events: AsyncStream<MQTTEvent>.Continuation
+    private let events: AsyncStream<MQTTEvent>.Continuation
+    /// Set by `MQTTConnection.start(delivering:)`: events go straight to it, on this thread.
+    private let direct = Mutex<(@Sendable (MQTTEvent) -> Void)?>(nil)
     let connected = Atomic<Bool>(false)
     private let refusal = Mutex<String?>(nil)
     private let problems = Mutex<[String]>([])
@@ -11,6 +13,18 @@ final class MosquittoCallbackSink: Sendable {
 
     init(events: AsyncStream<MQTTEvent>.Continuation) {
         self.events = events
+    }
+
+    func deliver(to handler: @escaping @Sendable (MQTTEvent) -> Void) {
+        direct.withLock { $0 = handler }
+    }
+
+    func emit(_ event: MQTTEvent) {
+        if let handler = direct.withLock({ $0 }) { handler(event) } else { events.yield(event) }
+    }
+
+    func finish() {
+        events.finish()
     }
 
     /// The broker's refusal (CONNACK reason) since the last `reset()`.
@@ -27,7 +41,7 @@ final class MosquittoCallbackSink: Sendable {
     fileprivate func onConnect(_ code: Int32) {
         if code == 0 {
             connected.store(true, ordering: .releasing)
-            events.yield(.connected)
+            emit(.connected)
         } else {
             let reason = mosquitto_connack_string(code).map { String(cString: $0) } ?? "code \(code)"
             refusal.withLock { $0 = "the broker refused the connection: \(reason)" }
@@ -44,15 +58,15 @@ final class MosquittoCallbackSink: Sendable {
             defer { state.wakePending = true }
             return !state.wakePending
         }
-        if wake { events.yield(.acknowledgementsReady) }
+        if wake { emit(.acknowledgementsReady) }
     }
 
     fileprivate func onSubscribe(_ messageID: Int32, _ granted: [Int32]) {
-        events.yield(.subscribed(messageID: messageID, granted: granted))
+        emit(.subscribed(messageID: messageID, granted: granted))
     }
 
     fileprivate func onMessage(_ topic: String, _ payload: [UInt8]) {
-        events.yield(.message(topic: topic, payload: payload))
+        emit(.message(topic: topic, payload: payload))
     }
 
     /// The acknowledged message ids so far, oldest first; the next acknowledgement wakes again.

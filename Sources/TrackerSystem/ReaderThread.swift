@@ -45,21 +45,20 @@ public enum ReaderThread {
         close(fd)
     }
 
-    /// A stream of fixes fed by `loop` on a thread of its own. Ending the stream's iteration
-    /// sets the `StopFlag` the loop watches; the loop finishes the stream when it returns.
-    public static func fixStream(for source: String, thread name: String, logger: Logger,
-                          _ loop: @escaping @Sendable (StopFlag, AsyncStream<Fix>.Continuation) -> Void) -> AsyncStream<Fix> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Fix.self, bufferingPolicy: .bufferingNewest(256))
+    /// Runs `loop` on a thread of its own, handing what it emits to `deliver` there, then `nil`
+    /// when it returns. The closure returned sets the `StopFlag` the loop watches.
+    public static func deliver(for source: String, thread name: String, logger: Logger,
+                               _ loop: @escaping @Sendable (StopFlag, (Fix) -> Void) -> Void,
+                               to deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
         let stop = StopFlag()
-        continuation.onTermination = { _ in stop.set() }
         let started = start(name: name) {
-            loop(stop, continuation)
-            continuation.finish()
+            loop(stop) { deliver($0) }
+            deliver(nil)
         }
         if !started {
             logger.error("cannot start a reader thread for \(source)")
-            continuation.finish()
+            deliver(nil)
         }
-        return stream
+        return { stop.set() }
     }
 }

@@ -164,10 +164,9 @@ struct RunCommand: TrackerSubcommand {
                                      deviceID: deviceID, thingName: thingName, zones: zones, connection: connection, remote: remote,
                                      shadow: shadow, jobs: jobs, jobZones: jobZones, zonesFromJob: zonesFromJob, version: version,
                                      certificate: certificate, logger: logger)
-        // The connection starts first and closes last: the loop flushes the queue and says
-        // "offline" while it is still up. Each stop step is bounded (the loop's 2 s, the
-        // connection's 2 s), well within the unit's TimeoutStopSec=10.
-        connection?.start()
+        // The loop starts the connection and the connection closes last: the loop flushes the
+        // queue and says "offline" while it is still up. Each stop step is bounded (the loop's
+        // 2 s, the connection's 2 s), well within the unit's TimeoutStopSec=10.
         let signals = TerminationSignals { [logger] number in
             logger.info("\(number == SIGTERM ? "SIGTERM" : "SIGINT"): stopping")
             service.stop()

@@ -11,7 +11,10 @@ import TrackerSystem
 
 /// The daemon's one loop: fixes from the source, the MQTT connection's events, and the wakes
 /// the engine asks for (its timers: no fixed tick, so an idle tracker sleeps), handed one at a
-/// time to the engine, whose actions `EngineDriver` carries out. A finished
+/// time to the engine, whose actions `EngineDriver` carries out. The loop is a thread of its
+/// own that sleeps on an `InputQueue` until an input or its next timer: the source's and the
+/// connection's threads put into it directly, so a fix costs one wake-up to reach the engine
+/// (through tasks and a timer task it was several, and most of the CPU at 10 fixes/s). A finished
 /// replay ends the loop once the queue has drained; a stop (`stop`, on SIGTERM) keeps the queue.
 struct TrackerService: CustomStringConvertible {
     let source: any FixSource
@@ -44,22 +47,37 @@ struct TrackerService: CustomStringConvertible {
         case fix(Fix)
         case sourceEnded
         case mqtt(MQTTEvent)
-        case wake
         /// Work done off the loop reporting back (downloads, zone sets).
         case result(EngineInput)
         case stop
     }
 
-    /// Every input in one stream, in the order it came: each source is pumped into it by a task
-    /// of its own; the timer, the work done off the loop and `stop` yield into it directly.
-    private let channel = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+    /// Every input, in the order it came.
+    private let inbox = InputQueue<Input>()
 
     /// Ends the loop as a stop: what is queued is written, "offline" said, the run returns.
     func stop() {
-        channel.continuation.yield(.stop)
+        inbox.put(.stop)
     }
 
+    /// Starts the connection (when there is one) and runs the loop on its thread until the
+    /// replay ends or `stop`; throws `ExitStatus.restart` when a restart was asked for.
     func run() async throws {
+        let service = self
+        let restart = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            if !ReaderThread.start(name: "trackerd-loop", { done.resume(returning: service.loop()) }) {
+                logger.critical("cannot start the tracker loop's thread")
+                done.resume(returning: false)
+            }
+        }
+        if restart {
+            logger.notice("trackerd stops to be started again (exit 75): the certificate rotation comes first")
+            throw ExitStatus.restart
+        }
+    }
+
+    /// The loop, on its own thread; true when a restart was asked for.
+    private func loop() -> Bool {
         let clock = ContinuousClock()
         let zoneStates = JSONStateFile<GeofenceSnapshot>(path: config.store.directory + "/geofence.json", name: "the geofence states")
         let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
@@ -83,65 +101,42 @@ struct TrackerService: CustomStringConvertible {
         settings.remote = remote
         let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
                                    jobs: jobs, jobZones: jobZones)
-        let (inputs, input) = channel
+        let inbox = self.inbox
         let driver = EngineDriver(engine: engine,
                                   connection: connection, storeDirectory: config.store.directory,
                                   statusFile: StatusFile(directory: StatusFile.runtimeDirectory), zoneStates: zoneStates, odometer: odometer,
                                   remoteSettings: RemoteSettingsFile(storeDirectory: config.store.directory).state,
                                   jobFiles: JobFiles(directory: config.jobs.directory), jobsCAFile: config.jobs.caFile,
-                                  results: { input.yield(.result($0)) },
+                                  results: { inbox.put(.result($0)) },
                                   notifier: notifier, logger: logger)
 
-        let fixes = source.fixes(), events = connection?.events
-        // Cancelling a pump ends its iteration, which stops the source (its reader thread).
-        let pumps = [
-            Task {
-                for await fix in fixes { input.yield(.fix(fix)) }
-                input.yield(.sourceEnded)
-            },
-            Task {
-                guard let events else { return }
-                for await event in events { input.yield(.mqtt(event)) }
-            },
-        ]
-        // The engine's `.wake(at:)` requests, as inputs at their moment (one timer at a time,
-        // for the earliest).
-        var timer: (at: ContinuousClock.Instant, task: Task<Void, Never>)?
+        connection?.start { inbox.put(.mqtt($0)) }
+        let stopSource = source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) }
         driver.send(.start)
-        loop: for await next in inputs {
-            switch next {
-            case .stop: break loop
-            case .fix(let fix): driver.send(.fix(fix))
-            case .sourceEnded: driver.send(.sourceEnded)
-            case .mqtt(let event): driver.send(event)
-            case .result(let input): driver.send(input)
-            case .wake:
-                timer = nil
-                driver.send(.wake)
+        loop: while !driver.finished {
+            let inputs = inbox.take(until: driver.wakeAt)
+            for input in inputs {
+                switch input {
+                case .stop: break loop
+                case .fix(let fix): driver.send(.fix(fix))
+                case .sourceEnded: driver.send(.sourceEnded)
+                case .mqtt(let event): driver.send(event)
+                case .result(let result): driver.send(result)
+                }
+                if driver.finished { break loop }
             }
-            if driver.finished { break }
-            if let at = driver.wakeAt, timer.map({ at < $0.at }) ?? true {
-                timer?.task.cancel()
-                timer = (at, Task {
-                    do { try await clock.sleep(until: at) } catch { return }
-                    input.yield(.wake)
-                })
-            }
+            if let at = driver.wakeAt, clock.now >= at { driver.send(.wake) }
         }
-        timer?.task.cancel()
-        for pump in pumps { pump.cancel() }
+        stopSource()
         driver.stopWork()
-        input.finish()
-        // A stop may wait for the rate cap to say "offline"; never more than 2 s.
+        // A stop may wait for the rate cap to say "offline"; never more than 2 s. What comes in
+        // meanwhile is not looked at: the stop has begun.
         let deadline = clock.now + .seconds(2)
         driver.send(.stop)
         while !driver.stopped && clock.now < deadline {
-            try? await clock.sleep(until: min(driver.wakeAt ?? deadline, deadline))
-            driver.send(.wake)
+            _ = inbox.take(until: min(driver.wakeAt ?? deadline, deadline))
+            if clock.now >= min(driver.wakeAt ?? deadline, deadline) { driver.send(.wake) }
         }
-        if driver.restartRequested {
-            logger.notice("trackerd stops to be started again (exit 75): the certificate rotation comes first")
-            throw ExitStatus.restart
-        }
+        return driver.restartRequested
     }
 }
