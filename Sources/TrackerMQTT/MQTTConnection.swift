@@ -180,6 +180,13 @@ public final class MQTTConnection: Sendable {
     /// Message ids the broker acknowledged since the last call (see `MQTTEvent.acknowledgementsReady`).
     public func takeAcknowledged() -> [Int32] { sink.takeAcknowledged() }
 
+    /// Acknowledgements that arrived since the last `takeAcknowledged`.
+    public var hasAcknowledged: Bool { sink.hasAcknowledged }
+
+    /// Whether a PUBACK should wake the caller (`.acknowledgementsReady`), or wait for it to
+    /// take acknowledgements with its next input: the caller says which, after each input.
+    public func wantAcknowledgements(_ wanted: Bool) { sink.wantAcknowledgements(wanted) }
+
     /// Disconnects cleanly (no last will) and ends the thread; returns once it has ended or after 2 s.
     public func shutdown() async {
         stop.set()

@@ -62,10 +62,36 @@ final class EngineDriver {
         self.logger = logger
     }
 
+    /// How deep `send` is: results are sent from inside `carryOut`.
+    private var depth = 0
+
     func send(_ input: EngineInput) {
+        depth += 1
+        defer { depth -= 1 }
+        // Acknowledgements that came without a wake (see `settleAcknowledgements`) go first.
+        if depth == 1, let connection, connection.hasAcknowledged {
+            handle(.connection(.acknowledged(connection.takeAcknowledged())))
+        }
+        handle(input)
+        if depth == 1 { settleAcknowledgements() }
+    }
+
+    private func handle(_ input: EngineInput) {
         if case .wake = input { wakeAt = nil }
         let actions = engine.handle(input, now: clock.now, wallMilliseconds: WallClock.now().millisecondsSinceEpoch)
         for action in actions { carryOut(action) }
+    }
+
+    /// Tells the connection whether a PUBACK must wake the loop. When it must, acknowledgements
+    /// that arrived while it need not are taken now (none of them woke it).
+    private func settleAcknowledgements() {
+        guard let connection else { return }
+        while true {
+            let wanted = engine.needsAcknowledgementsAtOnce
+            connection.wantAcknowledgements(wanted)
+            guard wanted, connection.hasAcknowledged else { return }
+            handle(.connection(.acknowledged(connection.takeAcknowledged())))
+        }
     }
 
     /// An event of the connection, as the engine's inputs. Acknowledgements that arrived

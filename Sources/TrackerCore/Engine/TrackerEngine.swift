@@ -81,6 +81,14 @@ public struct TrackerEngine: Sendable {
 
     /// Messages waiting for an acknowledgement (0 without an endpoint).
     public var queueDepth: Int { delivery?.queue.count ?? 0 }
+
+    /// Whether a PUBACK is worth a wake-up now: something waits for the window (a backlog, a
+    /// burst), or the end of a replay or a stop waits for the queue to empty. Otherwise the
+    /// acknowledgements can come with the next input (a fix, a timer): nothing waits on them.
+    public var needsAcknowledgementsAtOnce: Bool {
+        guard let queue = delivery?.queue else { return false }
+        return sourceEnded || stopped || queue.count > queue.inflightCount
+    }
     /// False while the queue is in memory only (its store would not open or would not write).
     public var isDurable: Bool { delivery?.storage.isDurable ?? true }
 
