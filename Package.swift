@@ -21,9 +21,9 @@ let package = Package(
         // Pure Swift: no I/O, no C imports. Everything a tracker decides lives here.
         .target(name: "TrackerCore"),
 
-        // libgps from Debian's libgps-dev; version differences are hidden in shim.h.
-        .systemLibrary(name: "CGPS", path: "Sources/CGPS", pkgConfig: "libgps",
-                       providers: [.apt(["libgps-dev"])]),
+        // libgps (its header from libgps-dev), opened with dlopen when a gpsd source starts (cgps.c);
+        // version differences are hidden in cgps.h.
+        .target(name: "CGPS", linkerSettings: [.linkedLibrary("dl")]),
 
         // Adapters that turn a receiver (gpsd, a UART, a recorded file) into fixes.
         .target(name: "GPSSources", dependencies: [

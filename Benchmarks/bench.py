@@ -6,8 +6,10 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
      `mosquitto_pub -l -q 1` sending the same 100,000 payloads over the same kind of connection;
   2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline, and with
      every-message durability the files' peak size as messages per MiB of free space;
-  3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s;
-  4. CPU time per 1,000 fixes (that replay, and the drain);
+  3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s, and how much of it is
+     anonymous (the rest: file pages of the binary and its libraries);
+  4. CPU time per 1,000 fixes (that replay, and the drain), and that replay's context
+     switches per fix;
   5. size of the stripped release binary built with -static-stdlib;
   6. geofence cost per fix with 1, 100 and 10,000 zones (50-vertex polygons), from `trackerd
      simulate` on a 50,000-fix drive against the same run with no zone (below the run-to-run
@@ -75,6 +77,20 @@ def proc_io(pid):
         return None
 
 
+def proc_switches(pid):
+    """Context switches of all the process's threads (voluntary and not): its wake-ups."""
+    total = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, task)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 def proc_cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -85,7 +101,7 @@ def proc_rss_kib(pid):
     values = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith(("VmRSS", "VmHWM")):
+            if line.startswith(("VmRSS", "VmHWM", "RssAnon", "RssFile")):
                 key, value = line.split(":")
                 values[key] = int(value.split()[0])
     return values
@@ -639,22 +655,30 @@ def bench(work, pki, broker):
     config(cfg, pki, broker.port, os.path.join(work, "state-steady"), SHARED + "/testdata/tracks/seed-drive.nmea", 10)
     p = subprocess.Popen([TRACKERD, "run", "--config", cfg], stderr=subprocess.DEVNULL)
     samples = []
-    cpu_start = None
+    cpu_start = switches_start = None
     for second in range(60):
         time.sleep(1)
         if second == 10:
             cpu_start = proc_cpu_seconds(p.pid)
+            switches_start = proc_switches(p.pid)
         samples.append(proc_rss_kib(p.pid))
     cpu = proc_cpu_seconds(p.pid) - cpu_start
+    switches = proc_switches(p.pid) - switches_start
     p.send_signal(signal.SIGTERM)
     p.wait(10)
     steady = statistics.median(s["VmRSS"] for s in samples[10:])
+    anon = statistics.median(s["RssAnon"] for s in samples[10:])
     peak = max(s["VmHWM"] for s in samples)
     results["rss_peak_kib"] = peak
     results["rss_steady_kib"] = steady
+    # RssFile: pages of the binary and the shared libraries, clean and reclaimable (the kernel
+    # maps up to 64 KiB around each page touched); RssAnon is the process's own memory.
+    results["rss_steady_anon_kib"] = anon
     fixes = 50 * 10 * 0.977  # seed drive: 2481 of 2541 cycles have a fix
     results["replay_cpu_s_per_1000"] = round(cpu / fixes * 1000, 4)
-    print("replay at 10 fixes/s: RSS peak %d KiB, steady %d KiB; CPU %.3f s per 1,000 fixes" % (peak, steady, cpu / fixes * 1000))
+    results["replay_wakeups_per_fix"] = round(switches / fixes, 1)
+    print("replay at 10 fixes/s: RSS peak %d KiB, steady %d KiB (%d KiB of it anonymous, the rest file pages of the binary and its libraries); CPU %.3f s per 1,000 fixes; %.1f context switches per fix"
+          % (peak, steady, anon, cpu / fixes * 1000, switches / fixes))
 
 
 if __name__ == "__main__":

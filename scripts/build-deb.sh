@@ -55,8 +55,12 @@ rm -rf "$shlibs"; mkdir -p "$shlibs/debian"
 printf 'Source: trackerd\n\nPackage: trackerd\nArchitecture: any\n' > "$shlibs/debian/control"
 depends=$(cd "$shlibs" && DEB_HOST_ARCH=$arch dpkg-shlibdeps -O -e"$stage/usr/bin/trackerd" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "build-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
-# libcurl is opened on the first job download (dlopen), so dpkg-shlibdeps cannot see it.
-depends="$depends, libcurl4 (>= 7.88)"
+# libcurl (the first job download) and libgps (a gpsd source) are opened with dlopen, so
+# dpkg-shlibdeps cannot see them.
+depends="$depends, libcurl4 (>= 7.88), libgps28"
+# The binary's relocations are packed (DT_RELR, GLIBC_ABI_DT_RELR): glibc 2.36 or later, which
+# dpkg's symbols file does not say.
+depends=$(sed 's/libc6 (>= [0-9.]*)/libc6 (>= 2.36)/' <<< "$depends")
 
 installed_size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$depends/" \

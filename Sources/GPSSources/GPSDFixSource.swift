@@ -51,15 +51,20 @@ public struct GPSDFixSource: FixSource {
         // A gpsd that delivers a fix has proved itself: the next outage starts from the base delay.
         ReconnectSupervisor(policy: ReconnectPolicy(backoff: backoff)).run(stop: stop, attempt: {
             memset(raw, 0, MemoryLayout<gps_data_t>.size)
-            if gps_open(host, String(port), data) != 0 {
-                return .couldNotOpen(reason: gps_errstr(errno).map { String(cString: $0) } ?? "errno \(errno)")
+            if let missing = cgps_load() {
+                // No retry can mend a missing library.
+                logger.error("\(String(cString: missing))")
+                return nil
+            }
+            if cgps_open(host, String(port), data) != 0 {
+                return .couldNotOpen(reason: cgps_errstr(errno).map { String(cString: $0) } ?? "errno \(errno)")
             }
             _ = cgps_watch(data)
             logger.info(everConnected ? "gpsd back at \(host):\(port)" : "reading fixes from \(description)")
             everConnected = true
             var firstFixAt: ContinuousClock.Instant?
             let reason = pump(data, &firstFixAt, stop, emit)
-            gps_close(data)
+            _ = cgps_close(data)
             return reason.map { .ended(reason: $0, establishedAt: firstFixAt) }
         }, report: { event, delay in
             switch event {
@@ -81,7 +86,7 @@ public struct GPSDFixSource: FixSource {
         let flushMilliseconds = Int32(clamping: idleFlush.components.seconds * 1000 + idleFlush.components.attoseconds / 1_000_000_000_000_000)
         while !stop.isSet {
             // libgps may hold whole messages it has already read: those come first.
-            if !gps_waiting(data, 0) {
+            if !cgps_waiting(data, 0) {
                 var descriptors = [pollfd(fd: data.pointee.gps_fd, events: Int16(POLLIN), revents: 0),
                                    pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
                 let ready = poll(&descriptors, stop.fd >= 0 ? 2 : 1, pending == nil && stop.fd >= 0 ? -1 : flushMilliseconds)

@@ -8,7 +8,7 @@ import TrackerCore
 import TrackerSystem
 
 /// A command of trackerd: what its command line may hold, and what it does.
-protocol TrackerSubcommand {
+protocol TrackerSubcommand: Sendable {
     static var spec: CommandLineArguments.Spec { get }
     init(_ arguments: CommandLineArguments) throws(CommandLineArguments.UsageError)
     func run() async throws

@@ -1,9 +1,24 @@
 /* The one place that knows libgps's version differences (see ../shared/testdata/gpsd/LIBGPS.md):
- * Swift cannot #if on GPSD_API_MAJOR_VERSION, so each difference is a static inline here. */
-#ifndef TRACKERD_CGPS_SHIM_H
-#define TRACKERD_CGPS_SHIM_H
+ * Swift cannot #if on GPSD_API_MAJOR_VERSION, so each difference is a static inline here.
+ *
+ * libgps is opened on the first use of the gpsd source (dlopen, cgps.c), not linked: a tracker
+ * on a UART never needs it, nor the D-Bus and systemd libraries it brings (0.9 MB of a
+ * running tracker's memory). The package depends on it by name. */
+#ifndef TRACKERD_CGPS_H
+#define TRACKERD_CGPS_H
 #include <gps.h>
 #include <math.h>
+#include <stdbool.h>
+
+/* NULL once libgps is loaded (the first call loads it); otherwise why it cannot be. */
+const char *cgps_load(void);
+/* libgps's own functions, through the loaded library (cgps_load first). */
+int cgps_open(const char *host, const char *port, struct gps_data_t *d);
+int cgps_close(struct gps_data_t *d);
+bool cgps_waiting(const struct gps_data_t *d, int timeout);
+const char *cgps_errstr(int error);
+int cgps_read(struct gps_data_t *d);
+int cgps_watch(struct gps_data_t *d);
 
 /* The fix time in nanoseconds since 1970, or 0 when the TPV had no time. */
 static inline long long cgps_fix_time_ns(const struct gps_data_t *d) {
@@ -32,17 +47,6 @@ static inline double cgps_fix_alt_msl(const struct gps_data_t *d) {
 #endif
 }
 
-static inline int cgps_read(struct gps_data_t *d) {
-#if GPSD_API_MAJOR_VERSION >= 7
-    return gps_read(d, NULL, 0);
-#else
-    return gps_read(d);
-#endif
-}
-
-static inline int cgps_watch(struct gps_data_t *d) {
-    return gps_stream(d, WATCH_ENABLE | WATCH_JSON, NULL);
-}
 
 static inline unsigned long long cgps_set(const struct gps_data_t *d) { return (unsigned long long)d->set; }
 static inline unsigned long long cgps_mode_set(void) { return (unsigned long long)MODE_SET; }
