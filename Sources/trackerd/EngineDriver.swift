@@ -15,7 +15,7 @@ import TrackerSystem
 /// the queue's SQLite store, the status file, the zones' state file, sd_notify and the log.
 /// It decides nothing: every result goes back to the engine as an input, at once.
 ///
-/// Used by one task (`TrackerService`'s loop), never shared.
+/// Used by one thread (`TrackerService`'s loop), never shared.
 final class EngineDriver {
     private(set) var engine: TrackerEngine
     private(set) var finished = false

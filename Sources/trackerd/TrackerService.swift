@@ -16,7 +16,7 @@ import TrackerSystem
 /// connection's threads put into it directly, so a fix costs one wake-up to reach the engine
 /// (through tasks and a timer task it was several, and most of the CPU at 10 fixes/s). A finished
 /// replay ends the loop once the queue has drained; a stop (`stop`, on SIGTERM) keeps the queue.
-struct TrackerService: CustomStringConvertible {
+struct TrackerService {
     let source: any FixSource
     let config: TrackerConfig
     let deviceID: String
@@ -40,8 +40,6 @@ struct TrackerService: CustomStringConvertible {
     /// The certificate in use (nil without an endpoint).
     let certificate: DeviceKeys.CertificateInfo?
     let logger: Logger
-
-    var description: String { "trackerd loop over \(source.description)" }
 
     private enum Input: Sendable {
         case fix(Fix)
