@@ -77,18 +77,28 @@ def proc_io(pid):
         return None
 
 
-def proc_switches(pid):
-    """Context switches of all the process's threads (voluntary and not): its wake-ups."""
-    total = 0
+def thread_switches(pid):
+    """Context switches (voluntary and not: its wake-ups) of each of the process's threads:
+    {tid: (name, count)}."""
+    counts = {}
     for task in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/status" % (pid, task)) as f:
+                total, name = 0, "?"
                 for line in f:
+                    if line.startswith("Name:"):
+                        name = line.split(None, 1)[1].strip()
                     if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                         total += int(line.split()[1])
+            counts[task] = (name, total)
         except OSError:
             pass
-    return total
+    return counts
+
+
+def proc_switches(pid):
+    """Context switches of all the process's threads."""
+    return sum(count for _, count in thread_switches(pid).values())
 
 
 def proc_cpu_seconds(pid):
@@ -465,26 +475,9 @@ def idle(work, pki, broker):
             break
     time.sleep(5)  # past the start's own work
 
-    def switches():
-        """Context switches per thread: {tid: (name, count)}."""
-        counts = {}
-        for task in os.listdir("/proc/%d/task" % p.pid):
-            try:
-                with open("/proc/%d/task/%s/status" % (p.pid, task)) as f:
-                    total, name = 0, "?"
-                    for line in f:
-                        if line.startswith("Name:"):
-                            name = line.split(None, 1)[1].strip()
-                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                            total += int(line.split()[1])
-                counts[task] = (name, total)
-            except OSError:
-                pass
-        return counts
-
-    first, start = switches(), time.time()
+    first, start = thread_switches(p.pid), time.time()
     time.sleep(20)
-    last, elapsed = switches(), time.time() - start
+    last, elapsed = thread_switches(p.pid), time.time() - start
     per_thread = {}
     for task, (name, count) in last.items():
         key = "%s/%s" % (name, task)

@@ -83,12 +83,13 @@ public struct GPSDFixSource: FixSource {
                       _ emit: (Fix) -> Void) -> String? {
         var pending: Fix?
         defer { if let pending { emit(pending) } }
-        let flushMilliseconds = Int32(clamping: idleFlush.components.seconds * 1000 + idleFlush.components.attoseconds / 1_000_000_000_000_000)
+        let flushMilliseconds = WakePipe.milliseconds(idleFlush)
+        var descriptors = [pollfd(fd: data.pointee.gps_fd, events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
         while !stop.isSet {
             // libgps may hold whole messages it has already read: those come first.
             if !cgps_waiting(data, 0) {
-                var descriptors = [pollfd(fd: data.pointee.gps_fd, events: Int16(POLLIN), revents: 0),
-                                   pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
+                descriptors[0].revents = 0
                 let ready = poll(&descriptors, stop.fd >= 0 ? 2 : 1, pending == nil && stop.fd >= 0 ? -1 : flushMilliseconds)
                 if ready < 0 && errno != EINTR { return "wait failed: \(String(cString: strerror(errno)))" }
                 if ready == 0, let fix = pending {

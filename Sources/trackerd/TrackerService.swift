@@ -132,8 +132,9 @@ struct TrackerService {
         let deadline = clock.now + .seconds(2)
         driver.send(.stop)
         while !driver.stopped && clock.now < deadline {
-            _ = inbox.take(until: min(driver.wakeAt ?? deadline, deadline))
-            if clock.now >= min(driver.wakeAt ?? deadline, deadline) { driver.send(.wake) }
+            let until = min(driver.wakeAt ?? deadline, deadline)
+            _ = inbox.take(until: until)
+            if clock.now >= until { driver.send(.wake) }
         }
         return driver.restartRequested
     }

@@ -29,7 +29,6 @@ public struct TrackerEngine: Sendable {
     /// The lowest level logged now (the command line's, or the shadow's `log_level`).
     private var logLevelInForce: EngineLogEntry.Level
     private var lastStatusAt: ContinuousClock.Instant?
-    private var lastSummary = ""
     /// Something happened since the status was last looked at: look again at the next interval.
     private var statusChanged = true
     /// The status as last written, its ages left out: a status that only grew older is not
@@ -255,11 +254,12 @@ public struct TrackerEngine: Sendable {
         var status = status(now: now)
         let unaged = status.withoutAges
         guard unaged != writtenStatus else { return }
+        // The line holds no age: it changes only with what `withoutAges` keeps.
+        let summaryChanged = unaged.summary != writtenStatus?.summary
         writtenStatus = unaged
         status.writtenAt = UTCTimestamp(millisecondsSinceEpoch: lastWallMilliseconds).iso8601
         out.append(.writeStatus(status))
-        if status.summary != lastSummary { out.append(.notify("STATUS=" + status.summary)) }
-        lastSummary = status.summary
+        if summaryChanged { out.append(.notify("STATUS=" + status.summary)) }
     }
 
     /// The status as `trackerd status` shows it.

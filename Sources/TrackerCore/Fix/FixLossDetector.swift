@@ -58,7 +58,7 @@ public struct FixLossDetector: Sendable {
 
     /// Time passes; reports a loss once when the fix has gone stale.
     public mutating func tick(_ now: ContinuousClock.Instant) -> [Event] {
-        guard !isLost, let lastFix, let lastFixAt, now - lastFixAt >= staleAfter else { return [] }
+        guard let lastFix, let staleAt, now >= staleAt else { return [] }
         isLost = true
         return [.lost(lastFix: lastFix, receiverReportsNoFix: sawNoFixSinceLastFix)]
     }

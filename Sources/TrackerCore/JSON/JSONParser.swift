@@ -186,8 +186,8 @@ public struct JSONParser {
                 } else if (0xDC00...0xDFFF).contains(scalar) {
                     throw error("a low surrogate without its high surrogate")
                 }
-                // Not a surrogate (checked above), so always a scalar.
-                out.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
+                // Not a lone surrogate (checked above), so always a scalar.
+                if let decoded = Unicode.Scalar(scalar) { UTF8.encode(decoded) { out.append($0) } }
             default: throw error("an unknown escape in a string")
             }
             runStart = index

@@ -23,25 +23,30 @@ final class JSONTreeEncoder: Encoder {
             }
         }
 
+        // `contents` is emptied while its dictionary or array grows: otherwise the enum keeps a
+        // second reference and every member copies the whole collection (a 10,000-zone
+        // snapshot took quadratic time).
         func member(_ key: String) -> Node {
             let node = Node()
-            if case .object(var members) = contents {
-                members[key] = node
-                contents = .object(members)
-            } else {
+            guard case .object(var members) = contents else {
                 contents = .object([key: node])
+                return node
             }
+            contents = .unset
+            members[key] = node
+            contents = .object(members)
             return node
         }
 
         func append() -> Node {
             let node = Node()
-            if case .array(var elements) = contents {
-                elements.append(node)
-                contents = .array(elements)
-            } else {
+            guard case .array(var elements) = contents else {
                 contents = .array([node])
+                return node
             }
+            contents = .unset
+            elements.append(node)
+            contents = .array(elements)
             return node
         }
     }

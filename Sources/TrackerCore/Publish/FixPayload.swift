@@ -30,22 +30,10 @@ public enum FixPayload {
             + "\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))"
     }
 
-    /// A JSON string literal with the escapes JSON requires.
+    /// A JSON string literal with the escapes JSON requires (`JSONWriter`'s, the one rule).
     public static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\u00" + (hex.count == 1 ? "0" + hex : hex)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONWriter.string(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
