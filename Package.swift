@@ -127,7 +127,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerMQTTTests", dependencies: [
-            "TrackerMQTT", "TrackerCore", "TrackerCrypto", "TestSupport",
+            "TrackerMQTT", "TrackerCore", "TrackerCrypto", "TrackerSystem", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TrackerdTests", dependencies: ["TrackerCore", "TrackerSystem", "TrackerStorage", "TestSupport",

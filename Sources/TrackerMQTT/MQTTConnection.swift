@@ -23,12 +23,23 @@ import TrackerSystem
 /// message in flight at every outage). Retransmission belongs to the caller's queue alone,
 /// which also decides order and pacing after an outage.
 ///
+/// Started with `start(delivering:servedBy:)`, the caller's thread does the socket's I/O
+/// instead: the connection's thread connects (the blocking TCP connect and TLS handshake), then
+/// hands the session over and sleeps until it comes back, failed or released. The caller polls
+/// `socketRequest` with its own inputs and calls `serve`: a fix, its publish and the broker's
+/// PUBACK then cost the daemon's loop one wake-up, not three hops between threads.
+///
 /// The libmosquitto handles live in `current`, behind a mutex (`MosquittoHandle` says why a
 /// handle may be shared); every other stored property is an immutable Sendable value.
 public final class MQTTConnection: Sendable {
     public let settings: MQTTSettings
     public let events: AsyncStream<MQTTEvent>
-    private let current = Mutex<MosquittoHandle?>(nil)
+    private let current = Mutex<Session?>(nil)
+    /// Set by `start(delivering:servedBy:)`: says the caller must look at `socketRequest` again.
+    private let callerServes = Mutex<Waker?>(nil)
+    /// A session the caller gave back, and why; the connection's thread waits on `handback`.
+    private let returned = Mutex<Returned?>(nil)
+    private let handback = WakePipe()
     /// The last will's topic, changed at run time by the device shadow's `status_topic`.
     private let willTopic: Mutex<String?>
     private let offlinePayload: String
@@ -51,10 +62,58 @@ public final class MQTTConnection: Sendable {
 
     private static let libraryReady: Bool = { mosquitto_lib_init() == 0 }()
 
+    /// How long a PUBACK may wait in the socket for the caller's next wake-up (a fix, a timer)
+    /// while nothing needs it at once: a tracker publishing a fix a second reads each PUBACK
+    /// with the next fix instead of waking for it. The default, 2 s, is within the queue's
+    /// spill_after (5 s), so acknowledged fixes still never reach the disk.
+    public let readDeferral: Duration
+
+    private final class Waker: Sendable {
+        let wake: @Sendable () -> Void
+        init(_ wake: @escaping @Sendable () -> Void) { self.wake = wake }
+    }
+
+    /// The handle of the session in progress, and while the caller serves it, what it needs.
+    private struct Session {
+        let handle: MosquittoHandle
+        var served: Served?
+
+        /// A packet went out on a session the caller serves: its answer may wait for the
+        /// caller's next wake-up (at a fix a second, the next fix; after the last, the deferral).
+        mutating func wrote(deferringReadsFor deferral: Duration) {
+            served?.readsDeferredUntil = ContinuousClock.now + deferral
+        }
+    }
+
+    private struct Served {
+        /// libmosquitto's keepalive check (PINGREQ, and a missing PINGRESP) is due.
+        var checkAt: ContinuousClock.Instant
+        /// Reads wait for the caller's next wake-up until then (nil: the socket wakes it).
+        var readsDeferredUntil: ContinuousClock.Instant?
+        var connectedAt: ContinuousClock.Instant?
+    }
+
+    private struct Returned {
+        let code: Int32
+        let errno: Int32
+        let connectedAt: ContinuousClock.Instant?
+        /// The caller gave it back because it stopped serving, not because it failed.
+        let released: Bool
+    }
+
+    /// What the caller's poll waits for on the connection's socket.
+    public struct SocketRequest: Sendable {
+        /// A pollfd for the socket, with the events to wait for (none while reads are deferred).
+        public let descriptor: pollfd
+        /// The caller calls `serve` by then, even if the socket stays quiet.
+        public let serveBy: ContinuousClock.Instant
+    }
+
     public init(settings: MQTTSettings, offlinePayload: String = #"{"state":"offline"}"#, logger: Logger,
                 backoff: Backoff = Backoff(base: .seconds(1), cap: .seconds(120)),
-                stableAfter: Duration = .seconds(60)) throws(SetupError) {
+                stableAfter: Duration = .seconds(60), readDeferral: Duration = .seconds(2)) throws(SetupError) {
         _ = Self.libraryReady
+        self.readDeferral = readDeferral
         self.settings = settings
         self.logger = logger
         self.backoff = backoff
@@ -128,6 +187,99 @@ public final class MQTTConnection: Sendable {
         start()
     }
 
+    /// Starts, with the socket's I/O on the caller's thread: `wake` is called (on the
+    /// connection's thread) when a session is handed over and `socketRequest` has changed.
+    /// The caller calls `serve` after every wake-up while a session is handed over, and
+    /// `release` when it stops serving (the connection's thread then serves it until `shutdown`).
+    /// `publish` must then come from the caller's thread: it writes to the socket at once.
+    public func start(delivering deliver: @escaping @Sendable (MQTTEvent) -> Void,
+                      servedBy wake: @escaping @Sendable () -> Void) {
+        callerServes.withLock { $0 = Waker(wake) }
+        start(delivering: deliver)
+    }
+
+    /// The socket to poll while the caller serves a session, nil otherwise.
+    public func socketRequest(now: ContinuousClock.Instant) -> SocketRequest? {
+        current.withLock { session -> SocketRequest? in
+            guard let session, let served = session.served else { return nil }
+            let handle = session.handle.pointer
+            var events: Int16 = 0
+            var serveBy = served.checkAt
+            if let until = served.readsDeferredUntil, now < until, sink.connected.load(ordering: .acquiring),
+               !sink.acknowledgementsAreWanted {
+                serveBy = min(serveBy, until)
+            } else {
+                events |= Int16(POLLIN)
+            }
+            if mosquitto_want_write(handle) { events |= Int16(POLLOUT) }
+            return SocketRequest(descriptor: pollfd(fd: mosquitto_socket(handle), events: events, revents: 0), serveBy: serveBy)
+        }
+    }
+
+    /// Reads what the socket holds (whether or not poll said so: a deferred PUBACK is read with
+    /// whatever woke the caller), writes what is queued, runs the keepalive check when due. A
+    /// failed session goes back to the connection's thread, which reports it and reconnects.
+    public func serve(now: ContinuousClock.Instant) {
+        let failed = current.withLock { session -> Returned? in
+            guard var live = session, var served = live.served else { return nil }
+            let handle = live.handle.pointer
+            var rc = mosquitto_loop_read(handle, 1)
+            if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) { rc = mosquitto_loop_write(handle, 1) }
+            if rc == MOSQ_ERR_SUCCESS.rawValue, now >= served.checkAt {
+                rc = mosquitto_loop_misc(handle)
+                served.checkAt = now + Self.keepaliveCheck(settings.keepalive)
+            }
+            if let until = served.readsDeferredUntil, now >= until { served.readsDeferredUntil = nil }
+            let connected = sink.connected.load(ordering: .acquiring)
+            if served.connectedAt == nil && connected { served.connectedAt = now }
+            var failure: Int32?
+            if rc != MOSQ_ERR_SUCCESS.rawValue {
+                failure = rc
+            } else if served.connectedAt != nil && !connected {
+                failure = MOSQ_ERR_CONN_LOST.rawValue
+            } else if sink.refusalReason != nil {
+                failure = MOSQ_ERR_CONN_REFUSED.rawValue
+            }
+            if let failure {
+                // No other thread can reach the handle once it is out of `current` but the
+                // connection's, which takes it back.
+                let back = Returned(code: failure, errno: cmosq_errno(), connectedAt: served.connectedAt, released: false)
+                session = nil
+                return back
+            }
+            live.served = served
+            session = live
+            return nil
+        }
+        if let failed { handBack(failed) }
+    }
+
+    /// The caller stops serving: the connection's thread serves the session from now on (a
+    /// `shutdown` then disconnects it cleanly), and no later session is handed over.
+    public func release() {
+        callerServes.withLock { $0 = nil }
+        let back = current.withLock { session -> Returned? in
+            guard let live = session, let served = live.served else { return nil }
+            // The handle stays in `current`, so publishing never stops; from now on a publish
+            // only queues and signals the connection's loop, as before the hand-over.
+            mosquitto_threaded_set(live.handle.pointer, true)
+            session?.served = nil
+            return Returned(code: MOSQ_ERR_SUCCESS.rawValue, errno: 0, connectedAt: served.connectedAt, released: true)
+        }
+        if let back { handBack(back) }
+    }
+
+    private func handBack(_ back: Returned) {
+        returned.withLock { $0 = back }
+        handback.signal()
+    }
+
+    /// PINGREQ goes out within a quarter keepalive of being due: well inside the 1.5 keepalives
+    /// a broker waits, with a wake-up every 15 s at the default 60 s, not a poll every second.
+    private static func keepaliveCheck(_ keepalive: Int) -> Duration {
+        .milliseconds(max(1000, keepalive * 250))
+    }
+
     public enum PublishError: Error, Equatable {
         case notConnected
         case rejected(String)
@@ -136,15 +288,24 @@ public final class MQTTConnection: Sendable {
     /// Publishes at QoS 1; returns the message id its `acknowledged` event will carry.
     public func publish(topic: String, payload: [UInt8], retain: Bool = false) -> Result<Int32, PublishError> {
         var messageID: Int32 = 0
-        let rc = current.withLock { handle -> Int32 in
-            guard let handle = handle?.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
-            return payload.withUnsafeBytes {
+        let rc = current.withLock { session -> Int32 in
+            guard let handle = session?.handle.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
+            let rc = payload.withUnsafeBytes {
                 mosquitto_publish(handle, &messageID, topic, Int32($0.count), $0.baseAddress, 1, retain)
             }
+            session?.wrote(deferringReadsFor: readDeferral)
+            return rc
         }
+        return Self.result(rc, messageID)
+    }
+
+    /// A session the caller serves writes at once, so a lost connection shows here: the
+    /// message was not sent (the reconnect that follows resends it), not refused.
+    private static func result(_ rc: Int32, _ messageID: Int32) -> Result<Int32, PublishError> {
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue: return .success(messageID)
-        case MOSQ_ERR_NO_CONN.rawValue: return .failure(.notConnected)
+        case MOSQ_ERR_NO_CONN.rawValue, MOSQ_ERR_CONN_LOST.rawValue, MOSQ_ERR_ERRNO.rawValue, MOSQ_ERR_TLS.rawValue:
+            return .failure(.notConnected)
         default: return .failure(.rejected(String(cString: mosquitto_strerror(rc))))
         }
     }
@@ -155,18 +316,16 @@ public final class MQTTConnection: Sendable {
         var messageID: Int32 = 0
         var pointers: [UnsafeMutablePointer<CChar>?] = topics.map { strdup($0) }
         defer { pointers.forEach { free($0) } }
-        let rc = current.withLock { handle -> Int32 in
-            guard let handle = handle?.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
-            return pointers.withUnsafeMutableBufferPointer { buffer in
+        let rc = current.withLock { session -> Int32 in
+            guard let handle = session?.handle.pointer else { return MOSQ_ERR_NO_CONN.rawValue }
+            let rc = pointers.withUnsafeMutableBufferPointer { buffer in
                 guard let first = buffer.baseAddress else { return MOSQ_ERR_INVAL.rawValue }
                 return mosquitto_subscribe_multiple(handle, &messageID, Int32(buffer.count), first, 1, 0, nil)
             }
+            session?.wrote(deferringReadsFor: readDeferral)
+            return rc
         }
-        switch rc {
-        case MOSQ_ERR_SUCCESS.rawValue: return .success(messageID)
-        case MOSQ_ERR_NO_CONN.rawValue: return .failure(.notConnected)
-        default: return .failure(.rejected(String(cString: mosquitto_strerror(rc))))
-        }
+        return Self.result(rc, messageID)
     }
 
     /// The last will names `topic` from the next connection on (a session's will is fixed when
@@ -192,8 +351,8 @@ public final class MQTTConnection: Sendable {
         stop.set()
         // The loop may be asleep until the next keepalive: a DISCONNECT queued here wakes it at
         // once (libmosquitto signals its own loop when a packet is queued from another thread).
-        current.withLock { handle in
-            if let handle { _ = mosquitto_disconnect(handle.pointer) }
+        current.withLock { session in
+            if let session { _ = mosquitto_disconnect(session.handle.pointer) }
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(2)
@@ -234,12 +393,19 @@ public final class MQTTConnection: Sendable {
         } catch {
             return .couldNotOpen(reason: "\(error)")
         }
-        current.withLock { $0 = MosquittoHandle(pointer: handle) }
+        current.withLock { $0 = Session(handle: MosquittoHandle(pointer: handle)) }
         let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
         var connectedAt: ContinuousClock.Instant?
         var failure: Int32 = rc
         var failureErrno = mosquitto_errno()
-        if rc == MOSQ_ERR_SUCCESS.rawValue {
+        var servedByCaller = false
+        if rc == MOSQ_ERR_SUCCESS.rawValue, let back = handOver(handle) {
+            connectedAt = back.connectedAt
+            failure = back.code
+            failureErrno = back.errno
+            servedByCaller = !back.released
+        }
+        if rc == MOSQ_ERR_SUCCESS.rawValue && !servedByCaller {
             while !stop.isSet {
                 // Asleep until the socket, a packet queued from another thread, a stop (see
                 // `shutdown`) or the keepalive's PINGREQ: libmosquitto shortens the wait to the
@@ -275,6 +441,36 @@ public final class MQTTConnection: Sendable {
         mosquitto_disconnect(handle)
         mosquitto_destroy(handle)
         return connectedAt == nil ? .couldNotOpen(reason: reason) : .ended(reason: reason, establishedAt: connectedAt)
+    }
+
+    /// Hands a connected session to the caller when it serves the socket, and waits until it
+    /// comes back; nil when the caller does not serve it (the connection's thread loops).
+    private func handOver(_ handle: OpaquePointer) -> Returned? {
+        // Set and woken under the lock `release` clears it with: a caller that has released
+        // is never handed a session again.
+        let handed = callerServes.withLock { waker -> Bool in
+            guard let waker else { return false }
+            // The caller's thread writes at once (no loop thread to signal); what is queued
+            // now (CONNECT) goes out with its first `serve`.
+            let now = ContinuousClock.now
+            current.withLock { session in
+                mosquitto_threaded_set(handle, false)
+                session?.served = Served(checkAt: now + Self.keepaliveCheck(settings.keepalive))
+            }
+            waker.wake()
+            return true
+        }
+        guard handed else { return nil }
+        while true {
+            if let back = returned.withLock({ value -> Returned? in defer { value = nil }; return value }) {
+                // A failed session is out of `current`: no other thread reaches it now.
+                if !back.released { mosquitto_threaded_set(handle, true) }
+                return back
+            }
+            handback.drain()
+            if returned.withLock({ $0 != nil }) { continue }
+            handback.wait(milliseconds: -1)
+        }
     }
 
     private func mosquitto_errno() -> Int32 { cmosq_errno() }

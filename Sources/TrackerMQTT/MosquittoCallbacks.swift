@@ -78,6 +78,8 @@ final class MosquittoCallbackSink: Sendable {
         acknowledgementsWanted.store(wanted, ordering: .releasing)
     }
 
+    var acknowledgementsAreWanted: Bool { acknowledgementsWanted.load(ordering: .acquiring) }
+
     var hasAcknowledged: Bool { acknowledged.withLock { !$0.ids.isEmpty } }
 
     fileprivate func onSubscribe(_ messageID: Int32, _ granted: [Int32]) {

@@ -27,7 +27,16 @@ public final class InputQueue<Element: Sendable>: Sendable {
     /// What was put, oldest first, once there is something; empty when `deadline` passes first
     /// (nil: no deadline).
     public func take(until deadline: ContinuousClock.Instant?) -> [Element] {
+        var none = pollfd(fd: -1, events: 0, revents: 0)
+        return take(until: deadline, watching: &none)
+    }
+
+    /// As `take(until:)`, and returns (perhaps empty) as soon as `watched` is ready: its
+    /// `revents` say how (0 when it was not the reason). The loop watches a socket it serves
+    /// itself this way, in the same sleep as its inputs.
+    public func take(until deadline: ContinuousClock.Instant?, watching watched: inout pollfd) -> [Element] {
         let clock = ContinuousClock()
+        watched.revents = 0
         while true {
             // The pipe is emptied before the items are taken: a put in between leaves its byte
             // (the next take returns at once), never an item without a byte.
@@ -43,7 +52,13 @@ public final class InputQueue<Element: Sendable>: Sendable {
                 if left <= .zero { return [] }
                 milliseconds = WakePipe.milliseconds(left)
             }
-            pipe.wait(milliseconds: milliseconds)
+            pipe.wait(milliseconds: milliseconds, watching: &watched)
+            if watched.revents != 0 {
+                return pending.withLock { state -> [Element] in
+                    defer { state = ([], false) }
+                    return state.items
+                }
+            }
         }
     }
 }

@@ -12,10 +12,13 @@ import TrackerSystem
 /// The daemon's one loop: fixes from the source, the MQTT connection's events, and the wakes
 /// the engine asks for (its timers: no fixed tick, so an idle tracker sleeps), handed one at a
 /// time to the engine, whose actions `EngineDriver` carries out. The loop is a thread of its
-/// own that sleeps on an `InputQueue` until an input or its next timer: the source's and the
-/// connection's threads put into it directly, so a fix costs one wake-up to reach the engine
-/// (through tasks and a timer task it was several, and most of the CPU at 10 fixes/s). A finished
-/// replay ends the loop once the queue has drained; a stop (`stop`, on SIGTERM) keeps the queue.
+/// own that sleeps on an `InputQueue` until an input or its next timer: the source's thread puts
+/// into it directly, so a fix costs one wake-up to reach the engine (through tasks and a timer
+/// task it was several, and most of the CPU at 10 fixes/s). Once connected, the loop also serves
+/// the connection's socket in the same sleep: a publish is written at once, and a PUBACK that
+/// nothing waits for is read with the next fix instead of waking anyone (the connection's
+/// thread only connects and reconnects). A finished replay ends the loop once the queue has
+/// drained; a stop (`stop`, on SIGTERM) keeps the queue.
 struct TrackerService {
     let source: any FixSource
     let config: TrackerConfig
@@ -47,6 +50,8 @@ struct TrackerService {
         case mqtt(MQTTEvent)
         /// Work done off the loop reporting back (downloads, zone sets).
         case result(EngineInput)
+        /// The connection handed a session to the loop: its socket joins the loop's sleep.
+        case socket
         case stop
     }
 
@@ -108,18 +113,18 @@ struct TrackerService {
                                   results: { inbox.put(.result($0)) },
                                   notifier: notifier, logger: logger)
 
-        connection?.start { inbox.put(.mqtt($0)) }
+        connection?.start(delivering: { inbox.put(.mqtt($0)) }, servedBy: { inbox.put(.socket) })
         let stopSource = source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) }
         driver.send(.start)
         loop: while !driver.finished {
-            let inputs = inbox.take(until: driver.wakeAt)
-            for input in inputs {
+            for input in next(until: driver.wakeAt) {
                 switch input {
                 case .stop: break loop
                 case .fix(let fix): driver.send(.fix(fix))
                 case .sourceEnded: driver.send(.sourceEnded)
                 case .mqtt(let event): driver.send(event)
                 case .result(let result): driver.send(result)
+                case .socket: break
                 }
                 if driver.finished { break loop }
             }
@@ -128,14 +133,30 @@ struct TrackerService {
         stopSource()
         driver.stopWork()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s. What comes in
-        // meanwhile is not looked at: the stop has begun.
+        // meanwhile is not looked at: the stop has begun (the socket is still served).
         let deadline = clock.now + .seconds(2)
         driver.send(.stop)
         while !driver.stopped && clock.now < deadline {
             let until = min(driver.wakeAt ?? deadline, deadline)
-            _ = inbox.take(until: until)
+            _ = next(until: until)
             if clock.now >= until { driver.send(.wake) }
         }
+        // The connection's thread says goodbye (DISCONNECT) when the run shuts it down.
+        connection?.release()
         return driver.restartRequested
+    }
+
+    /// The inputs that came by `deadline`, in one sleep with the connection's socket when the
+    /// loop serves it; what the socket held is read (its events put into the inbox, for the next
+    /// call) and what is queued for it written.
+    private func next(until deadline: ContinuousClock.Instant?) -> [Input] {
+        let clock = ContinuousClock()
+        guard let connection, let request = connection.socketRequest(now: clock.now) else {
+            return inbox.take(until: deadline)
+        }
+        var socket = request.descriptor
+        let inputs = inbox.take(until: deadline.map { min($0, request.serveBy) } ?? request.serveBy, watching: &socket)
+        connection.serve(now: clock.now)
+        return inputs
     }
 }
