@@ -114,7 +114,7 @@ let package = Package(
 
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerFuzzingTests", dependencies: ["TrackerFuzzing"]),
-        .testTarget(name: "TrackerSystemTests", dependencies: ["TrackerSystem"]),
+        .testTarget(name: "TrackerSystemTests", dependencies: ["TrackerSystem", "TrackerCore"]),
         .testTarget(name: "GPSSourcesTests", dependencies: [
             "GPSSources", "TrackerCore", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -62,7 +62,7 @@ public struct GPSDFixSource: FixSource {
             _ = cgps_watch(data)
             logger.info(everConnected ? "gpsd back at \(host):\(port)" : "reading fixes from \(description)")
             everConnected = true
-            var firstFixAt: ContinuousClock.Instant?
+            var firstFixAt: MonotonicInstant?
             let reason = pump(data, &firstFixAt, stop, emit)
             _ = cgps_close(data)
             return reason.map { .ended(reason: $0, establishedAt: firstFixAt) }
@@ -79,7 +79,7 @@ public struct GPSDFixSource: FixSource {
     /// Reads until gpsd goes away (returns why) or the source is stopped (returns nil). Sleeps
     /// in poll(2) on gpsd's socket and the stop, with a timeout only while a cycle is held for
     /// `idleFlush`: a quiet gpsd costs no wake-ups.
-    private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ firstFixAt: inout ContinuousClock.Instant?, _ stop: StopFlag,
+    private func pump(_ data: UnsafeMutablePointer<gps_data_t>, _ firstFixAt: inout MonotonicInstant?, _ stop: StopFlag,
                       _ emit: (Fix) -> Void) -> String? {
         var pending: Fix?
         defer { if let pending { emit(pending) } }

@@ -67,7 +67,7 @@ public struct SerialFixSource: FixSource {
             sendInitCommands(to: port)
             logger.info(everOpened ? "GPS receiver back" : "reading NMEA from \(description)", metadata: ["device": "\(path)"])
             everOpened = true
-            var firstBytesAt: ContinuousClock.Instant?
+            var firstBytesAt: MonotonicInstant?
             let reason = pump(port, &decoder, &firstBytesAt, stop, emit)
             decoder.flush(emit)
             return reason.map { .ended(reason: $0, establishedAt: firstBytesAt) }
@@ -121,10 +121,10 @@ public struct SerialFixSource: FixSource {
     /// Reads until the device goes away (returns why) or the source is stopped (returns nil).
     /// Sleeps in poll(2) until bytes come or the stop is set: a silent receiver costs no
     /// wake-ups, except once, `idleFlush` after the last bytes, to finish an epoch left open.
-    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ firstBytesAt: inout ContinuousClock.Instant?,
+    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ firstBytesAt: inout MonotonicInstant?,
                       _ stop: StopFlag, _ emit: (Fix) -> Void) -> String? {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        var flushAt: ContinuousClock.Instant?
+        var flushAt: MonotonicInstant?
         while !stop.isSet {
             var descriptors = [pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
@@ -138,7 +138,7 @@ public struct SerialFixSource: FixSource {
                 return "poll failed: \(String(cString: strerror(errno)))"
             }
             if descriptors[0].revents == 0 {
-                if let due = flushAt, ContinuousClock.now >= due {
+                if let due = flushAt, MonotonicInstant.now >= due {
                     decoder.flush(emit)
                     flushAt = nil
                 }

@@ -13,7 +13,7 @@ public struct ReconnectPolicy: Sendable {
         /// No session came about.
         case couldNotOpen(reason: String)
         /// A session ended; `establishedAt` is when it proved to work (nil if it never did).
-        case ended(reason: String, establishedAt: ContinuousClock.Instant?)
+        case ended(reason: String, establishedAt: MonotonicInstant?)
     }
 
     public enum Event: Sendable, Equatable {
@@ -34,7 +34,7 @@ public struct ReconnectPolicy: Sendable {
     }
 
     /// What to report about `outcome`, and how long to wait before the next attempt.
-    public mutating func after(_ outcome: Outcome, now: ContinuousClock.Instant,
+    public mutating func after(_ outcome: Outcome, now: MonotonicInstant,
                                using random: inout some RandomNumberGenerator) -> (event: Event, delay: Duration) {
         let event: Event
         switch outcome {
@@ -48,7 +48,7 @@ public struct ReconnectPolicy: Sendable {
         return (event, backoff.nextDelay(using: &random))
     }
 
-    public mutating func after(_ outcome: Outcome, now: ContinuousClock.Instant) -> (event: Event, delay: Duration) {
+    public mutating func after(_ outcome: Outcome, now: MonotonicInstant) -> (event: Event, delay: Duration) {
         var random = SystemRandomNumberGenerator()
         return after(outcome, now: now, using: &random)
     }

@@ -81,22 +81,22 @@ public final class MQTTConnection: Sendable {
         /// A packet went out on a session the caller serves: its answer may wait for the
         /// caller's next wake-up (at a fix a second, the next fix; after the last, the deferral).
         mutating func wrote(deferringReadsFor deferral: Duration) {
-            served?.readsDeferredUntil = ContinuousClock.now + deferral
+            served?.readsDeferredUntil = MonotonicInstant.now + deferral
         }
     }
 
     private struct Served {
         /// libmosquitto's keepalive check (PINGREQ, and a missing PINGRESP) is due.
-        var checkAt: ContinuousClock.Instant
+        var checkAt: MonotonicInstant
         /// Reads wait for the caller's next wake-up until then (nil: the socket wakes it).
-        var readsDeferredUntil: ContinuousClock.Instant?
-        var connectedAt: ContinuousClock.Instant?
+        var readsDeferredUntil: MonotonicInstant?
+        var connectedAt: MonotonicInstant?
     }
 
     private struct Returned {
         let code: Int32
         let errno: Int32
-        let connectedAt: ContinuousClock.Instant?
+        let connectedAt: MonotonicInstant?
         /// The caller gave it back because it stopped serving, not because it failed.
         let released: Bool
     }
@@ -106,7 +106,7 @@ public final class MQTTConnection: Sendable {
         /// A pollfd for the socket, with the events to wait for (none while reads are deferred).
         public let descriptor: pollfd
         /// The caller calls `serve` by then, even if the socket stays quiet.
-        public let serveBy: ContinuousClock.Instant
+        public let serveBy: MonotonicInstant
     }
 
     public init(settings: MQTTSettings, offlinePayload: String = #"{"state":"offline"}"#, logger: Logger,
@@ -199,7 +199,7 @@ public final class MQTTConnection: Sendable {
     }
 
     /// The socket to poll while the caller serves a session, nil otherwise.
-    public func socketRequest(now: ContinuousClock.Instant) -> SocketRequest? {
+    public func socketRequest(now: MonotonicInstant) -> SocketRequest? {
         current.withLock { session -> SocketRequest? in
             guard let session, let served = session.served else { return nil }
             let handle = session.handle.pointer
@@ -219,11 +219,16 @@ public final class MQTTConnection: Sendable {
     /// Reads what the socket holds (whether or not poll said so: a deferred PUBACK is read with
     /// whatever woke the caller), writes what is queued, runs the keepalive check when due. A
     /// failed session goes back to the connection's thread, which reports it and reconnects.
-    public func serve(now: ContinuousClock.Instant) {
+    public func serve(now: MonotonicInstant) {
         let failed = current.withLock { session -> Returned? in
             guard var live = session, var served = live.served else { return nil }
             let handle = live.handle.pointer
-            var rc = mosquitto_loop_read(handle, 1)
+            var rc: Int32
+            repeat {
+                // libmosquitto stops after one packet when errno already says EAGAIN.
+                errno = 0
+                rc = mosquitto_loop_read(handle, 1)
+            } while rc == MOSQ_ERR_SUCCESS.rawValue && cmosq_has_pending(handle) != 0
             if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) { rc = mosquitto_loop_write(handle, 1) }
             if rc == MOSQ_ERR_SUCCESS.rawValue, now >= served.checkAt {
                 rc = mosquitto_loop_misc(handle)
@@ -262,7 +267,10 @@ public final class MQTTConnection: Sendable {
             guard let live = session, let served = live.served else { return nil }
             // The handle stays in `current`, so publishing never stops; from now on a publish
             // only queues and signals the connection's loop, as before the hand-over.
+            // Nothing is left read ahead (`serve` reads until OpenSSL holds nothing): the
+            // connection's loop, which polls the socket alone, may take over.
             mosquitto_threaded_set(live.handle.pointer, true)
+            cmosq_set_read_ahead(live.handle.pointer, 0)
             session?.served = nil
             return Returned(code: MOSQ_ERR_SUCCESS.rawValue, errno: 0, connectedAt: served.connectedAt, released: true)
         }
@@ -310,6 +318,23 @@ public final class MQTTConnection: Sendable {
         }
     }
 
+    /// Runs `body` (publishes, from the caller's thread) with the served socket corked: its
+    /// messages leave in as few TCP segments as they fill, not one each.
+    public func corked<T>(_ body: () -> T) -> T {
+        let fd = current.withLock { session -> Int32 in
+            guard let session, session.served != nil else { return -1 }
+            return mosquitto_socket(session.handle.pointer)
+        }
+        guard fd >= 0 else { return body() }
+        var on: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &on, socklen_t(MemoryLayout<Int32>.size))
+        defer {
+            var off: Int32 = 0
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &off, socklen_t(MemoryLayout<Int32>.size))
+        }
+        return body()
+    }
+
     /// Subscribes at QoS 1; returns the message id its `subscribed` event will carry.
     public func subscribe(_ topics: [String]) -> Result<Int32, PublishError> {
         guard !topics.isEmpty else { return .failure(.rejected("no topic to subscribe to")) }
@@ -355,8 +380,8 @@ public final class MQTTConnection: Sendable {
             if let session { _ = mosquitto_disconnect(session.handle.pointer) }
         }
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(2)
-        while !finished.load(ordering: .acquiring) && clock.now < deadline {
+        let deadline = MonotonicInstant.now + .seconds(2)
+        while !finished.load(ordering: .acquiring) && MonotonicInstant.now < deadline {
             try? await clock.sleep(for: .milliseconds(10))
         }
     }
@@ -383,7 +408,6 @@ public final class MQTTConnection: Sendable {
     /// One session on a new client: connect, loop until it fails or the connection is stopped
     /// (nil: then it disconnects cleanly, without the last will).
     private func attempt() -> ReconnectPolicy.Outcome? {
-        let clock = ContinuousClock()
         sink.reset()
         let handle: OpaquePointer
         var settings = settings
@@ -395,7 +419,7 @@ public final class MQTTConnection: Sendable {
         }
         current.withLock { $0 = Session(handle: MosquittoHandle(pointer: handle)) }
         let rc = mosquitto_connect(handle, settings.host, Int32(settings.port), Int32(settings.keepalive))
-        var connectedAt: ContinuousClock.Instant?
+        var connectedAt: MonotonicInstant?
         var failure: Int32 = rc
         var failureErrno = mosquitto_errno()
         var servedByCaller = false
@@ -411,7 +435,7 @@ public final class MQTTConnection: Sendable {
                 // `shutdown`) or the keepalive's PINGREQ: libmosquitto shortens the wait to the
                 // next packet due, so an idle connection wakes once a keepalive, not every second.
                 let loop = mosquitto_loop(handle, Int32(settings.keepalive) * 1000, 1)
-                if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = clock.now }
+                if connectedAt == nil && sink.connected.load(ordering: .acquiring) { connectedAt = MonotonicInstant.now }
                 if loop != MOSQ_ERR_SUCCESS.rawValue {
                     failure = loop
                     failureErrno = mosquitto_errno()
@@ -452,9 +476,10 @@ public final class MQTTConnection: Sendable {
             guard let waker else { return false }
             // The caller's thread writes at once (no loop thread to signal); what is queued
             // now (CONNECT) goes out with its first `serve`.
-            let now = ContinuousClock.now
+            let now = MonotonicInstant.now
             current.withLock { session in
                 mosquitto_threaded_set(handle, false)
+                cmosq_set_read_ahead(handle, 1)
                 session?.served = Served(checkAt: now + Self.keepaliveCheck(settings.keepalive))
             }
             waker.wake()

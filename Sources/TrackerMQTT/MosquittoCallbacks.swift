@@ -99,7 +99,6 @@ final class MosquittoCallbackSink: Sendable {
     }
 
     fileprivate func onLog(_ level: Int32, _ text: String) {
-        guard level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
         problems.withLock {
             $0.append(text)
             if $0.count > 8 { $0.removeFirst($0.count - 8) }
@@ -125,8 +124,10 @@ enum MosquittoCallbacks {
             let payload = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.payloadlen))) } ?? []
             sink(user)?.onMessage(String(cString: topic), payload)
         }
+        // libmosquitto formats a line for every packet once a log callback is set: only the
+        // problems are made into Strings (a drain sent two debug lines per message).
         mosquitto_log_callback_set(handle) { _, user, level, text in
-            guard let text else { return }
+            guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
             sink(user)?.onLog(level, String(cString: text))
         }
     }

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import TrackerCore
 
 /// Inputs put from any thread, taken by one thread that sleeps until one comes or its deadline
 /// passes: the daemon's loop. Each hop between threads is a wake-up the board pays for, so a
@@ -12,12 +13,17 @@ import Synchronization
 public final class InputQueue<Element: Sendable>: Sendable {
     private let pending = Mutex<(items: [Element], signalled: Bool)>(([], false))
     private let pipe = WakePipe()
+    /// The thread that takes (0 before the first take): what it puts itself (a callback run
+    /// while it serves a socket) is found by its next take, without a byte through the pipe.
+    private let taker = Atomic<UInt>(0)
 
     public init() {}
 
     public func put(_ element: Element) {
+        let own = pthread_self() == taker.load(ordering: .relaxed)
         let signal = pending.withLock { state in
             state.items.append(element)
+            if own { return false }
             defer { state.signalled = true }
             return !state.signalled
         }
@@ -26,7 +32,7 @@ public final class InputQueue<Element: Sendable>: Sendable {
 
     /// What was put, oldest first, once there is something; empty when `deadline` passes first
     /// (nil: no deadline).
-    public func take(until deadline: ContinuousClock.Instant?) -> [Element] {
+    public func take(until deadline: MonotonicInstant?) -> [Element] {
         var none = pollfd(fd: -1, events: 0, revents: 0)
         return take(until: deadline, watching: &none)
     }
@@ -34,8 +40,8 @@ public final class InputQueue<Element: Sendable>: Sendable {
     /// As `take(until:)`, and returns (perhaps empty) as soon as `watched` is ready: its
     /// `revents` say how (0 when it was not the reason). The loop watches a socket it serves
     /// itself this way, in the same sleep as its inputs.
-    public func take(until deadline: ContinuousClock.Instant?, watching watched: inout pollfd) -> [Element] {
-        let clock = ContinuousClock()
+    public func take(until deadline: MonotonicInstant?, watching watched: inout pollfd) -> [Element] {
+        taker.store(pthread_self(), ordering: .relaxed)
         watched.revents = 0
         while true {
             // The pipe is emptied before the items are taken: a put in between leaves its byte
@@ -48,7 +54,7 @@ public final class InputQueue<Element: Sendable>: Sendable {
             if !items.isEmpty { return items }
             var milliseconds: Int32 = -1
             if let deadline {
-                let left = deadline - clock.now
+                let left = deadline - MonotonicInstant.now
                 if left <= .zero { return [] }
                 milliseconds = WakePipe.milliseconds(left)
             }

@@ -16,10 +16,9 @@ public struct ReconnectSupervisor: Sendable {
     public func run(stop: StopFlag, attempt: () -> ReconnectPolicy.Outcome?,
                     report: (ReconnectPolicy.Event, Duration) -> Void) {
         var policy = self.policy
-        let clock = ContinuousClock()
         while !stop.isSet {
             guard let outcome = attempt() else { return }
-            let (event, delay) = policy.after(outcome, now: clock.now)
+            let (event, delay) = policy.after(outcome, now: MonotonicInstant.now)
             report(event, delay)
             if !stop.sleep(delay) { return }
         }

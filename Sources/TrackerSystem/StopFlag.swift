@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import TrackerCore
 
 /// Tells a thread of ours (a reader, a connection loop) to finish. A thread that waits in
 /// poll(2) adds `fd` to its set instead of waking on a timeout to look: it becomes readable
@@ -26,9 +27,9 @@ public final class StopFlag: Sendable {
     /// Sleeps up to `duration`; returns early (false) once stopped. One wake-up, at the end or
     /// at the stop (not a wake-up every few milliseconds to look).
     public func sleep(_ duration: Duration) -> Bool {
-        let end = ContinuousClock.now + duration
+        let end = MonotonicInstant.now + duration
         while !isSet {
-            let left = end - ContinuousClock.now
+            let left = end - MonotonicInstant.now
             if left <= .zero { return true }
             pipe.wait(milliseconds: min(WakePipe.milliseconds(left), 3_600_000))
         }

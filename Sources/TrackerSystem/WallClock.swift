@@ -6,8 +6,8 @@ import Musl
 import TrackerCore
 
 /// The system's real-time clock, for what an operator reads as a date (log stamps, "memory
-/// only since", a file's creation time). Durations use `ContinuousClock`, which a clock step
-/// (NTP, GPS time on a Pi without RTC) does not move.
+/// only since", a file's creation time). Durations use the monotonic clock (`MonotonicInstant`),
+/// which a clock step (NTP, GPS time on a Pi without RTC) does not move.
 public enum WallClock {
     public static func now() -> UTCTimestamp {
         var ts = timespec()

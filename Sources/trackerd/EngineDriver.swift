@@ -24,7 +24,7 @@ final class EngineDriver {
     private(set) var restartRequested = false
     private(set) var stopped = false
     /// The earliest `.wake` the engine asked for and has not had yet.
-    private(set) var wakeAt: ContinuousClock.Instant?
+    private(set) var wakeAt: MonotonicInstant?
     private let connection: MQTTConnection?
     private var store: SQLiteQueueStore?
     private let storeDirectory: String
@@ -42,7 +42,6 @@ final class EngineDriver {
     private var subscriptions: [Int32: SubscriptionPurpose] = [:]
     private let notifier: SystemdNotifier
     private let logger: Logger
-    private let clock = ContinuousClock()
 
     init(engine: TrackerEngine, connection: MQTTConnection?, storeDirectory: String, statusFile: StatusFile,
          zoneStates: JSONStateFile<GeofenceSnapshot>, odometer: JSONStateFile<OdometerReading>,
@@ -78,7 +77,7 @@ final class EngineDriver {
 
     private func handle(_ input: EngineInput) {
         if case .wake = input { wakeAt = nil }
-        let actions = engine.handle(input, now: clock.now, wallMilliseconds: WallClock.now().millisecondsSinceEpoch)
+        let actions = engine.handle(input, now: MonotonicInstant.now, wallMilliseconds: WallClock.now().millisecondsSinceEpoch)
         for action in actions { carryOut(action) }
     }
 
@@ -125,7 +124,9 @@ final class EngineDriver {
         case .log(let entry):
             logger.log(level: Self.level(entry.level), "\(entry.message)",
                        metadata: entry.metadata.isEmpty ? nil : entry.metadata.mapValues { .string($0) })
-        case .publish(let messages): send(.published(publish(messages)))
+        case .publish(let messages):
+            let outcome = messages.count > 1 ? (connection?.corked { publish(messages) } ?? publish(messages)) : publish(messages)
+            send(.published(outcome))
         case .announce(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload, retain: true)
         case .request(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload)
         case .subscribe(let purpose, let topics):
@@ -195,12 +196,11 @@ final class EngineDriver {
             return
         }
         let started = ReaderThread.start(name: "trackerd-fetch") {
-            let clock = ContinuousClock()
-            let last = Mutex<ContinuousClock.Instant?>(nil)
+            let last = Mutex<MonotonicInstant?>(nil)
             let outcome = job.run(stop: stop) { bytes, total in
                 let due = last.withLock { at -> Bool in
-                    guard at.map({ clock.now - $0 >= .milliseconds(500) }) ?? true else { return false }
-                    at = clock.now
+                    guard at.map({ MonotonicInstant.now - $0 >= .milliseconds(500) }) ?? true else { return false }
+                    at = MonotonicInstant.now
                     return true
                 }
                 if due { results(.jobProgress(bytes: bytes, total: total)) }
@@ -225,13 +225,13 @@ final class EngineDriver {
         for publication in publications {
             switch connection.publish(topic: publication.topic, payload: publication.payload) {
             case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
-            case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected, at: clock.now)
+            case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected, at: MonotonicInstant.now)
             case .failure(.rejected(let reason)):
-                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason), at: clock.now)
+                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason), at: MonotonicInstant.now)
             }
         }
         // The rate cap counts these from now: other work may have come between deciding and sending.
-        return PublishOutcome(sent: sent, at: clock.now)
+        return PublishOutcome(sent: sent, at: MonotonicInstant.now)
     }
 
     private func openStore() -> EngineInput {

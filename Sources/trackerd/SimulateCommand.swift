@@ -41,7 +41,7 @@ struct SimulateCommand: TrackerSubcommand {
         // The engine `run` uses, on the track's own clock (fix loss is a gap of stale_after_s
         // between fix times), always connected, with a store that holds nothing and a broker
         // that acknowledges at once: what it publishes is what `run` would publish.
-        let start = ContinuousClock.now
+        let start = MonotonicInstant.now
         var engine = TrackerEngine(settings: EngineSettings(config: settings, deviceID: deviceID, thingName: nil, source: track,
                                                             processID: 0, alwaysPublish: true),
                                    planner: planner, now: start, seed: 0)

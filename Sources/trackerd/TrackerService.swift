@@ -81,7 +81,6 @@ struct TrackerService {
 
     /// The loop, on its own thread; true when a restart was asked for.
     private func loop() -> Bool {
-        let clock = ContinuousClock()
         let zoneStates = JSONStateFile<GeofenceSnapshot>(path: config.store.directory + "/geofence.json", name: "the geofence states")
         let odometer = JSONStateFile<OdometerReading>(path: config.store.directory + "/odometer.json", name: "the odometer's metres")
         let restored = zones.isEmpty ? nil : zoneStates.load(logger: logger)
@@ -102,7 +101,7 @@ struct TrackerService {
                                     config.provisioning != nil ? config.credentials.rotateBeforeDays : nil)
         }
         settings.remote = remote
-        let engine = TrackerEngine(settings: settings, planner: planner, now: clock.now, seed: .random(in: .min ... .max), shadow: shadow,
+        let engine = TrackerEngine(settings: settings, planner: planner, now: MonotonicInstant.now, seed: .random(in: .min ... .max), shadow: shadow,
                                    jobs: jobs, jobZones: jobZones)
         let inbox = self.inbox
         let driver = EngineDriver(engine: engine,
@@ -128,18 +127,18 @@ struct TrackerService {
                 }
                 if driver.finished { break loop }
             }
-            if let at = driver.wakeAt, clock.now >= at { driver.send(.wake) }
+            if let at = driver.wakeAt, MonotonicInstant.now >= at { driver.send(.wake) }
         }
         stopSource()
         driver.stopWork()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s. What comes in
         // meanwhile is not looked at: the stop has begun (the socket is still served).
-        let deadline = clock.now + .seconds(2)
+        let deadline = MonotonicInstant.now + .seconds(2)
         driver.send(.stop)
-        while !driver.stopped && clock.now < deadline {
+        while !driver.stopped && MonotonicInstant.now < deadline {
             let until = min(driver.wakeAt ?? deadline, deadline)
             _ = next(until: until)
-            if clock.now >= until { driver.send(.wake) }
+            if MonotonicInstant.now >= until { driver.send(.wake) }
         }
         // The connection's thread says goodbye (DISCONNECT) when the run shuts it down.
         connection?.release()
@@ -149,14 +148,13 @@ struct TrackerService {
     /// The inputs that came by `deadline`, in one sleep with the connection's socket when the
     /// loop serves it; what the socket held is read (its events put into the inbox, for the next
     /// call) and what is queued for it written.
-    private func next(until deadline: ContinuousClock.Instant?) -> [Input] {
-        let clock = ContinuousClock()
-        guard let connection, let request = connection.socketRequest(now: clock.now) else {
+    private func next(until deadline: MonotonicInstant?) -> [Input] {
+        guard let connection, let request = connection.socketRequest(now: MonotonicInstant.now) else {
             return inbox.take(until: deadline)
         }
         var socket = request.descriptor
         let inputs = inbox.take(until: deadline.map { min($0, request.serveBy) } ?? request.serveBy, watching: &socket)
-        connection.serve(now: clock.now)
+        connection.serve(now: MonotonicInstant.now)
         return inputs
     }
 }

@@ -6,7 +6,7 @@ import TestSupport
 /// After an outage: the publish-rate cap, the newest fix first, events before history, the
 /// backlog in batches.
 @Suite struct BacklogDrainTests {
-    let t0 = ContinuousClock.now
+    let t0 = MonotonicInstant.now
 
     // MARK: the cap
 
@@ -14,7 +14,7 @@ import TestSupport
         var cap = PublishRateCap(rate: 100)
         #expect(cap.available(now: t0) == 100, "a burst of at most the rate")
         var random = SeededGenerator(seed: 11)
-        var sent: [ContinuousClock.Instant] = []
+        var sent: [MonotonicInstant] = []
         var now = t0
         for _ in 0..<5_000 {
             now += .milliseconds(Int64.random(in: 0...7, using: &random))

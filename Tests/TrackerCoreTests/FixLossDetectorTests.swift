@@ -2,7 +2,7 @@ import Testing
 @testable import TrackerCore
 
 @Suite struct FixLossDetectorTests {
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
     func fix(_ second: Int64, valid: Bool = true) -> Fix {
         Fix(time: UTCTimestamp(millisecondsSinceEpoch: 1_583_136_200_000 + second * 1000),

@@ -2,7 +2,7 @@ import Testing
 @testable import TrackerCore
 
 @Suite struct OutboundQueueTests {
-    let t0 = ContinuousClock.now
+    let t0 = MonotonicInstant.now
 
     func policy(_ change: (inout QueuePolicy) -> Void = { _ in }) -> QueuePolicy {
         var p = QueuePolicy()

@@ -3,7 +3,7 @@ import TestSupport
 @testable import TrackerCore
 
 @Suite struct QueueStorageHealthTests {
-    let t0 = ContinuousClock.now
+    let t0 = MonotonicInstant.now
 
     /// One report when memory-only starts, none per retry, one when it ends; the next open is
     /// due after a full-jitter delay that grows until a success resets it.

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The decisions of the one reconnect loop that gpsd, the serial reader and MQTT share.
 @Suite struct ReconnectPolicyTests {
-    let start = ContinuousClock.now
+    let start = MonotonicInstant.now
 
     /// The first failure is worth a warning, the ones after it are not; windows double.
     @Test func theFirstFailureIsToldAndTheWindowGrows() {

@@ -36,4 +36,50 @@ import Testing
         #expect(JSONNumber.fixed(1.0005, 3) == "1.001" || JSONNumber.fixed(1.0005, 3) == "1")
         #expect(JSONNumber.fixed(.nan, 3) == "null")
     }
+
+    /// The payload is built as bytes: the same text the String arithmetic gave before, for
+    /// values across every magnitude a payload carries (and beyond, where it falls back).
+    @Test func fixedBytesAreTheStringFormsText() {
+        func reference(_ value: Double, _ decimals: Int) -> String {
+            guard value.isFinite else { return "null" }
+            var scale = 1.0
+            for _ in 0..<decimals { scale *= 10 }
+            let scaled = (abs(value) * scale).rounded()
+            guard scaled < 9.0e18 else { return value.description }
+            let units = UInt64(scaled), divisor = UInt64(scale)
+            var fraction = units % divisor
+            var text = (value < 0 && units != 0 ? "-" : "") + String(units / divisor)
+            if fraction != 0 {
+                var digits = decimals
+                while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+                text += "." + pad(Int(fraction), digits)
+            }
+            return text
+        }
+        var random = SplitMix64(seed: 17)
+        for n in 0..<20_000 {
+            let magnitude = Double(n % 14) - 4
+            var unit = Double(random.next() % 1_000_000_007) / 1_000_000_007
+            if random.next() % 2 == 0 { unit = -unit }
+            let value = unit * pow10(magnitude)
+            let decimals = Int(random.next() % 10)
+            #expect(JSONNumber.fixed(value, decimals) == reference(value, decimals), "\(value) with \(decimals)")
+        }
+        for value in [0.0, -0.0, 1e19, -1e19, .infinity, 180, -180, 0.5, 9.9999999999] {
+            #expect(JSONNumber.fixed(value, 7) == reference(value, 7), "\(value)")
+        }
+        for value in [0, 7, 10, 99, 100, 12345, Int.max, -3, -12345] {
+            for width in 0...6 {
+                var bytes: [UInt8] = []
+                appendPadded(value, width, to: &bytes)
+                #expect(String(decoding: bytes, as: UTF8.self) == pad(value, width), "\(value) width \(width)")
+            }
+        }
+    }
+
+    private func pow10(_ exponent: Double) -> Double {
+        var result = 1.0
+        for _ in 0..<Int(abs(exponent)) { result *= 10 }
+        return exponent < 0 ? 1 / result : result
+    }
 }

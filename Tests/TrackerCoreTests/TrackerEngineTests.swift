@@ -9,16 +9,16 @@ import Testing
 @Suite struct TrackerEngineTests {
     struct World {
         var engine: TrackerEngine
-        var now: ContinuousClock.Instant
+        var now: MonotonicInstant
         var wall: Int64 = 1_764_000_000_000
         /// The broker: accepts publishes while `online`, acknowledges on `acknowledge()`.
         var online = false
         var received: [String] = []
         var topics: [String] = []
-        var publishedAt: [ContinuousClock.Instant] = []
-        var wakeAt: ContinuousClock.Instant?
+        var publishedAt: [MonotonicInstant] = []
+        var wakeAt: MonotonicInstant?
         /// The moments the engine was woken at.
-        var wakes: [ContinuousClock.Instant] = []
+        var wakes: [MonotonicInstant] = []
         var stopped = false
         /// The broker acknowledges each publish at once.
         var autoAcknowledge = false
@@ -54,7 +54,7 @@ import Testing
         init(config: TrackerConfig = World.config(), zones: [Zone] = [], disk: [Int64: OutboundMessage]? = [:],
              watchdog: Duration? = nil, seed: UInt64 = 1, shadow: Bool = false, jobs: Bool = false,
              certificate: (CertificateLifetime, Int)? = nil, logLevel: EngineLogEntry.Level = .trace) {
-            now = ContinuousClock.now
+            now = MonotonicInstant.now
             self.disk = disk
             var settings = EngineSettings(config: config, deviceID: "tracker-1", thingName: nil, source: "test source",
                                           processID: 42, watchdogInterval: watchdog, alwaysPublish: true)

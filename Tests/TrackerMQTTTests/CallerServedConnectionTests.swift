@@ -36,12 +36,11 @@ import TrackerSystem
         }
 
         private func run() {
-            let clock = ContinuousClock()
             while true {
-                let request = connection.socketRequest(now: clock.now)
+                let request = connection.socketRequest(now: MonotonicInstant.now)
                 var socket = request?.descriptor ?? pollfd(fd: -1, events: 0, revents: 0)
                 let inputs = inbox.take(until: request?.serveBy, watching: &socket)
-                connection.serve(now: clock.now)
+                connection.serve(now: MonotonicInstant.now)
                 for input in inputs {
                     switch input {
                     case .event(let event): events.append(event)
@@ -92,9 +91,9 @@ import TrackerSystem
         // Nothing needs the acknowledgement at once: the publish is written at once, and its
         // PUBACK waits in the socket instead of waking the loop.
         let (published, request, before, after) = await loop.onLoop {
-            () -> (Result<Int32, MQTTConnection.PublishError>, MQTTConnection.SocketRequest?, ContinuousClock.Instant, ContinuousClock.Instant) in
+            () -> (Result<Int32, MQTTConnection.PublishError>, MQTTConnection.SocketRequest?, MonotonicInstant, MonotonicInstant) in
             connection.wantAcknowledgements(false)
-            let before = ContinuousClock.now
+            let before = MonotonicInstant.now
             let published = connection.publish(topic: "gpsTopic", payload: Array(#"{"n":1}"#.utf8))
             let request = connection.socketRequest(now: .now)
             return (published, request, before, .now)
@@ -123,8 +122,8 @@ import TrackerSystem
         }
         #expect(ids.count == 50)
         var taken: [Int32] = []
-        let until = ContinuousClock.now + .seconds(10)
-        while taken.count < 50 && ContinuousClock.now < until {
+        let until = MonotonicInstant.now + .seconds(10)
+        while taken.count < 50 && MonotonicInstant.now < until {
             let seen = loop.events.items.filter { $0 == .acknowledgementsReady }.count
             _ = await loop.events.wait(timeout: .seconds(1)) { $0.filter { $0 == .acknowledgementsReady }.count > seen }
             taken += connection.takeAcknowledged()

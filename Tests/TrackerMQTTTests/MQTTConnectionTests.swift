@@ -38,9 +38,9 @@ import TrackerCore
         }
         #expect(ids.count == 50)
         let acknowledged = EventLog<Int32>()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = MonotonicInstant.now + .seconds(10)
         var wakeups = 0
-        while acknowledged.items.count < 50 && ContinuousClock.now < deadline {
+        while acknowledged.items.count < 50 && MonotonicInstant.now < deadline {
             let seen = wakeups
             _ = await events.wait(timeout: .seconds(1)) { $0.filter { $0 == .acknowledgementsReady }.count > seen }
             wakeups = events.items.filter { $0 == .acknowledgementsReady }.count

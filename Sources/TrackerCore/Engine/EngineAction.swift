@@ -54,7 +54,7 @@ public enum EngineAction: Sendable, Equatable {
     /// Send `.wake` at this instant: the engine's next timer (the rate cap has a token again, a
     /// commit or the status is due, the fix goes stale...). The driver keeps the earliest asked
     /// for and forgets it once delivered; the engine asks again after each.
-    case wake(at: ContinuousClock.Instant)
+    case wake(at: MonotonicInstant)
     /// The stop that `.stop` began is complete: the store is closed, "offline" was said.
     case stopped
 }

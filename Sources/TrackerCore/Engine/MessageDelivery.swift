@@ -15,7 +15,7 @@ struct MessageDelivery: Sendable {
     private(set) var storage: QueueStorageHealth
     private(set) var connected = false
     private var messageSequences: [Int32: [Int64]] = [:]
-    private var lastDropReport: ContinuousClock.Instant?
+    private var lastDropReport: MonotonicInstant?
     private var cap: PublishRateCap
     /// Messages outside the queue waiting for a token, in order: presence (retained) and the
     /// shadow's requests. Lost with the connection: each is made again at the next one.
@@ -25,16 +25,16 @@ struct MessageDelivery: Sendable {
     /// A `.stop` waits for a token to say "offline".
     private(set) var stopping = false
     /// When the cap has a token for what it holds back (or for a stop's "offline").
-    private var capWake: ContinuousClock.Instant?
+    private var capWake: MonotonicInstant?
 
-    init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: ContinuousClock.Instant) {
+    init(settings: EngineSettings.Publishing, storeRetry: Backoff, now: MonotonicInstant) {
         self.settings = settings
         queue = OutboundQueue(policy: settings.queue, now: now, telemetryTopic: settings.backlog.telemetryTopic)
         storage = QueueStorageHealth(retry: storeRetry)
         cap = PublishRateCap(rate: settings.maxPublishRate)
     }
 
-    func status(now: ContinuousClock.Instant) -> TrackerStatus.MQTT {
+    func status(now: MonotonicInstant) -> TrackerStatus.MQTT {
         let store: TrackerStatus.Store
         if case .memoryOnly(let since, let reason) = storage.state {
             store = .init(durable: false, memoryOnlySince: UTCTimestamp(millisecondsSinceEpoch: since).iso8601, reason: reason)
@@ -50,7 +50,7 @@ struct MessageDelivery: Sendable {
     // MARK: - messages
 
     /// The planner's messages for one fix: queued in order, then sent as the window allows.
-    mutating func enqueue(_ messages: [PublicationPlanner.Message], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func enqueue(_ messages: [PublicationPlanner.Message], now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard !messages.isEmpty else { return }
         for message in messages {
             commit(queue.enqueue(topic: message.topic, payload: Array(message.payload.utf8), now: now, connected: connected), &out)
@@ -60,7 +60,7 @@ struct MessageDelivery: Sendable {
 
     /// Sends what the window and the cap allow: a waiting presence message first, then the
     /// queue's publications (newest fix, events and live fixes, then backlog batches).
-    mutating func pump(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func pump(now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard connected else { return }
         var tokens = cap.available(now: now)
         while tokens > 0, !outside.isEmpty {
@@ -97,7 +97,7 @@ struct MessageDelivery: Sendable {
         }
     }
 
-    mutating func connection(_ event: ConnectionEvent, deviceID: String, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func connection(_ event: ConnectionEvent, deviceID: String, now: MonotonicInstant, _ out: inout [EngineAction]) {
         let endpoint = settings.endpoint, clientID = settings.clientID
         switch event {
         case .connected:
@@ -131,7 +131,7 @@ struct MessageDelivery: Sendable {
     }
 
     /// A message outside the queue (a shadow request), sent as the cap allows while connected.
-    mutating func request(topic: String, payload: [UInt8], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func request(topic: String, payload: [UInt8], now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard connected else { return }
         outside.append((topic, payload, false))
         pump(now: now, &out)
@@ -139,7 +139,7 @@ struct MessageDelivery: Sendable {
 
     /// Presence moves to `topic`: the old topic's retained message is cleared (an empty retained
     /// message deletes it) and the new one says online.
-    mutating func moveStatus(to topic: String, deviceID: String, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func moveStatus(to topic: String, deviceID: String, now: MonotonicInstant, _ out: inout [EngineAction]) {
         let old = settings.statusTopic
         settings.statusTopic = topic
         guard connected else { return }
@@ -162,9 +162,9 @@ struct MessageDelivery: Sendable {
 
     /// The earliest moment `timers` has work: the cap's next token for what it holds back, a
     /// commit, a retry of the store, a drop report. nil: none (an idle tracker sleeps).
-    func nextWake(now: ContinuousClock.Instant, dropReportInterval: Duration) -> ContinuousClock.Instant? {
+    func nextWake(now: MonotonicInstant, dropReportInterval: Duration) -> MonotonicInstant? {
         var at = capWake
-        func earliest(_ instant: ContinuousClock.Instant?) {
+        func earliest(_ instant: MonotonicInstant?) {
             if let instant { at = min(at ?? instant, instant) }
         }
         earliest(queue.nextCommitAt)
@@ -174,7 +174,7 @@ struct MessageDelivery: Sendable {
     }
 
     /// What time brings: the cap's tokens, commits, a retry of the store, the drop report.
-    mutating func timers(now: ContinuousClock.Instant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
+    mutating func timers(now: MonotonicInstant, dropReportInterval: Duration, _ out: inout [EngineAction]) {
         if !storeOpen && storage.openIsDue(now: now) {
             openAsked = true
             out.append(.openStore)
@@ -190,7 +190,7 @@ struct MessageDelivery: Sendable {
 
     /// What is still only in memory goes to disk; then, once the cap has a token, the presence
     /// topic says offline and the store closes (`finishStop`).
-    mutating func stop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func stop(now: MonotonicInstant, _ out: inout [EngineAction]) {
         stopping = true
         commit(queue.flushAll(), always: true, &out)
         if let dropped = queue.takeDropReport() {
@@ -201,7 +201,7 @@ struct MessageDelivery: Sendable {
 
     /// The rest of a stop; true when it is done, false when it waits for the cap's next token.
     @discardableResult
-    mutating func finishStop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) -> Bool {
+    mutating func finishStop(now: MonotonicInstant, _ out: inout [EngineAction]) -> Bool {
         guard stopping else { return true }
         capWake = nil
         if connected {
@@ -243,7 +243,7 @@ struct MessageDelivery: Sendable {
     /// A full disk keeps the store (space may return: the next commit tries again) and tries
     /// the deletions alone, which need little space and free some; any other error closes it,
     /// and it is reopened with backoff (a damaged file is then moved aside and replaced).
-    mutating func commitFailed(_ commit: StoreCommit, diskFull: Bool, reason: String, now: ContinuousClock.Instant,
+    mutating func commitFailed(_ commit: StoreCommit, diskFull: Bool, reason: String, now: MonotonicInstant,
                                wallMilliseconds: Int64, random: inout SplitMix64, _ out: inout [EngineAction]) {
         queue.commitFailed(commit.work)
         guard commit.purpose == .batch else { return }
@@ -257,7 +257,7 @@ struct MessageDelivery: Sendable {
         storageFailed(reason, now: now, wallMilliseconds: wallMilliseconds, random: &random, &out)
     }
 
-    mutating func storeOpened(_ store: OpenedStore, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    mutating func storeOpened(_ store: OpenedStore, now: MonotonicInstant, _ out: inout [EngineAction]) {
         for repair in store.repairs {
             var metadata = ["event": repair.event, "path": store.path]
             if let recovered = repair.recovered { metadata["recovered"] = "\(recovered)" }
@@ -283,7 +283,7 @@ struct MessageDelivery: Sendable {
     }
 
     /// A store that would not open or would not write: memory only, told once, retried with backoff.
-    mutating func storageFailed(_ reason: String, now: ContinuousClock.Instant, wallMilliseconds: Int64,
+    mutating func storageFailed(_ reason: String, now: MonotonicInstant, wallMilliseconds: Int64,
                                 random: inout SplitMix64, _ out: inout [EngineAction]) {
         firstOpen = false
         openAsked = false

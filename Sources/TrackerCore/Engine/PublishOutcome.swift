@@ -20,9 +20,9 @@ public struct PublishOutcome: Sendable, Equatable {
     public var sent: [Sent]
     public var failure: Failure?
     /// When the last of them was handed over, if later than the engine decided (nil: at once).
-    public var at: ContinuousClock.Instant?
+    public var at: MonotonicInstant?
 
-    public init(sent: [Sent], failure: Failure? = nil, at: ContinuousClock.Instant? = nil) {
+    public init(sent: [Sent], failure: Failure? = nil, at: MonotonicInstant? = nil) {
         self.sent = sent
         self.failure = failure
         self.at = at

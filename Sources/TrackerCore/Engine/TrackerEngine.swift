@@ -15,33 +15,33 @@
 public struct TrackerEngine: Sendable {
     public private(set) var settings: EngineSettings
     private var loss: FixLossDetector
-    private var lostAt: ContinuousClock.Instant?
+    private var lostAt: MonotonicInstant?
     public private(set) var planner: PublicationPlanner
-    private var lastFix: (fix: Fix, at: ContinuousClock.Instant, wall: Int64)?
+    private var lastFix: (fix: Fix, at: MonotonicInstant, wall: Int64)?
     private var sourceEnded = false
     private var finished = false
     private var stopped = false
-    private var lastWatchdog: ContinuousClock.Instant?
+    private var lastWatchdog: MonotonicInstant?
     /// When the running tracker next looks at its certificate's expiry.
-    private var nextCertificateCheck: ContinuousClock.Instant?
+    private var nextCertificateCheck: MonotonicInstant?
     /// The wall clock at the last input, for what the status says in calendar time.
     private var lastWallMilliseconds: Int64 = 0
     /// The lowest level logged now (the command line's, or the shadow's `log_level`).
     private var logLevelInForce: EngineLogEntry.Level
-    private var lastStatusAt: ContinuousClock.Instant?
+    private var lastStatusAt: MonotonicInstant?
     /// Something happened since the status was last looked at: look again at the next interval.
     private var statusChanged = true
     /// The status as last written, its ages left out: a status that only grew older is not
     /// written again (readers age it from `writtenAt`).
     private var writtenStatus: TrackerStatus?
     /// The wake the driver holds: it keeps the earliest asked for and forgets it once delivered.
-    private var wakeAsked: ContinuousClock.Instant?
+    private var wakeAsked: MonotonicInstant?
     private var delivery: MessageDelivery?
     private var random: SplitMix64
     /// The odometer as last saved, and when: saved at each trip's end, at a stop, and at most
     /// every 5 minutes while it grows (a crash loses at most that much distance).
     private var savedOdometer: Double?
-    private var savedOdometerAt: ContinuousClock.Instant?
+    private var savedOdometerAt: MonotonicInstant?
     /// The `trackerd` shadow, when the device follows it.
     public private(set) var shadow: DeviceShadow?
     /// AWS IoT Jobs, when the device takes them.
@@ -56,7 +56,7 @@ public struct TrackerEngine: Sendable {
     /// run (`planner` and `settings` already follow them), used when `settings.remote` is set.
     /// `jobs`: the jobs' state from the last run; `jobZones`: the zone set a job put in force
     /// then (`planner` already follows it).
-    public init(settings: EngineSettings, planner: PublicationPlanner, now: ContinuousClock.Instant, seed: UInt64,
+    public init(settings: EngineSettings, planner: PublicationPlanner, now: MonotonicInstant, seed: UInt64,
                 shadow: DeviceShadow? = nil, jobs: JobRunner? = nil, jobZones: [Zone]? = nil) {
         self.settings = settings
         self.planner = planner
@@ -91,7 +91,7 @@ public struct TrackerEngine: Sendable {
     /// False while the queue is in memory only (its store would not open or would not write).
     public var isDurable: Bool { delivery?.storage.isDurable ?? true }
 
-    public mutating func handle(_ input: EngineInput, now: ContinuousClock.Instant, wallMilliseconds: Int64) -> [EngineAction] {
+    public mutating func handle(_ input: EngineInput, now: MonotonicInstant, wallMilliseconds: Int64) -> [EngineAction] {
         lastWallMilliseconds = wallMilliseconds
         var out: [EngineAction] = []
         if case .wake = input { wakeAsked = nil } else { statusChanged = true }
@@ -157,11 +157,11 @@ public struct TrackerEngine: Sendable {
     /// The earliest of the engine's timers: the cap's next token, a commit, a retry of the
     /// store, the fix going stale, the watchdog, the status, the certificate's daily look.
     /// After a `.wake` at `now` it is later than `now` (or nil): a wake always makes progress.
-    func nextWake(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    func nextWake(now: MonotonicInstant) -> MonotonicInstant? {
         let pending = delivery?.nextWake(now: now, dropReportInterval: settings.dropReportInterval)
         guard !stopped else { return pending }
         var at = pending
-        func earliest(_ instant: ContinuousClock.Instant?) {
+        func earliest(_ instant: MonotonicInstant?) {
             if let instant { at = min(at ?? instant, instant) }
         }
         earliest(loss.staleAt)
@@ -173,7 +173,7 @@ public struct TrackerEngine: Sendable {
 
     // MARK: - the shadow
 
-    private mutating func shadowMessage(topic: String, payload: [UInt8], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func shadowMessage(topic: String, payload: [UInt8], now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard let reaction = shadow?.received(topic: topic, payload: payload), let shadow else {
             out.log(.debug, "message on \(topic) ignored: nothing here follows it")
             return
@@ -188,7 +188,7 @@ public struct TrackerEngine: Sendable {
 
     // MARK: - jobs
 
-    private mutating func carryOut(_ actions: [JobRunner.Action], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func carryOut(_ actions: [JobRunner.Action], now: MonotonicInstant, _ out: inout [EngineAction]) {
         for action in actions {
             switch action {
             case .publish(let topic, let payload): delivery?.request(topic: topic, payload: payload, now: now, &out)
@@ -205,7 +205,7 @@ public struct TrackerEngine: Sendable {
 
     /// An `update-geofences` job's zones, read: in force at once (unless the shadow sets the
     /// zones, which stay on top), kept for the next start, and the job told.
-    private mutating func jobZonesRead(jobId: String, _ result: Result<[Zone], JobRejection>, now: ContinuousClock.Instant,
+    private mutating func jobZonesRead(jobId: String, _ result: Result<[Zone], JobRejection>, now: MonotonicInstant,
                                        _ out: inout [EngineAction]) {
         guard var jobs else { return }
         switch result {
@@ -221,7 +221,7 @@ public struct TrackerEngine: Sendable {
     }
 
     /// The file's settings with `remote` over them, in force from the next fix.
-    private mutating func apply(_ remote: RemoteSettings, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func apply(_ remote: RemoteSettings, now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard let base = settings.remote else { return }
         let config = remote.applied(to: base.file)
         effective = EffectiveSetting.list(file: base.file, remote: remote, logLevel: base.logLevel.rawValue, jobZones: jobZones?.map(\.name))
@@ -248,7 +248,7 @@ public struct TrackerEngine: Sendable {
     /// Writes the status file when it says something new, and systemd's STATUS= line when
     /// that changed. `routine`: the 2 s rewrite, which a write at once (a first fix, a zone
     /// change) does not postpone.
-    private mutating func writeStatus(now: ContinuousClock.Instant, routine: Bool = false, _ out: inout [EngineAction]) {
+    private mutating func writeStatus(now: MonotonicInstant, routine: Bool = false, _ out: inout [EngineAction]) {
         if routine { lastStatusAt = now }
         statusChanged = false
         var status = status(now: now)
@@ -263,7 +263,7 @@ public struct TrackerEngine: Sendable {
     }
 
     /// The status as `trackerd status` shows it.
-    public func status(now: ContinuousClock.Instant) -> TrackerStatus {
+    public func status(now: MonotonicInstant) -> TrackerStatus {
         let detector = planner.detector
         var zones: [String: ZoneState?] = [:]
         for zone in detector.zones { zones[zone.name] = .some(detector.state(of: zone.name)) }
@@ -291,7 +291,7 @@ public struct TrackerEngine: Sendable {
 
     // MARK: - start, time, stop
 
-    private mutating func start(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func start(now: MonotonicInstant, _ out: inout [EngineAction]) {
         lastWatchdog = now
         // The start just looked at the certificate (and renewed it when due): the next look is
         // an interval away, so a cloud that cannot renew it costs one restart a day at most.
@@ -309,7 +309,7 @@ public struct TrackerEngine: Sendable {
     }
 
     /// What time brings, whichever timer this wake is for: each looks whether it is due.
-    private mutating func timers(now: ContinuousClock.Instant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
+    private mutating func timers(now: MonotonicInstant, wallMilliseconds: Int64, _ out: inout [EngineAction]) {
         if let check = nextCertificateCheck, now >= check, let certificate = settings.certificate, let days = certificate.rotateBeforeDays {
             nextCertificateCheck = now + settings.certificateCheckInterval
             if case .due(let left) = certificate.lifetime.renewal(now: wallMilliseconds / 1000, beforeDays: days) {
@@ -330,7 +330,7 @@ public struct TrackerEngine: Sendable {
         }
     }
 
-    private mutating func stop(now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func stop(now: MonotonicInstant, _ out: inout [EngineAction]) {
         guard !stopped else { return }
         stopped = true
         out.append(.notify("STOPPING=1\nSTATUS=stopping"))
@@ -342,7 +342,7 @@ public struct TrackerEngine: Sendable {
 
     // MARK: - fixes
 
-    private mutating func lossEvents(_ events: [FixLossDetector.Event], now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func lossEvents(_ events: [FixLossDetector.Event], now: MonotonicInstant, _ out: inout [EngineAction]) {
         for event in events {
             switch event {
             case .fix(let fix, let first, let regained):
@@ -358,7 +358,7 @@ public struct TrackerEngine: Sendable {
         }
     }
 
-    private mutating func accept(_ fix: Fix, first: Bool, regained: Bool, now: ContinuousClock.Instant, _ out: inout [EngineAction]) {
+    private mutating func accept(_ fix: Fix, first: Bool, regained: Bool, now: MonotonicInstant, _ out: inout [EngineAction]) {
         lastFix = (fix, now, lastWallMilliseconds)
         if first {
             out.log(.info, "first fix: \(fix.summary)")

@@ -16,7 +16,7 @@ public struct FixLossDetector: Sendable {
 
     public let staleAfter: Duration
     public private(set) var lastFix: Fix?
-    private var lastFixAt: ContinuousClock.Instant?
+    private var lastFixAt: MonotonicInstant?
     private var isLost = false
     private var sawNoFixSinceLastFix = false
 
@@ -27,7 +27,7 @@ public struct FixLossDetector: Sendable {
     public var hasCurrentFix: Bool { lastFix != nil && !isLost }
 
     /// A cycle from the receiver, fix or not, received at `now`.
-    public mutating func receive(_ fix: Fix, at now: ContinuousClock.Instant) -> [Event] {
+    public mutating func receive(_ fix: Fix, at now: MonotonicInstant) -> [Event] {
         // A cycle that arrives exactly `staleAfter` after the last fix is in time: it is the
         // refresh (at 1 Hz with stale_after_s = 1, no fix is a loss). Only a longer gap, or a
         // tick with nothing new, is one.
@@ -51,13 +51,13 @@ public struct FixLossDetector: Sendable {
     }
 
     /// When the fix goes stale unless a newer one comes (nil: no fix, or already lost).
-    public var staleAt: ContinuousClock.Instant? {
+    public var staleAt: MonotonicInstant? {
         guard !isLost, let lastFixAt else { return nil }
         return lastFixAt + staleAfter
     }
 
     /// Time passes; reports a loss once when the fix has gone stale.
-    public mutating func tick(_ now: ContinuousClock.Instant) -> [Event] {
+    public mutating func tick(_ now: MonotonicInstant) -> [Event] {
         guard let lastFix, let staleAt, now >= staleAt else { return [] }
         isLost = true
         return [.lost(lastFix: lastFix, receiverReportsNoFix: sawNoFixSinceLastFix)]

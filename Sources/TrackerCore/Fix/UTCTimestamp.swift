@@ -21,9 +21,26 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// `2020-03-02T08:03:20.200Z`
     public var iso8601: String {
-        let d = date, ms = millisecondOfDay
-        return "\(pad(d.year, 4))-\(pad(d.month, 2))-\(pad(d.day, 2))T"
-            + "\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))Z"
+        var out: [UInt8] = []
+        appendISO8601(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `iso8601` appended to `out` as UTF-8.
+    public func appendISO8601(to out: inout [UInt8]) {
+        let d = date
+        appendPadded((d.year, 4), (d.month, 2), (d.day, 2), separatedBy: "-", to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendTimeOfDay(to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// `08:03:20.200`
+    func appendTimeOfDay(to out: inout [UInt8]) {
+        let ms = millisecondOfDay
+        appendPadded((ms / 3_600_000, 2), (ms / 60_000 % 60, 2), (ms / 1000 % 60, 2), separatedBy: ":", to: &out)
+        out.append(UInt8(ascii: "."))
+        appendPadded(ms % 1000, 3, to: &out)
     }
 
     /// Reads the `iso8601` form back (`...T08:03:20Z` or with 1 to 9 fraction digits).
@@ -63,6 +80,25 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
 func pad(_ value: Int, _ width: Int) -> String {
     let digits = String(value)
     return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+/// Three padded numbers with a separator between them (a date, a time of day).
+func appendPadded(_ first: (Int, Int), _ second: (Int, Int), _ third: (Int, Int), separatedBy separator: Unicode.Scalar,
+                  to out: inout [UInt8]) {
+    appendPadded(first.0, first.1, to: &out)
+    out.append(UInt8(ascii: separator))
+    appendPadded(second.0, second.1, to: &out)
+    out.append(UInt8(ascii: separator))
+    appendPadded(third.0, third.1, to: &out)
+}
+
+/// `pad`'s text appended to `out` as UTF-8.
+func appendPadded(_ value: Int, _ width: Int, to out: inout [UInt8]) {
+    if value < 0 {
+        out.append(contentsOf: pad(value, width).utf8)
+    } else {
+        JSONNumber.appendDigits(UInt64(value), width: width, to: &out)
+    }
 }
 
 extension Int64 {

@@ -7,27 +7,49 @@ public enum FixPayload {
     /// travelled, all time (`extended` only).
     public static func encode(_ fix: Fix, deviceID: String, format: PayloadFormat, odometer: Double? = nil) -> String? {
         guard fix.hasPosition, let latitude = fix.latitude, let longitude = fix.longitude, let time = fix.time else { return nil }
-        var out = "{\"gpsDeviceID\":" + jsonString(deviceID)
-            + ",\"gpsLat\":" + JSONNumber.fixed(latitude, 7)
-            + ",\"gpsLng\":" + JSONNumber.fixed(longitude, 7)
-            + ",\"gpsDatTm\":\"" + gpsDateTime(time) + "\""
-        if format == .extended {
-            out += ",\"time\":\"\(time.iso8601)\",\"mode\":\(fix.mode.rawValue)"
-            if let alt = fix.altitudeMSL { out += ",\"altMSL\":" + JSONNumber.fixed(alt, 2) }
-            if let speed = fix.speed { out += ",\"speed\":" + JSONNumber.fixed(speed, 2) }
-            if let track = fix.track { out += ",\"track\":" + JSONNumber.fixed(track, 1) }
-            if let sats = fix.satellitesUsed { out += ",\"sats\":\(sats)" }
-            if let hdop = fix.hdop { out += ",\"hdop\":" + JSONNumber.fixed(hdop, 2) }
-            if let odometer { out += ",\"odometer_m\":" + JSONNumber.fixed(odometer, 1) }
+        var out: [UInt8] = []
+        out.reserveCapacity(format == .extended ? 320 : 128)
+        func literal(_ text: StaticString) {
+            out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
-        return out + "}"
+        literal(#"{"gpsDeviceID":"#)
+        JSONWriter.string(deviceID, into: &out)
+        literal(#","gpsLat":"#)
+        JSONNumber.appendFixed(latitude, 7, to: &out)
+        literal(#","gpsLng":"#)
+        JSONNumber.appendFixed(longitude, 7, to: &out)
+        literal(#","gpsDatTm":""#)
+        appendGPSDateTime(time, to: &out)
+        literal(#"""#)
+        if format == .extended {
+            literal(#","time":""#)
+            time.appendISO8601(to: &out)
+            literal(#"","mode":"#)
+            appendPadded(fix.mode.rawValue, 1, to: &out)
+            if let alt = fix.altitudeMSL { literal(#","altMSL":"#); JSONNumber.appendFixed(alt, 2, to: &out) }
+            if let speed = fix.speed { literal(#","speed":"#); JSONNumber.appendFixed(speed, 2, to: &out) }
+            if let track = fix.track { literal(#","track":"#); JSONNumber.appendFixed(track, 1, to: &out) }
+            if let sats = fix.satellitesUsed { literal(#","sats":"#); appendPadded(sats, 1, to: &out) }
+            if let hdop = fix.hdop { literal(#","hdop":"#); JSONNumber.appendFixed(hdop, 2, to: &out) }
+            if let odometer { literal(#","odometer_m":"#); JSONNumber.appendFixed(odometer, 1, to: &out) }
+        }
+        literal("}")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `03/02/2020  08:03:20.200`
     public static func gpsDateTime(_ time: UTCTimestamp) -> String {
-        let d = time.date, ms = time.millisecondOfDay
-        return "\(pad(d.month, 2))/\(pad(d.day, 2))/\(pad(d.year, 4))  "
-            + "\(pad(ms / 3_600_000, 2)):\(pad(ms / 60_000 % 60, 2)):\(pad(ms / 1000 % 60, 2)).\(pad(ms % 1000, 3))"
+        var out: [UInt8] = []
+        appendGPSDateTime(time, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendGPSDateTime(_ time: UTCTimestamp, to out: inout [UInt8]) {
+        let d = time.date
+        appendPadded((d.month, 2), (d.day, 2), (d.year, 4), separatedBy: "/", to: &out)
+        out.append(UInt8(ascii: " "))
+        out.append(UInt8(ascii: " "))
+        time.appendTimeOfDay(to: &out)
     }
 
     /// A JSON string literal with the escapes JSON requires (`JSONWriter`'s, the one rule).

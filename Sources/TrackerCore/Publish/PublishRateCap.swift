@@ -13,7 +13,7 @@ public struct PublishRateCap: Sendable {
     public let rate: Int
     public let window: Duration
     /// When each of the last `rate` publishes went out, oldest first (a ring of `rate` slots).
-    private var spent: [ContinuousClock.Instant] = []
+    private var spent: [MonotonicInstant] = []
     private var oldest = 0
 
     public init(rate: Int, window: Duration = .milliseconds(1050)) {
@@ -26,7 +26,7 @@ public struct PublishRateCap: Sendable {
 
     /// Publishes allowed now: the free slots and the spent ones a window old (found by a binary
     /// search of the ring, which is in time order: the engine asks at every pump).
-    public func available(now: ContinuousClock.Instant) -> Int {
+    public func available(now: MonotonicInstant) -> Int {
         guard isCapped else { return Int.max }
         var low = 0, high = spent.count
         while low < high {
@@ -37,7 +37,7 @@ public struct PublishRateCap: Sendable {
     }
 
     /// `count` publishes went out now (at most `available(now:)`).
-    public mutating func spend(_ count: Int, now: ContinuousClock.Instant) {
+    public mutating func spend(_ count: Int, now: MonotonicInstant) {
         guard isCapped else { return }
         for _ in 0..<count {
             if spent.count < rate {
@@ -53,7 +53,7 @@ public struct PublishRateCap: Sendable {
     /// The last `count` publishes went out at `at`, later than when they were counted (the
     /// executable had other work first, a big store commit or thousands of journal lines): they
     /// count from then, or the next window would open early by that delay.
-    public mutating func restamp(last count: Int, at: ContinuousClock.Instant) {
+    public mutating func restamp(last count: Int, at: MonotonicInstant) {
         guard isCapped, !spent.isEmpty else { return }
         for k in 0..<min(count, spent.count) {
             let index = spent.count < rate ? spent.count - 1 - k : (oldest - 1 - k + 2 * rate) % rate
@@ -62,7 +62,7 @@ public struct PublishRateCap: Sendable {
     }
 
     /// When the next token comes back, if none is free now; nil when one is (or there is no cap).
-    public func nextToken(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    public func nextToken(now: MonotonicInstant) -> MonotonicInstant? {
         guard isCapped, spent.count == rate else { return nil }
         let back = spent[oldest] + window
         return back > now ? back : nil

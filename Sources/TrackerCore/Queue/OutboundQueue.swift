@@ -12,10 +12,10 @@
 public struct OutboundQueue: Sendable {
     struct Entry: Sendable {
         var message: OutboundMessage
-        var enqueuedAt: ContinuousClock.Instant
+        var enqueuedAt: MonotonicInstant
         var producedOffline: Bool
         var inflight = false
-        var sentAt: ContinuousClock.Instant?
+        var sentAt: MonotonicInstant?
         var acknowledged = false
         var onDisk: Bool
         var writing = false
@@ -27,11 +27,11 @@ public struct OutboundQueue: Sendable {
     private var head = 0
     private var nextSequence: Int64
     private var pendingDeletes: [Int64] = []
-    private var lastCommit: ContinuousClock.Instant
+    private var lastCommit: MonotonicInstant
     /// The earliest moment `due` can find work: an entry not on disk becomes a spill, or
     /// deletions wait (then `lastCommit`). Lowered by every change that makes work, made exact
     /// by `due`; nil: nothing waits. Lets the daemon sleep instead of asking `due` on a timer.
-    private var workFrom: ContinuousClock.Instant?
+    private var workFrom: MonotonicInstant?
     public private(set) var bytes = 0
     public private(set) var count = 0
     /// Messages in flight (a batch counts each of its fixes).
@@ -55,11 +55,11 @@ public struct OutboundQueue: Sendable {
     private var droppedUnreported = 0
     /// The last PUBACK, or when the window last went from empty to busy: the broker's last sign
     /// of progress.
-    private var lastProgress: ContinuousClock.Instant
+    private var lastProgress: MonotonicInstant
 
     /// `restored`: what a previous run left on disk, oldest first. It is sent before anything new.
     /// `droppedBefore`: the drop count the store kept from earlier runs.
-    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], droppedBefore: Int = 0, now: ContinuousClock.Instant,
+    public init(policy: QueuePolicy, restored: [OutboundMessage] = [], droppedBefore: Int = 0, now: MonotonicInstant,
                 telemetryTopic: String? = nil) {
         self.policy = policy
         self.telemetryTopic = telemetryTopic
@@ -79,7 +79,7 @@ public struct OutboundQueue: Sendable {
 
     /// Adds a message. With `every-message` durability the returned work must be committed
     /// before the message counts as safe; otherwise it is usually empty.
-    public mutating func enqueue(topic: String, payload: [UInt8], now: ContinuousClock.Instant,
+    public mutating func enqueue(topic: String, payload: [UInt8], now: MonotonicInstant,
                                  connected: Bool) -> StoreWork {
         let message = OutboundMessage(sequence: nextSequence, topic: topic, payload: payload)
         nextSequence += 1
@@ -100,7 +100,7 @@ public struct OutboundQueue: Sendable {
     }
 
     /// The next messages to publish, oldest first, keeping at most `maxInflight` unacknowledged.
-    public mutating func nextToSend(now: ContinuousClock.Instant) -> [OutboundMessage] {
+    public mutating func nextToSend(now: MonotonicInstant) -> [OutboundMessage] {
         nextPublications(now: now, limit: .max, backlog: nil).compactMap { publication in
             publication.sequences.first.flatMap { position(of: $0) }.map { entries[$0].message }
         }
@@ -111,7 +111,7 @@ public struct OutboundQueue: Sendable {
     /// one message each. With one: the promoted newest fix, then events and live fixes in order,
     /// then the backlog's fixes in batches — which leave a quarter of the window (at least one
     /// place) free for what is produced meanwhile.
-    public mutating func nextPublications(now: ContinuousClock.Instant, limit: Int, backlog: BacklogPolicy?) -> [Publication] {
+    public mutating func nextPublications(now: MonotonicInstant, limit: Int, backlog: BacklogPolicy?) -> [Publication] {
         var budget = min(limit, policy.maxInflight - inflightPublications)
         guard budget > 0 else { return [] }
         if inflightCount == 0 { lastProgress = now }
@@ -207,13 +207,13 @@ public struct OutboundQueue: Sendable {
     }
 
     /// A fix produced while offline, or not acknowledged within `spillAfter`.
-    private func isBacklog(_ entry: Entry, now: ContinuousClock.Instant) -> Bool {
+    private func isBacklog(_ entry: Entry, now: MonotonicInstant) -> Bool {
         entry.producedOffline || now - entry.enqueuedAt >= policy.spillAfter
     }
 
     /// Marks `indices` in flight as one publish: alone on its own topic (also a backlog fix
     /// when batches are 1), or as a batch on the backlog topic.
-    private mutating func send(_ indices: [Int], as backlog: BacklogPolicy?, now: ContinuousClock.Instant) -> Publication {
+    private mutating func send(_ indices: [Int], as backlog: BacklogPolicy?, now: MonotonicInstant) -> Publication {
         for i in indices {
             entries[i].inflight = true
             entries[i].sentAt = now
@@ -239,18 +239,18 @@ public struct OutboundQueue: Sendable {
     }
 
     /// The broker's PUBACK for a whole publish: every message it carried leaves the queue.
-    public mutating func acknowledge(publication sequences: [Int64], now: ContinuousClock.Instant) {
+    public mutating func acknowledge(publication sequences: [Int64], now: MonotonicInstant) {
         if inflightPublications > 0 { inflightPublications -= 1 }
         for sequence in sequences { acknowledgeMessage(sequence, now: now) }
     }
 
     /// The broker's PUBACK for the single message `sequence`. Unknown sequences (already
     /// dropped) are ignored.
-    public mutating func acknowledge(_ sequence: Int64, now: ContinuousClock.Instant) {
+    public mutating func acknowledge(_ sequence: Int64, now: MonotonicInstant) {
         acknowledge(publication: [sequence], now: now)
     }
 
-    private mutating func acknowledgeMessage(_ sequence: Int64, now: ContinuousClock.Instant) {
+    private mutating func acknowledgeMessage(_ sequence: Int64, now: MonotonicInstant) {
         lastProgress = now
         guard let i = position(of: sequence), !entries[i].acknowledged else { return }
         if entries[i].inflight { inflightCount -= 1 }
@@ -274,13 +274,13 @@ public struct OutboundQueue: Sendable {
     }
 
     /// Messages are in flight and the broker has acknowledged nothing for `policy.ackTimeout`.
-    public func isStalled(now: ContinuousClock.Instant) -> Bool {
+    public func isStalled(now: MonotonicInstant) -> Bool {
         inflightCount > 0 && now - lastProgress >= policy.ackTimeout
     }
 
     /// Due disk work for a batched commit: spilled messages and deletions, once per
     /// `commitInterval`. Empty when nothing is due.
-    public mutating func due(now: ContinuousClock.Instant) -> StoreWork {
+    public mutating func due(now: MonotonicInstant) -> StoreWork {
         guard now - lastCommit >= policy.commitInterval else { return StoreWork() }
         lastCommit = now
         var work = StoreWork(delete: pendingDeletes)
@@ -300,14 +300,14 @@ public struct OutboundQueue: Sendable {
 
     /// When `due` may next return work: never later than it would, possibly earlier (then it
     /// returns nothing and says again). nil: nothing waits for the disk.
-    public var nextCommitAt: ContinuousClock.Instant? {
+    public var nextCommitAt: MonotonicInstant? {
         guard var at = workFrom else { return nil }
         // A broker that stops acknowledging makes everything not on disk a spill.
         if inflightCount > 0 { at = min(at, lastProgress + policy.ackTimeout) }
         return max(at, lastCommit + policy.commitInterval)
     }
 
-    private mutating func expectWork(at instant: ContinuousClock.Instant) {
+    private mutating func expectWork(at instant: MonotonicInstant) {
         workFrom = min(workFrom ?? instant, instant)
     }
 
@@ -361,7 +361,7 @@ public struct OutboundQueue: Sendable {
     /// its new number — except what this run already had acknowledged, which is only deleted.
     /// Whatever the queue believed on disk but the store does not hold is written again.
     /// `droppedBefore`: the store's drop count from earlier runs.
-    public mutating func adopt(_ stored: [OutboundMessage], droppedBefore: Int = 0, now: ContinuousClock.Instant) -> StoreWork {
+    public mutating func adopt(_ stored: [OutboundMessage], droppedBefore: Int = 0, now: MonotonicInstant) -> StoreWork {
         let skip = acknowledgedNotYetDeleted
         var work = StoreWork()
         var kept = Set<Int64>()
@@ -411,7 +411,7 @@ public struct OutboundQueue: Sendable {
     }
 
     /// When the oldest waiting message was queued (in this run).
-    public var oldestEnqueuedAt: ContinuousClock.Instant? {
+    public var oldestEnqueuedAt: MonotonicInstant? {
         entries[head...].first { !$0.acknowledged }?.enqueuedAt
     }
 

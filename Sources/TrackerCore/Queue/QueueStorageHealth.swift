@@ -15,7 +15,7 @@ public struct QueueStorageHealth: Sendable, Equatable {
     public private(set) var state: State = .durable
     private var backoff: Backoff
     /// When a store that would not open is tried again (nil: it is not waited for).
-    public private(set) var retryAt: ContinuousClock.Instant?
+    public private(set) var retryAt: MonotonicInstant?
 
     public init(retry: Backoff = Backoff(base: .seconds(1), cap: .seconds(60))) {
         backoff = retry
@@ -25,7 +25,7 @@ public struct QueueStorageHealth: Sendable, Equatable {
 
     /// A failure to open or to commit. True when this starts a memory-only period (log it); the
     /// next open is due after a backoff delay drawn with `random`.
-    public mutating func failed(_ reason: String, wallMilliseconds: Int64, now: ContinuousClock.Instant,
+    public mutating func failed(_ reason: String, wallMilliseconds: Int64, now: MonotonicInstant,
                                 random: inout some RandomNumberGenerator) -> Bool {
         retryAt = now + backoff.nextDelay(using: &random)
         guard case .durable = state else { return false }
@@ -44,7 +44,7 @@ public struct QueueStorageHealth: Sendable, Equatable {
     }
 
     /// Whether a store that would not open should be tried again now.
-    public func openIsDue(now: ContinuousClock.Instant) -> Bool {
+    public func openIsDue(now: MonotonicInstant) -> Bool {
         retryAt.map { now >= $0 } ?? true
     }
 }
