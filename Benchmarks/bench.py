@@ -6,10 +6,11 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
      `mosquitto_pub -l -q 1` sending the same 100,000 payloads over the same kind of connection;
   2. bytes written to disk per fix (/proc/PID/io write_bytes), online and offline, and with
      every-message durability the files' peak size as messages per MiB of free space;
-  3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s, and how much of it is
-     anonymous (the rest: file pages of the binary and its libraries);
+  3. peak and steady RSS of `trackerd run` replaying at 10 fixes/s, how much of it is
+     anonymous (the rest: file pages of the binary and its libraries), and its working set (RSS
+     once the file pages only start-up touched are paged out);
   4. CPU time per 1,000 fixes (that replay, and the drain), and that replay's context
-     switches per fix;
+     switches per fix; against mosquitto_pub publishing the same rate over the same TLS;
   5. size of the stripped release binary built with -static-stdlib;
   6. geofence cost per fix with 1, 100 and 10,000 zones (50-vertex polygons), from `trackerd
      simulate` on a 50,000-fix drive against the same run with no zone (below the run-to-run
@@ -657,6 +658,7 @@ def bench(work, pki, broker):
         samples.append(proc_rss_kib(p.pid))
     cpu = proc_cpu_seconds(p.pid) - cpu_start
     switches = proc_switches(p.pid) - switches_start
+    working_set = working_set_kib(p.pid)
     p.send_signal(signal.SIGTERM)
     p.wait(10)
     steady = statistics.median(s["VmRSS"] for s in samples[10:])
@@ -667,11 +669,74 @@ def bench(work, pki, broker):
     # RssFile: pages of the binary and the shared libraries, clean and reclaimable (the kernel
     # maps up to 64 KiB around each page touched); RssAnon is the process's own memory.
     results["rss_steady_anon_kib"] = anon
+    if working_set:
+        results["rss_working_set_kib"] = working_set
     fixes = 50 * 10 * 0.977  # seed drive: 2481 of 2541 cycles have a fix
     results["replay_cpu_s_per_1000"] = round(cpu / fixes * 1000, 4)
     results["replay_wakeups_per_fix"] = round(switches / fixes, 1)
-    print("replay at 10 fixes/s: RSS peak %d KiB, steady %d KiB (%d KiB of it anonymous, the rest file pages of the binary and its libraries); CPU %.3f s per 1,000 fixes; %.1f context switches per fix"
-          % (peak, steady, anon, cpu / fixes * 1000, switches / fixes))
+    print("replay at 10 fixes/s: RSS peak %d KiB, steady %d KiB (%d KiB of it anonymous, the rest file pages of the binary and its libraries%s); CPU %.3f s per 1,000 fixes; %.1f context switches per fix"
+          % (peak, steady, anon, "; %d KiB once the pages only start-up touched are paged out" % working_set if working_set else "",
+             cpu / fixes * 1000, switches / fixes))
+
+    # The same rate through mosquitto_pub: one C client publishing 10 messages/s at QoS 1 over
+    # the same TLS, the cost of a publish and its PUBACK on this machine (its wake-ups included).
+    base_cpu, base_switches = paced_mosquitto_pub(pki, broker.port, 10, 50)
+    results["paced_mosquitto_pub_cpu_s_per_1000"] = round(base_cpu * 1000, 4)
+    results["replay_cpu_ratio_to_paced_mosquitto_pub"] = round(cpu / fixes / base_cpu, 2)
+    print("baseline mosquitto_pub -l -q 1 at 10 messages/s: CPU %.3f s per 1,000 messages, %.1f context switches per message; trackerd/mosquitto_pub = %.2f"
+          % (base_cpu * 1000, base_switches, cpu / fixes / base_cpu))
+
+
+def paced_mosquitto_pub(pki, port, rate, seconds):
+    """CPU seconds and context switches per message of mosquitto_pub -l publishing `rate`
+    messages a second, measured after 5 s of warm-up."""
+    p = subprocess.Popen(["mosquitto_pub", "-h", "localhost", "-p", str(port), "--cafile", pki + "/ca.pem",
+                          "--cert", pki + "/client.pem", "--key", pki + "/client.key", "-i", "bench-paced", "-q", "1",
+                          "-t", "gpsTopic", "-l"], stdin=subprocess.PIPE)
+    line = b'{"gpsDeviceID":"bench-1","gpsLat":10.15,"gpsLng":10.15,"gpsDatTm":"03/02/2020  08:03:20.000"}\n'
+    due = time.time()
+    cpu_start = switches_start = None
+    for n in range((seconds + 5) * rate):
+        if n == 5 * rate:
+            cpu_start, switches_start = proc_cpu_seconds(p.pid), proc_switches(p.pid)
+        p.stdin.write(line)
+        p.stdin.flush()
+        due += 1 / rate
+        time.sleep(max(0, due - time.time()))
+    cpu, switches = proc_cpu_seconds(p.pid) - cpu_start, proc_switches(p.pid) - switches_start
+    p.stdin.close()
+    p.wait(10)
+    count = seconds * rate
+    return cpu / count, switches / count
+
+
+def working_set_kib(pid):
+    """RSS 20 s after the kernel was asked to page out the process's read-only file mappings
+    (process_madvise MADV_PAGEOUT, Linux 5.10, as root): what the steady loop touches again,
+    without what only start-up touched. None where the call is refused."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd_open, process_madvise, pageout = 434, 440, 21  # x86_64 and arm64 alike
+
+    class IOVec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+    pidfd = libc.syscall(pidfd_open, pid, 0)
+    if pidfd < 0:
+        return None
+    try:
+        with open("/proc/%d/maps" % pid) as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and fields[5].startswith("/") and "w" not in fields[1]:
+                    start, end = (int(x, 16) for x in fields[0].split("-"))
+                    region = IOVec(start, end - start)
+                    if libc.syscall(process_madvise, pidfd, ctypes.byref(region), 1, pageout, 0) < 0:
+                        return None
+    finally:
+        os.close(pidfd)
+    time.sleep(20)
+    return proc_rss_kib(pid)["VmRSS"]
 
 
 if __name__ == "__main__":

@@ -124,9 +124,7 @@ final class EngineDriver {
         case .log(let entry):
             logger.log(level: Self.level(entry.level), "\(entry.message)",
                        metadata: entry.metadata.isEmpty ? nil : entry.metadata.mapValues { .string($0) })
-        case .publish(let messages):
-            let outcome = messages.count > 1 ? (connection?.corked { publish(messages) } ?? publish(messages)) : publish(messages)
-            send(.published(outcome))
+        case .publish(let messages): send(.published(publish(messages)))
         case .announce(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload, retain: true)
         case .request(let topic, let payload): _ = connection?.publish(topic: topic, payload: payload)
         case .subscribe(let purpose, let topics):
@@ -222,17 +220,30 @@ final class EngineDriver {
     private func publish(_ publications: [Publication]) -> PublishOutcome {
         guard let connection else { return PublishOutcome(sent: [], failure: .notConnected) }
         var sent: [PublishOutcome.Sent] = []
-        for publication in publications {
-            switch connection.publish(topic: publication.topic, payload: publication.payload) {
-            case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
-            case .failure(.notConnected): return PublishOutcome(sent: sent, failure: .notConnected, at: MonotonicInstant.now)
-            case .failure(.rejected(let reason)):
-                return PublishOutcome(sent: sent, failure: .rejected(sequences: publication.sequences, reason: reason), at: MonotonicInstant.now)
+        // A few messages to a TCP segment (the socket corked while they are written): a drain
+        // sends one segment where it sent eight, and the broker starts on the first ones while
+        // the rest are made (a whole window of 100 in one segment left it idle meanwhile).
+        var start = 0
+        while start < publications.count {
+            let end = min(start + Self.messagesPerSegment, publications.count)
+            let failure = connection.corked { () -> PublishOutcome.Failure? in
+                for publication in publications[start..<end] {
+                    switch connection.publish(topic: publication.topic, payload: publication.payload) {
+                    case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
+                    case .failure(.notConnected): return .notConnected
+                    case .failure(.rejected(let reason)): return .rejected(sequences: publication.sequences, reason: reason)
+                    }
+                }
+                return nil
             }
+            if let failure { return PublishOutcome(sent: sent, failure: failure, at: MonotonicInstant.now) }
+            start = end
         }
         // The rate cap counts these from now: other work may have come between deciding and sending.
         return PublishOutcome(sent: sent, at: MonotonicInstant.now)
     }
+
+    private static let messagesPerSegment = 8
 
     private func openStore() -> EngineInput {
         var opened: SQLiteQueueStore?

@@ -134,6 +134,60 @@ import TrackerSystem
         await loop.finish()
     }
 
+    /// The bytes the broker's end of our connection holds unread (`ss`'s Recv-Q).
+    static func brokerUnread(port: Int) -> Int? {
+        let ss = Process()
+        ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        ss.arguments = ["-Htn", "state", "established", "( sport = :\(port) )"]
+        let pipe = Pipe()
+        ss.standardOutput = pipe
+        guard (try? ss.run()) != nil else { return nil }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ss.waitUntilExit()
+        return text.split(separator: "\n").compactMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).first ?? "") }.max()
+    }
+
+    /// The queue keeps its own window ([queue] max_inflight): a window wider than
+    /// libmosquitto's default of 20 goes out whole, without waiting for PUBACKs.
+    @Test func aWindowWiderThanTwentyIsWrittenWithoutWaitingForAcknowledgements() async throws {
+        let pki = try await TestPKI.make()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        try await broker.start()
+        let connection = try MQTTConnection(settings: MQTTConnectionTests.settings(broker), logger: CapturingLogHandler.logger(EventLog()))
+        let loop = ServingLoop(connection)
+        loop.start()
+        #expect(await loop.events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        // The broker stops reading: what we write waits in its socket, and no PUBACK comes.
+        let process = try #require(broker.process)
+        process.signal(SIGSTOP)
+        defer { process.signal(SIGCONT) }
+        let payload = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
+        let socket = await loop.onLoop { connection.socketRequest(now: .now)?.descriptor.fd ?? -1 }
+        // Every byte written since the stop waits in our send queue or in the broker's receive
+        // queue (read in that order, a byte moving between them counts twice, never not at all).
+        func queued() -> Int {
+            var bytes: Int32 = 0
+            _ = ioctl(socket, UInt(TIOCOUTQ), &bytes)
+            return Int(bytes)
+        }
+        func written() -> Int { queued() + (Self.brokerUnread(port: broker.port) ?? 0) }
+        #expect(await loop.onLoop { if case .success = connection.publish(topic: "gpsTopic", payload: payload) { true } else { false } })
+        // One message's bytes, once they have all reached the broker's side.
+        let deadline = MonotonicInstant.now + .seconds(5)
+        while queued() > 0 && MonotonicInstant.now < deadline { await Task.yield() }
+        let one = Self.brokerUnread(port: broker.port) ?? 0
+        #expect(one > 200)
+        let published = await loop.onLoop {
+            (2...60).filter { _ in if case .success = connection.publish(topic: "gpsTopic", payload: payload) { true } else { false } }.count
+        }
+        #expect(published == 59)
+        // libmosquitto's own window would have held 40 back (and counted twice, 20 are not 60).
+        #expect(written() >= 60 * one, "all 60 written (\(written()) bytes, \(one) for one)")
+        process.signal(SIGCONT)
+        await loop.finish()
+    }
+
     @Test func aLostSessionGoesBackToTheConnectionThreadWhichReconnects() async throws {
         let pki = try await TestPKI.make()
         defer { pki.remove() }
