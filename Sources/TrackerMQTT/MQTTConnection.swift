@@ -279,6 +279,7 @@ public final class MQTTConnection: Sendable {
             // connection's loop, which polls the socket alone, may take over.
             mosquitto_threaded_set(live.handle.pointer, true)
             cmosq_set_read_ahead(live.handle.pointer, 0)
+            MosquittoCallbacks.logProblems(on: live.handle.pointer, true)
             session?.served = nil
             return Returned(code: MOSQ_ERR_SUCCESS.rawValue, errno: 0, connectedAt: served.connectedAt, released: true)
         }
@@ -488,6 +489,7 @@ public final class MQTTConnection: Sendable {
             current.withLock { session in
                 mosquitto_threaded_set(handle, false)
                 cmosq_set_read_ahead(handle, 1)
+                MosquittoCallbacks.logProblems(on: handle, false)
                 session?.served = Served(checkAt: now + Self.keepaliveCheck(settings.keepalive))
             }
             waker.wake()

@@ -124,8 +124,18 @@ enum MosquittoCallbacks {
             let payload = message.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(message.payloadlen))) } ?? []
             sink(user)?.onMessage(String(cString: topic), payload)
         }
-        // libmosquitto formats a line for every packet once a log callback is set: only the
-        // problems are made into Strings (a drain sent two debug lines per message).
+        logProblems(on: handle, true)
+    }
+
+    /// libmosquitto formats a line for every packet once a log callback is set (two per
+    /// message: a tenth of a drain's instructions), whatever its level: only the problems are
+    /// made into Strings, and a session the daemon's loop serves goes without (its failures
+    /// are diagnosed by their code, errno and a TLS probe of our own).
+    static func logProblems(on handle: OpaquePointer, _ enabled: Bool) {
+        guard enabled else {
+            mosquitto_log_callback_set(handle, nil)
+            return
+        }
         mosquitto_log_callback_set(handle) { _, user, level, text in
             guard let text, level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0 else { return }
             sink(user)?.onLog(level, String(cString: text))

@@ -147,11 +147,14 @@ public final class SQLiteQueueStore {
         try execute("BEGIN IMMEDIATE")
         do throws(QueueStoreError) {
             if !work.delete.isEmpty {
-                let delete = try prepare("DELETE FROM messages WHERE seq = ?")
+                // Acknowledged in runs (a drain deletes thousands in order): one range a run, not
+                // one seek a row.
+                let delete = try prepare("DELETE FROM messages WHERE seq BETWEEN ? AND ?")
                 defer { sqlite3_finalize(delete) }
-                for sequence in work.delete {
+                for run in Self.runs(work.delete) {
                     sqlite3_reset(delete)
-                    sqlite3_bind_int64(delete, 1, sequence)
+                    sqlite3_bind_int64(delete, 1, run.lowerBound)
+                    sqlite3_bind_int64(delete, 2, run.upperBound)
                     let rc = sqlite3_step(delete)
                     guard rc == SQLITE_DONE else { throw failure("delete", rc) }
                 }
@@ -181,6 +184,19 @@ public final class SQLiteQueueStore {
             _ = sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
             throw error
         }
+    }
+
+    /// `sequences` as the fewest closed ranges that hold exactly them.
+    static func runs(_ sequences: [Int64]) -> [ClosedRange<Int64>] {
+        var runs: [ClosedRange<Int64>] = []
+        for sequence in sequences.sorted() {
+            if let last = runs.last, last.upperBound == .max || sequence <= last.upperBound + 1 {
+                if sequence > last.upperBound { runs[runs.count - 1] = last.lowerBound...sequence }
+            } else {
+                runs.append(sequence...sequence)
+            }
+        }
+        return runs
     }
 
     /// Queue statistics as stored: depth, bytes, the oldest message's wall-clock time, drops.

@@ -28,6 +28,26 @@ import CSQLite
         #expect(header[18] == 2 && header[19] == 2, "WAL mode (file format versions 2)")
     }
 
+    /// Deletions go as ranges of consecutive sequences: exactly the rows named go, whatever
+    /// their order, repeats and gaps.
+    @Test func deletionsInRunsRemoveExactlyTheSequencesNamed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try SQLiteQueueStore(path: dir.file("queue.db").path)
+        try store.commit(StoreWork(insert: messages(1...300)))
+        var random = SplitMix64(seed: 5)
+        var kept = Set<Int64>(1...300)
+        for _ in 0..<6 {
+            let deleted = (0..<40).map { _ in Int64(random.next() % 300) + 1 }
+                + (0..<20).map { Int64($0) + Int64(random.next() % 280) + 1 }
+            try store.commit(StoreWork(delete: deleted))
+            kept.subtract(deleted)
+            #expect(try store.loadAll().map(\.sequence) == kept.sorted())
+        }
+        #expect(SQLiteQueueStore.runs([9, 3, 4, 5, 5, 7, 1, 2, .max, .max - 1]) == [1...5, 7...7, 9...9, (.max - 1)...(.max)])
+        #expect(SQLiteQueueStore.runs([]) == [])
+    }
+
     @Test func aCorruptFileIsMovedAsideAndANewOneStarted() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -11,7 +11,12 @@
 /// flight: otherwise everything produced meanwhile would wait `spillAfter` in memory.
 public struct OutboundQueue: Sendable {
     struct Entry: Sendable {
-        var message: OutboundMessage
+        let message: OutboundMessage
+        /// The message's, kept beside it: reading `message` out of the array copies it (its
+        /// topic and payload retained and released), and the searches and the acknowledgements
+        /// want only these.
+        let sequence: Int64
+        let size: Int
         var enqueuedAt: MonotonicInstant
         var producedOffline: Bool
         var inflight = false
@@ -19,6 +24,16 @@ public struct OutboundQueue: Sendable {
         var acknowledged = false
         var onDisk: Bool
         var writing = false
+
+        init(message: OutboundMessage, enqueuedAt: MonotonicInstant, producedOffline: Bool, onDisk: Bool, writing: Bool = false) {
+            self.message = message
+            sequence = message.sequence
+            size = message.size
+            self.enqueuedAt = enqueuedAt
+            self.producedOffline = producedOffline
+            self.onDisk = onDisk
+            self.writing = writing
+        }
     }
 
     public let policy: QueuePolicy
@@ -156,22 +171,27 @@ public struct OutboundQueue: Sendable {
         var i = lowerBound(backlogCursor)
         var cursorHeld = false
         while i < entries.count && backlogBudget > 0 {
-            let entry = entries[i]
+            // Read in place: a copy of the entry would retain and release its topic and payload.
+            let entry = entries.withUnsafeBufferPointer { buffer in
+                (inflight: buffer[i].inflight, acknowledged: buffer[i].acknowledged, sequence: buffer[i].sequence,
+                 isFix: buffer[i].message.topic == backlog.telemetryTopic, payloadCount: buffer[i].message.payload.count,
+                 isBacklog: isBacklog(buffer[i], now: now))
+            }
             i += 1
-            let isFix = entry.message.topic == backlog.telemetryTopic
-            let candidate = !entry.inflight && !entry.acknowledged && entry.message.sequence != promotedSequence && isFix
-                && isBacklog(entry, now: now)
+            let isFix = entry.isFix
+            let candidate = !entry.inflight && !entry.acknowledged && entry.sequence != promotedSequence && isFix
+                && entry.isBacklog
             // The cursor passes what can never be a backlog candidate again (sent, acknowledged,
             // events) and, below, what joins a batch; it stops at anything else.
             guard candidate else {
                 if !cursorHeld && (entry.inflight || entry.acknowledged || !isFix) {
-                    backlogCursor = entry.message.sequence + 1
+                    backlogCursor = entry.sequence + 1
                 } else {
                     cursorHeld = true
                 }
                 continue
             }
-            let cost = entry.message.payload.count + (batch.isEmpty ? 0 : 1)
+            let cost = entry.payloadCount + (batch.isEmpty ? 0 : 1)
             if !batch.isEmpty && (batch.count >= backlog.batch || size + cost > backlog.maxPayloadBytes) {
                 out.append(send(batch, as: backlog, now: now))
                 backlogBudget -= 1
@@ -179,15 +199,15 @@ public struct OutboundQueue: Sendable {
                 size = backlog.batchHead.count + 2
                 guard backlogBudget > 0 else { break }
             }
-            size += entry.message.payload.count + (batch.isEmpty ? 0 : 1)
+            size += entry.payloadCount + (batch.isEmpty ? 0 : 1)
             batch.append(i - 1)
-            if !cursorHeld { backlogCursor = entry.message.sequence + 1 }
+            if !cursorHeld { backlogCursor = entry.sequence + 1 }
         }
         if !batch.isEmpty && backlogBudget > 0 {
             out.append(send(batch, as: backlog, now: now))
         } else if let first = batch.first {
             // Not sent after all: the cursor must not have passed it.
-            backlogCursor = min(backlogCursor, entries[first].message.sequence)
+            backlogCursor = min(backlogCursor, entries[first].sequence)
         }
         return out
     }
@@ -198,12 +218,14 @@ public struct OutboundQueue: Sendable {
 
     /// The index of the first entry with a sequence not below `sequence`.
     private func lowerBound(_ sequence: Int64) -> Int {
-        var low = head, high = entries.count
-        while low < high {
-            let mid = (low + high) / 2
-            if entries[mid].message.sequence < sequence { low = mid + 1 } else { high = mid }
+        entries.withUnsafeBufferPointer { buffer in
+            var low = head, high = buffer.count
+            while low < high {
+                let mid = (low + high) / 2
+                if buffer[mid].sequence < sequence { low = mid + 1 } else { high = mid }
+            }
+            return low
         }
-        return low
     }
 
     /// A fix produced while offline, or not acknowledged within `spillAfter`.
@@ -230,7 +252,7 @@ public struct OutboundQueue: Sendable {
             payload += entries[i].message.payload
         }
         payload += [UInt8(ascii: "]"), UInt8(ascii: "}")]
-        return Publication(topic: backlog.backlogTopic, payload: payload, sequences: indices.map { entries[$0].message.sequence })
+        return Publication(topic: backlog.backlogTopic, payload: payload, sequences: indices.map { entries[$0].sequence })
     }
 
     /// After a reconnect: the newest fix (on `telemetryTopic`) still queued goes out first.
@@ -256,7 +278,7 @@ public struct OutboundQueue: Sendable {
         if entries[i].inflight { inflightCount -= 1 }
         entries[i].inflight = false
         entries[i].acknowledged = true
-        bytes -= entries[i].message.size
+        bytes -= entries[i].size
         count -= 1
         if entries[i].onDisk || entries[i].writing {
             pendingDeletes.append(sequence)
@@ -385,7 +407,7 @@ public struct OutboundQueue: Sendable {
         // Entries below may no longer count as on disk; the next commit looks.
         expectWork(at: lastCommit)
         for i in head..<entries.count where !entries[i].acknowledged && !entries[i].writing {
-            if entries[i].onDisk && !kept.contains(entries[i].message.sequence) { entries[i].onDisk = false }
+            if entries[i].onDisk && !kept.contains(entries[i].sequence) { entries[i].onDisk = false }
             if !entries[i].onDisk { entries[i].producedOffline = true }
         }
         for message in renumbered {
@@ -427,7 +449,7 @@ public struct OutboundQueue: Sendable {
             if entry.inflight { inflightCount -= 1 }
             entries[i].acknowledged = true
             entries[i].inflight = false
-            bytes -= entry.message.size
+            bytes -= entry.size
             count -= 1
             droppedTotal += 1
             droppedUnreported += 1
@@ -450,13 +472,17 @@ public struct OutboundQueue: Sendable {
     }
 
     private func position(of sequence: Int64) -> Int? {
-        var low = head, high = entries.count - 1
-        while low <= high {
-            let mid = (low + high) / 2
-            let s = entries[mid].message.sequence
-            if s == sequence { return mid }
-            if s < sequence { low = mid + 1 } else { high = mid - 1 }
+        // Through the buffer: an element read by subscript here was a copy of the whole entry
+        // (its topic and payload retained and released), a dozen per acknowledgement.
+        entries.withUnsafeBufferPointer { buffer in
+            var low = head, high = buffer.count - 1
+            while low <= high {
+                let mid = (low + high) / 2
+                let s = buffer[mid].sequence
+                if s == sequence { return mid }
+                if s < sequence { low = mid + 1 } else { high = mid - 1 }
+            }
+            return nil
         }
-        return nil
     }
 }
