@@ -11,14 +11,14 @@ import TrackerSystem
 /// Fixes from a receiver on a UART or USB serial port, decoded by our own NMEA decoder.
 ///
 /// When the device goes away (USB unplugged: EOF, EIO, ENXIO, ENODEV) the port is closed and
-/// reopened with backoff until it returns (`ReconnectSupervisor`); the loss and the return are
-/// each logged once.
-public struct SerialFixSource: FixSource {
+/// reopened with backoff until it returns; the loss and the return are each logged once
+/// (`SerialFixReader`, which the daemon's loop serves itself).
+public struct SerialFixSource: LoopServedFixSource {
     public let path: String
     public let baud: Int
     private let logger: Logger
-    private let backoff: Backoff
-    private let idleFlush: Duration
+    let backoff: Backoff
+    let idleFlush: Duration
     private let initCommands: [[UInt8]]
     private let atCommands: (port: String, commands: [String])?
 
@@ -39,51 +39,17 @@ public struct SerialFixSource: FixSource {
 
     public var description: String { "serial \(path) at \(baud) baud" }
 
-    public func start(delivering deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
-        let reader = self
-        return ReaderThread.deliver(for: description, thread: "trackerd-gps", logger: logger, { reader.readLoop(stop: $0, emit: $1) },
-                                    to: deliver)
+    public func makeReader() -> any FixReader {
+        SerialFixReader(source: self, logger: logger)
     }
 
-    private func readLoop(stop: StopFlag, emit: (Fix) -> Void) {
-        var decoder = NMEADecoder()
-        var everOpened = false
-        defer {
-            logger.info("serial source stopped", metadata: ["device": "\(path)", "nmea": "\(decoder.statistics.summary)"])
-        }
-        // A receiver that sends bytes has proved itself: the next outage starts from the base delay.
-        ReconnectSupervisor(policy: ReconnectPolicy(backoff: backoff)).run(stop: stop, attempt: {
-            let port: SerialPort
-            do {
-                port = try SerialPort(path: path, baud: baud)
-            } catch {
-                if case SerialPort.OpenError.unsupportedBaud = error {
-                    // No retry can mend a configuration error.
-                    logger.error("\(error)")
-                    return nil
-                }
-                return .couldNotOpen(reason: "\(error)")
-            }
-            sendInitCommands(to: port)
-            logger.info(everOpened ? "GPS receiver back" : "reading NMEA from \(description)", metadata: ["device": "\(path)"])
-            everOpened = true
-            var firstBytesAt: MonotonicInstant?
-            let reason = pump(port, &decoder, &firstBytesAt, stop, emit)
-            decoder.flush(emit)
-            return reason.map { .ended(reason: $0, establishedAt: firstBytesAt) }
-        }, report: { event, delay in
-            switch event {
-            case .unavailable(let reason): logger.warning("GPS receiver unavailable: \(reason)", metadata: ["device": "\(path)"])
-            case .stillUnavailable: break
-            case .lost(let reason, _): logger.warning("GPS receiver lost: \(reason)", metadata: ["device": "\(path)"])
-            }
-            logger.info("reopening \(path) in \(JSONNumber.fixed(delay.seconds, 2)) s")
-        })
+    public func start(delivering deliver: @escaping @Sendable (Fix?) -> Void) -> @Sendable () -> Void {
+        FixReaderThread.start(self, thread: "trackerd-gps", logger: logger, delivering: deliver)
     }
 
     /// The board profile's set-up: AT commands to the modem's AT port (a modem's GNSS engine must
     /// be switched on), then NMEA/UBX commands to the receiver itself, at every (re)open.
-    private func sendInitCommands(to port: borrowing SerialPort) {
+    func sendInitCommands(to fd: Int32) {
         if let (atPath, commands) = atCommands, !commands.isEmpty {
             let fd = open(atPath, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
             if fd >= 0 {
@@ -95,7 +61,7 @@ public struct SerialFixSource: FixSource {
             }
         }
         guard !initCommands.isEmpty else { return }
-        for command in initCommands { Self.writeAll(port.fd, command) }
+        for command in initCommands { Self.writeAll(fd, command) }
         logger.info("sent \(initCommands.count) init commands to the receiver", metadata: ["device": "\(path)"])
     }
 
@@ -117,50 +83,4 @@ public struct SerialFixSource: FixSource {
             }
         }
     }
-
-    /// Reads until the device goes away (returns why) or the source is stopped (returns nil).
-    /// Sleeps in poll(2) until bytes come or the stop is set: a silent receiver costs no
-    /// wake-ups, except once, `idleFlush` after the last bytes, to finish an epoch left open.
-    private func pump(_ port: borrowing SerialPort, _ decoder: inout NMEADecoder, _ firstBytesAt: inout MonotonicInstant?,
-                      _ stop: StopFlag, _ emit: (Fix) -> Void) -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        var flushAt: MonotonicInstant?
-        while !stop.isSet {
-            var descriptors = [pollfd(fd: port.fd, events: Int16(POLLIN), revents: 0),
-                               pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
-            var timeout: Int32 = -1
-            if let flushAt { timeout = Int32(max(0, (flushAt - .now).milliseconds.rounded(.up))) }
-            // Without an eventfd for the stop, look at the flag a few times a second.
-            if stop.fd < 0 { timeout = timeout < 0 ? 250 : min(timeout, 250) }
-            let ready = poll(&descriptors, stop.fd < 0 ? 1 : 2, timeout)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                return "poll failed: \(String(cString: strerror(errno)))"
-            }
-            if descriptors[0].revents == 0 {
-                if let due = flushAt, MonotonicInstant.now >= due {
-                    decoder.flush(emit)
-                    flushAt = nil
-                }
-                continue
-            }
-            let count = buffer.withUnsafeMutableBytes { read(port.fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                flushAt = .now + idleFlush
-                if firstBytesAt == nil { firstBytesAt = .now }
-                decoder.push(buffer[0..<count], emit)
-            } else if count == 0 {
-                return "end of file"
-            } else {
-                let code = errno
-                if code == EAGAIN || code == EINTR { continue }
-                return String(cString: strerror(code)) + " (errno \(code))"
-            }
-        }
-        return nil
-    }
-}
-
-private extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

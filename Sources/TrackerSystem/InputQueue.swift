@@ -33,16 +33,23 @@ public final class InputQueue<Element: Sendable>: Sendable {
     /// What was put, oldest first, once there is something; empty when `deadline` passes first
     /// (nil: no deadline).
     public func take(until deadline: MonotonicInstant?) -> [Element] {
-        var none = pollfd(fd: -1, events: 0, revents: 0)
+        var none: [pollfd] = []
         return take(until: deadline, watching: &none)
     }
 
-    /// As `take(until:)`, and returns (perhaps empty) as soon as `watched` is ready: its
-    /// `revents` say how (0 when it was not the reason). The loop watches a socket it serves
-    /// itself this way, in the same sleep as its inputs.
+    /// As `take(until:watching:)` with one descriptor.
     public func take(until deadline: MonotonicInstant?, watching watched: inout pollfd) -> [Element] {
+        var descriptors = [watched]
+        defer { watched = descriptors[0] }
+        return take(until: deadline, watching: &descriptors)
+    }
+
+    /// As `take(until:)`, and returns (perhaps empty) as soon as one of `watched` is ready:
+    /// their `revents` say how (0 when it was not the reason). The loop watches the socket and
+    /// the receiver it serves itself this way, in the same sleep as its inputs.
+    public func take(until deadline: MonotonicInstant?, watching watched: inout [pollfd]) -> [Element] {
         taker.store(pthread_self(), ordering: .relaxed)
-        watched.revents = 0
+        for i in watched.indices { watched[i].revents = 0 }
         while true {
             // The pipe is emptied before the items are taken: a put in between leaves its byte
             // (the next take returns at once), never an item without a byte.
@@ -59,7 +66,7 @@ public final class InputQueue<Element: Sendable>: Sendable {
                 milliseconds = WakePipe.milliseconds(left)
             }
             pipe.wait(milliseconds: milliseconds, watching: &watched)
-            if watched.revents != 0 {
+            if watched.contains(where: { $0.revents != 0 }) {
                 return pending.withLock { state -> [Element] in
                     defer { state = ([], false) }
                     return state.items

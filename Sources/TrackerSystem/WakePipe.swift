@@ -42,20 +42,22 @@ public final class WakePipe: Sendable {
 
     /// Sleeps until signalled or `milliseconds` pass (-1: no limit).
     public func wait(milliseconds: Int32) {
-        var none = pollfd(fd: -1, events: 0, revents: 0)
+        var none: [pollfd] = []
         wait(milliseconds: milliseconds, watching: &none)
     }
 
-    /// Sleeps until signalled, `watched` is ready (its `revents` say how; a negative `fd` is
-    /// not watched) or `milliseconds` pass (-1: no limit).
-    public func wait(milliseconds: Int32, watching watched: inout pollfd) {
-        watched.revents = 0
+    /// Sleeps until signalled, one of `watched` is ready (their `revents` say how; a negative
+    /// `fd` is not watched) or `milliseconds` pass (-1: no limit).
+    public func wait(milliseconds: Int32, watching watched: inout [pollfd]) {
+        for i in watched.indices { watched[i].revents = 0 }
         if readEnd >= 0 {
-            var descriptors = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0), watched]
-            if poll(&descriptors, 2, milliseconds) > 0 { watched.revents = descriptors[1].revents }
-        } else if watched.fd >= 0 {
-            // No pipe: the watched descriptor with the 50 ms naps' limit.
-            _ = poll(&watched, 1, milliseconds < 0 ? 50 : min(milliseconds, 50))
+            var descriptors = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)] + watched
+            if poll(&descriptors, nfds_t(descriptors.count), milliseconds) > 0 {
+                for i in watched.indices { watched[i].revents = descriptors[i + 1].revents }
+            }
+        } else if watched.contains(where: { $0.fd >= 0 }) {
+            // No pipe: the watched descriptors with the 50 ms naps' limit.
+            _ = poll(&watched, nfds_t(watched.count), milliseconds < 0 ? 50 : min(milliseconds, 50))
         } else {
             let nap = milliseconds < 0 ? 50 : min(milliseconds, 50)
             var request = timespec(tv_sec: 0, tv_nsec: Int(nap) * 1_000_000)

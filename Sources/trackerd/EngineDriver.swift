@@ -226,7 +226,7 @@ final class EngineDriver {
         var start = 0
         while start < publications.count {
             let end = min(start + Self.messagesPerSegment, publications.count)
-            let failure = connection.corked { () -> PublishOutcome.Failure? in
+            func publishChunk() -> PublishOutcome.Failure? {
                 for publication in publications[start..<end] {
                     switch connection.publish(topic: publication.topic, payload: publication.payload) {
                     case .success(let messageID): sent.append(.init(sequences: publication.sequences, messageID: messageID))
@@ -236,6 +236,8 @@ final class EngineDriver {
                 }
                 return nil
             }
+            // One message goes as it is (TCP_NODELAY): corking it would cost two system calls.
+            let failure = end - start > 1 ? connection.corked(publishChunk) : publishChunk()
             if let failure { return PublishOutcome(sent: sent, failure: failure, at: MonotonicInstant.now) }
             start = end
         }

@@ -12,13 +12,13 @@ import TrackerSystem
 /// The daemon's one loop: fixes from the source, the MQTT connection's events, and the wakes
 /// the engine asks for (its timers: no fixed tick, so an idle tracker sleeps), handed one at a
 /// time to the engine, whose actions `EngineDriver` carries out. The loop is a thread of its
-/// own that sleeps on an `InputQueue` until an input or its next timer: the source's thread puts
-/// into it directly, so a fix costs one wake-up to reach the engine (through tasks and a timer
-/// task it was several, and most of the CPU at 10 fixes/s). Once connected, the loop also serves
-/// the connection's socket in the same sleep: a publish is written at once, and a PUBACK that
-/// nothing waits for is read with the next fix instead of waking anyone (the connection's
-/// thread only connects and reconnects). A finished replay ends the loop once the queue has
-/// drained; a stop (`stop`, on SIGTERM) keeps the queue.
+/// own that sleeps on an `InputQueue` until an input or its next timer, and in the same sleep
+/// on the serial port or the replay it serves itself (`LoopServedFixSource`), so a fix costs the
+/// board one wake-up (gpsd's thread puts into the queue directly: two). Once connected, the loop
+/// also serves the connection's socket: a publish is written at once, and a PUBACK that nothing
+/// waits for is read with the next fix instead of waking anyone (the connection's thread only
+/// connects and reconnects). A finished replay ends the loop once the queue has drained; a stop
+/// (`stop`, on SIGTERM) keeps the queue.
 struct TrackerService {
     let source: any FixSource
     let config: TrackerConfig
@@ -113,10 +113,12 @@ struct TrackerService {
                                   notifier: notifier, logger: logger)
 
         connection?.start(delivering: { inbox.put(.mqtt($0)) }, servedBy: { inbox.put(.socket) })
-        let stopSource = source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) }
+        // A serial port or a replay is served here, in the loop's own sleep; gpsd has a thread.
+        var served = (source as? any LoopServedFixSource).map { ServedSource(reader: $0.makeReader()) }
+        let stopSource = served == nil ? source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) } : {}
         driver.send(.start)
         loop: while !driver.finished {
-            for input in next(until: driver.wakeAt) {
+            for input in next(until: driver.wakeAt, source: &served) {
                 switch input {
                 case .stop: break loop
                 case .fix(let fix): driver.send(.fix(fix))
@@ -130,6 +132,7 @@ struct TrackerService {
             if let at = driver.wakeAt, MonotonicInstant.now >= at { driver.send(.wake) }
         }
         stopSource()
+        served?.reader.close()
         driver.stopWork()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s. What comes in
         // meanwhile is not looked at: the stop has begun (the socket is still served).
@@ -137,7 +140,8 @@ struct TrackerService {
         driver.send(.stop)
         while !driver.stopped && MonotonicInstant.now < deadline {
             let until = min(driver.wakeAt ?? deadline, deadline)
-            _ = next(until: until)
+            var none: ServedSource?
+            _ = next(until: until, source: &none)
             if MonotonicInstant.now >= until { driver.send(.wake) }
         }
         // The connection's thread says goodbye (DISCONNECT) when the run shuts it down.
@@ -145,16 +149,43 @@ struct TrackerService {
         return driver.restartRequested
     }
 
-    /// The inputs that came by `deadline`, in one sleep with the connection's socket when the
-    /// loop serves it; what the socket held is read (its events put into the inbox, for the next
-    /// call) and what is queued for it written.
-    private func next(until deadline: MonotonicInstant?) -> [Input] {
-        guard let connection, let request = connection.socketRequest(now: MonotonicInstant.now) else {
-            return inbox.take(until: deadline)
+    /// A source the loop serves itself, and whether it has ended.
+    private struct ServedSource {
+        let reader: any FixReader
+        var ended = false
+    }
+
+    /// The inputs that came by `deadline`, in one sleep with the connection's socket (when the
+    /// loop serves it) and the source the loop serves: what the socket held is read (its events
+    /// put into the inbox, for the next call) and what is queued for it written; the source's
+    /// cycles come last, as `.fix` inputs (and `.sourceEnded` once).
+    private func next(until deadline: MonotonicInstant?, source: inout ServedSource?) -> [Input] {
+        let request = connection?.socketRequest(now: .now)
+        let reader = source.flatMap { $0.ended ? nil : $0.reader }
+        var until = deadline
+        func earliest(_ instant: MonotonicInstant?) {
+            if let instant { until = min(until ?? instant, instant) }
         }
-        var socket = request.descriptor
-        let inputs = inbox.take(until: deadline.map { min($0, request.serveBy) } ?? request.serveBy, watching: &socket)
-        connection.serve(now: MonotonicInstant.now)
+        var watched: [pollfd] = []
+        if let request {
+            watched.append(request.descriptor)
+            earliest(request.serveBy)
+        }
+        if let reader {
+            watched.append(pollfd(fd: reader.descriptor, events: Int16(POLLIN), revents: 0))
+            earliest(reader.serveBy)
+        }
+        var inputs = watched.isEmpty ? inbox.take(until: until) : inbox.take(until: until, watching: &watched)
+        let now = MonotonicInstant.now
+        if request != nil { connection?.serve(now: now) }
+        if let reader, watched.last?.revents != 0 || reader.serveBy.map({ now >= $0 }) ?? false {
+            let (fixes, ended) = reader.serve(now: now)
+            inputs += fixes.map(Input.fix)
+            if ended {
+                source?.ended = true
+                inputs.append(.sourceEnded)
+            }
+        }
         return inputs
     }
 }

@@ -72,6 +72,49 @@ import TestSupport
     }
 }
 
+/// The daemon's loop serves the serial port itself (no reader thread): an unplug and a replug
+/// behind the udev-style name, through `trackerd run`.
+@Suite struct ServedSerialRunTests {
+    @Test func theLoopReopensAReceiverThatWasUnpluggedAndReadsOn() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var pty = try PseudoTerminal()
+        let link = dir.file("gps0").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
+        let file = dir.file("trackerd.toml")
+        try "[gps]\nsource = \"serial\"\ndevice = \"\(link)\"\nbaud = 9600\nstale_after_s = 0.5\n".write(to: file, atomically: true, encoding: .utf8)
+        let run = try TrackerdBinary.start(["run", "--config", file.path])
+        defer { run.stop() }
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("reading NMEA from serial \(link) at 9600 baud") } })
+        let lines = [UInt8](try Data(contentsOf: TrackerdBinary.seedDrive)).split(separator: 0x0A, omittingEmptySubsequences: true)
+        func cycles(_ range: Range<Int>) -> [UInt8] { lines[(range.lowerBound * 4)..<(range.upperBound * 4)].flatMap { Array($0) + [0x0A] } }
+        pty.write(cycles(0..<10))
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("first fix: 3D") } })
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(run.pid)/task").map {
+            (try? String(contentsOfFile: "/proc/\(run.pid)/task/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(threads.contains("trackerd-loop") && !threads.contains("trackerd-gps"), "the loop reads the port: \(threads)")
+
+        // Unplug: the name goes, then the tty.
+        try FileManager.default.removeItem(atPath: link)
+        pty.close()
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("GPS receiver lost") } })
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("fix lost: no new fix for 0.5 s") } })
+
+        // Replug: a new tty behind the same name, and the fixes go on.
+        pty = try PseudoTerminal()
+        defer { pty.close() }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: pty.slavePath)
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("GPS receiver back") } })
+        pty.write(cycles(10..<20))
+        #expect(await run.stderrLines.wait(timeout: .seconds(10)) { $0.contains { $0.contains("fix regained") } },
+                "\(run.stderrLines.items.suffix(5))")
+        run.signal(SIGTERM)
+        #expect(await run.waitForExit(timeout: .seconds(3)) == 0)
+        #expect(run.stderrLines.items.contains { $0.contains("serial source stopped") })
+    }
+}
+
 @Suite struct BoardProfileRunTests {
     /// `--board`: the profile's port and baud are used, and its init commands reach the receiver.
     @Test func aBoardProfileConfiguresThePortAndInitialisesTheReceiver() async throws {

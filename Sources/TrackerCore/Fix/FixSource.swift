@@ -23,3 +23,26 @@ extension FixSource {
         return stream
     }
 }
+
+/// A source the daemon's loop can serve in its own sleep, without a thread of its own: a fix
+/// then costs the board one wake-up (the loop's), not two (the source's thread, then the
+/// loop's). `start(delivering:)` runs the same reader on a thread, for other consumers.
+public protocol LoopServedFixSource: FixSource {
+    /// A reader for the calling thread alone; it opens the source at its first `serve`.
+    func makeReader() -> any FixReader
+}
+
+/// A loop-served source's side of the loop: what to wait for, and the work when woken. Used by
+/// one thread only (not Sendable).
+public protocol FixReader: AnyObject {
+    /// The descriptor to wait on until it is readable (or hung up); -1 for none.
+    var descriptor: Int32 { get }
+    /// When to serve even if the descriptor stays quiet (a replay's next fix, a reopen after
+    /// backoff, the flush of an epoch left open); nil: only when it is ready.
+    var serveBy: MonotonicInstant? { get }
+    /// Reads what is ready and does what is due: the cycles completed, in order, and whether
+    /// the source has ended (a replay at the end of its file; live sources never end).
+    func serve(now: MonotonicInstant) -> (fixes: [Fix], ended: Bool)
+    /// Lets go of what it holds (the source is stopped).
+    func close()
+}
