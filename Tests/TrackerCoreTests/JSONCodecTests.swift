@@ -70,7 +70,8 @@ import Testing
     /// Numbers as JSON writes them: integers without a fraction, others in the shortest form
     /// that reads back the same; a Double beyond what JSON holds is refused.
     @Test func numbers() throws {
-        let values: [Double] = [0, -0.0, 1, -5, 0.1, 10.150_001, 1e20, 1.5e-7, 123_456_789_012, 9_007_199_254_740_992, .pi]
+        let values: [Double] = [0, -0.0, 1, -5, 0.1, 10.150_001, 1e20, 1.5e-7, 123_456_789_012, 9_007_199_254_740_992, .pi,
+                                9_007_199_254_740_991, -9_007_199_254_740_991, 1e15, -1e15 + 0.5, 18_446_744_073_709_551_616]
         for value in values {
             let ours = try JSONCodec.encode([value])
             #expect(try JSONCodec.decode([Double].self, from: ours) == [value])

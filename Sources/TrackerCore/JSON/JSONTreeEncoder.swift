@@ -51,62 +51,86 @@ final class JSONTreeEncoder: Encoder {
         }
     }
 
+    /// Where a value sits, made into a `codingPath` only when one is asked for (an error):
+    /// building the array for every value encoded was most of the encoder's work.
+    final class PathLink {
+        let parent: PathLink?
+        let key: any CodingKey
+
+        init(_ parent: PathLink?, _ key: any CodingKey) {
+            self.parent = parent
+            self.key = key
+        }
+
+        static func path(_ link: PathLink?) -> [any CodingKey] {
+            var keys: [any CodingKey] = []
+            var link = link
+            while let current = link {
+                keys.append(current.key)
+                link = current.parent
+            }
+            return keys.reversed()
+        }
+    }
+
     let node: Node
-    let codingPath: [any CodingKey]
+    let link: PathLink?
+    var codingPath: [any CodingKey] { PathLink.path(link) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    init(node: Node = Node(), codingPath: [any CodingKey] = []) {
+    init(node: Node = Node(), link: PathLink? = nil) {
         self.node = node
-        self.codingPath = codingPath
+        self.link = link
     }
 
     static func encode(_ value: some Encodable) throws -> JSONValue {
         let encoder = JSONTreeEncoder()
-        try encode(value, into: encoder.node, codingPath: [])
+        try encode(value, into: encoder.node, link: nil)
         return encoder.node.value
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if case .object = node.contents {} else { node.contents = .object([:]) }
-        return KeyedEncodingContainer(Keyed<Key>(node: node, codingPath: codingPath))
+        return KeyedEncodingContainer(Keyed<Key>(node: node, link: link))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
         if case .array = node.contents {} else { node.contents = .array([]) }
-        return Slot(node: node, codingPath: codingPath, appends: true)
+        return Slot(node: node, link: link, appends: true)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        Slot(node: node, codingPath: codingPath, appends: false)
+        Slot(node: node, link: link, appends: false)
     }
 
-    fileprivate static func number(_ value: Double, _ codingPath: [any CodingKey]) throws -> JSONValue {
+    fileprivate static func number(_ value: Double, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> JSONValue {
         guard value.isFinite else {
-            throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "JSON has no \(value)"))
+            throw EncodingError.invalidValue(value, .init(codingPath: codingPath(), debugDescription: "JSON has no \(value)"))
         }
         return .number(value)
     }
 
-    fileprivate static func integer<T: BinaryInteger>(_ value: T, _ codingPath: [any CodingKey]) throws -> JSONValue {
+    fileprivate static func integer<T: BinaryInteger>(_ value: T, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> JSONValue {
         // A Double holds every integer up to 2^53 exactly; beyond that the number would change.
         guard value.magnitude <= 9_007_199_254_740_992 else {
-            throw EncodingError.invalidValue(value, .init(codingPath: codingPath, debugDescription: "\(value) is beyond 2^53"))
+            throw EncodingError.invalidValue(value, .init(codingPath: codingPath(), debugDescription: "\(value) is beyond 2^53"))
         }
         return .number(Double(value))
     }
 
-    fileprivate static func encode(_ value: some Encodable, into node: Node, codingPath: [any CodingKey]) throws {
+    fileprivate static func encode(_ value: some Encodable, into node: Node, link: PathLink?) throws {
         // A document inside a record (a shadow's state) is taken whole, not taken apart.
         if let document = value as? JSONValue {
             node.contents = .value(document)
             return
         }
-        try value.encode(to: JSONTreeEncoder(node: node, codingPath: codingPath))
+        try value.encode(to: JSONTreeEncoder(node: node, link: link))
     }
 
     private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let node: Node
-        let codingPath: [any CodingKey]
+        let link: PathLink?
+        var codingPath: [any CodingKey] { PathLink.path(link) }
 
         private func set(_ value: JSONValue, _ key: Key) {
             node.member(key.stringValue).contents = .value(value)
@@ -115,41 +139,41 @@ final class JSONTreeEncoder: Encoder {
         mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
         mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
         mutating func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
-        mutating func encode(_ value: Double, forKey key: Key) throws { set(try JSONTreeEncoder.number(value, codingPath + [key]), key) }
-        mutating func encode(_ value: Float, forKey key: Key) throws { set(try JSONTreeEncoder.number(Double(value), codingPath + [key]), key) }
-        mutating func encode(_ value: Int, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: Int8, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: Int16, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: UInt, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: UInt8, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: UInt16, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: UInt32, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
-        mutating func encode(_ value: UInt64, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, codingPath + [key]), key) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { set(try JSONTreeEncoder.number(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Float, forKey key: Key) throws { set(try JSONTreeEncoder.number(Double(value), PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Int, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { set(try JSONTreeEncoder.integer(value, PathLink.path(PathLink(link, key))), key) }
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            try JSONTreeEncoder.encode(value, into: node.member(key.stringValue), codingPath: codingPath + [key])
+            try JSONTreeEncoder.encode(value, into: node.member(key.stringValue), link: PathLink(link, key))
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
             let child = node.member(key.stringValue)
             child.contents = .object([:])
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath + [key]))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, link: PathLink(link, key)))
         }
 
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
             let child = node.member(key.stringValue)
             child.contents = .array([])
-            return Slot(node: child, codingPath: codingPath + [key], appends: true)
+            return Slot(node: child, link: PathLink(link, key), appends: true)
         }
 
         mutating func superEncoder() -> any Encoder {
-            JSONTreeEncoder(node: node.member("super"), codingPath: codingPath)
+            JSONTreeEncoder(node: node.member("super"), link: link)
         }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
-            JSONTreeEncoder(node: node.member(key.stringValue), codingPath: codingPath + [key])
+            JSONTreeEncoder(node: node.member(key.stringValue), link: PathLink(link, key))
         }
     }
 
@@ -157,7 +181,8 @@ final class JSONTreeEncoder: Encoder {
     /// signatures, and only where a value goes differs (a new element, or the node itself).
     private struct Slot: UnkeyedEncodingContainer, SingleValueEncodingContainer {
         let node: Node
-        let codingPath: [any CodingKey]
+        let link: PathLink?
+        var codingPath: [any CodingKey] { PathLink.path(link) }
         /// An array's container: each value is a new element.
         let appends: Bool
 
@@ -188,23 +213,23 @@ final class JSONTreeEncoder: Encoder {
         mutating func encode(_ value: UInt64) throws { put(try JSONTreeEncoder.integer(value, codingPath)) }
 
         mutating func encode<T: Encodable>(_ value: T) throws {
-            try JSONTreeEncoder.encode(value, into: place(), codingPath: codingPath)
+            try JSONTreeEncoder.encode(value, into: place(), link: link)
         }
 
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
             let child = place()
             child.contents = .object([:])
-            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, codingPath: codingPath))
+            return KeyedEncodingContainer(Keyed<NestedKey>(node: child, link: link))
         }
 
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
             let child = place()
             child.contents = .array([])
-            return Slot(node: child, codingPath: codingPath, appends: true)
+            return Slot(node: child, link: link, appends: true)
         }
 
         mutating func superEncoder() -> any Encoder {
-            JSONTreeEncoder(node: place(), codingPath: codingPath)
+            JSONTreeEncoder(node: place(), link: link)
         }
     }
 }

@@ -50,7 +50,14 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .number(let number): out.append(contentsOf: format(number).utf8)
+        case .number(let number):
+            // Most numbers a record holds are whole (counts, times in ms, ids): digits at once.
+            if number.rounded(.towardZero) == number, abs(number) < 9_007_199_254_740_992, number != 0 || number.sign == .plus {
+                if number < 0 { out.append(UInt8(ascii: "-")) }
+                JSONNumber.appendDigits(UInt64(abs(number)), width: 1, to: &out)
+            } else {
+                out.append(contentsOf: format(number).utf8)
+            }
         case .string(let text): string(text, into: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
@@ -61,12 +68,11 @@ public enum JSONWriter {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (n, key) in members.keys.sorted().enumerated() {
+            for (n, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if n > 0 { out.append(UInt8(ascii: ",")) }
-                string(key, into: &out)
+                string(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                // The key comes from the dictionary's own keys.
-                write(members[key] ?? .null, into: &out)
+                write(member.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
