@@ -23,7 +23,8 @@ Every figure that has a natural baseline is reported as a ratio to it, measured 
      on a noisy machine, valgrind's instruction counts: decode per byte of a 1 MB capture, and
      the steady loop per fix (`trackerd run` on a 2,000-fix drive, no endpoint);
   9. idle wake-ups per second: a connected tracker whose receiver (a pty) sends nothing, as the
-     kernel counts its threads' context switches over 20 s.
+     kernel counts its threads' context switches over 20 s; and its wake-ups per cycle while the
+     receiver talks at a UART's pace (9600 baud, 16-byte pieces).
 Standard library only. Usage: bench.py TRACKERD SHARED_DIR [SECTION ...] (sections: geofences,
 reporting, decode, idle, pipeline; default all).
 """
@@ -485,6 +486,21 @@ def idle(work, pki, broker):
         per_thread[key] = (count - first.get(task, (name, 0))[1]) / elapsed
     rate = sum(per_thread.values())
     threads = len(last)
+
+    # 9b. The same tracker while its receiver talks as a UART does: a cycle a second, its bytes
+    # at 9600 baud (960 a second) in 16-byte pieces (a FIFO's trigger level), every fix published.
+    with open(os.path.join(SHARED, "testdata/tracks/seed-drive.nmea"), "rb") as f:
+        lines = f.read().split(b"\n")
+    cycles = [b"\n".join(lines[i * 4:(i + 1) * 4]) + b"\n" for i in range(20)]
+    before, begin = thread_switches(p.pid), time.time() + 0.5
+    for n, cycle in enumerate(cycles):
+        for k in range(0, len(cycle), 16):
+            time.sleep(max(0, begin + n + k / 960 - time.time()))
+            os.write(master, cycle[k:k + 16])
+    time.sleep(max(0, begin + len(cycles) - time.time()))
+    after = thread_switches(p.pid)
+    talking = (sum(count for _, count in after.values()) - sum(count for _, count in before.values())) / len(cycles)
+    results["serial_9600_wakeups_per_cycle"] = round(talking, 1)
     p.send_signal(signal.SIGTERM)
     p.wait(10)
     os.close(master)
@@ -495,6 +511,8 @@ def idle(work, pki, broker):
     print("idle (connected, receiver silent): %.1f wake-ups per second over 20 s, %d threads" % (rate, threads))
     busy = sorted(per_thread.items(), key=lambda item: -item[1])
     print("  by thread: " + ", ".join("%s %.1f" % item for item in busy if item[1] >= 0.05))
+    print("serial receiver at 9600 baud (a cycle a second in 16-byte pieces, every fix published): %.1f wake-ups per cycle (%d bytes a cycle)"
+          % (talking, sum(len(cycle) for cycle in cycles) / len(cycles)))
 
 
 def main():

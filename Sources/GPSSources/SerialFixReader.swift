@@ -12,7 +12,8 @@ import TrackerSystem
 /// unplugged) closes it and opens it again after a backoff delay (`ReconnectPolicy`; a
 /// receiver that sent bytes has proved itself, and the next outage starts from the base
 /// delay). The loss and the return are each logged once. A silent receiver costs no wake-ups,
-/// except once, `idleFlush` after the last bytes, to finish an epoch left open.
+/// except once, `idleFlush` after the last bytes, to finish an epoch left open; a talking one
+/// is read every `gather` while its bytes keep coming (the port is not watched meanwhile).
 final class SerialFixReader: FixReader {
     private let source: SerialFixSource
     private let logger: Logger
@@ -25,6 +26,8 @@ final class SerialFixReader: FixReader {
     private var everOpened = false
     private var firstBytesAt: MonotonicInstant?
     private var flushAt: MonotonicInstant?
+    /// Bytes came at the last read: the port is read again then, not watched until.
+    private var gatherUntil: MonotonicInstant?
     private var buffer = [UInt8](repeating: 0, count: 4096)
 
     init(source: SerialFixSource, logger: Logger) {
@@ -34,9 +37,13 @@ final class SerialFixReader: FixReader {
         openAt = .now
     }
 
-    var descriptor: Int32 { port?.fd ?? -1 }
+    var descriptor: Int32 { gatherUntil == nil ? port?.fd ?? -1 : -1 }
 
-    var serveBy: MonotonicInstant? { port == nil ? openAt : flushAt }
+    var serveBy: MonotonicInstant? {
+        guard port != nil else { return openAt }
+        guard let gatherUntil else { return flushAt }
+        return min(gatherUntil, flushAt ?? gatherUntil)
+    }
 
     func serve(now: MonotonicInstant) -> (fixes: [Fix], ended: Bool) {
         var fixes: [Fix] = []
@@ -63,9 +70,13 @@ final class SerialFixReader: FixReader {
         }
         if gotBytes {
             flushAt = now + source.idleFlush
-        } else if let due = flushAt, now >= due {
-            decoder.flush { fixes.append($0) }
-            flushAt = nil
+            gatherUntil = source.gather > .zero ? now + source.gather : nil
+        } else {
+            gatherUntil = nil
+            if let due = flushAt, now >= due {
+                decoder.flush { fixes.append($0) }
+                flushAt = nil
+            }
         }
         return (fixes, false)
     }
@@ -100,6 +111,7 @@ final class SerialFixReader: FixReader {
         decoder.flush { fixes.append($0) }
         port = nil
         flushAt = nil
+        gatherUntil = nil
         retry(after: .ended(reason: reason, establishedAt: firstBytesAt), now: now)
     }
 

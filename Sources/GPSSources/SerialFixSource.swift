@@ -19,15 +19,21 @@ public struct SerialFixSource: LoopServedFixSource {
     private let logger: Logger
     let backoff: Backoff
     let idleFlush: Duration
+    let gather: Duration
     private let initCommands: [[UInt8]]
     private let atCommands: (port: String, commands: [String])?
 
     /// `backoff`: delays between reopen attempts. A local device has no thundering herd to
     /// avoid, so the default cap is short: a replugged receiver is back within seconds.
+    /// `gather`: after bytes come, the port is read again this much later, not at its next
+    /// bytes: a UART hands a receiver's cycle over in dozens of small pieces (at 9600 baud,
+    /// 500 bytes over half a second), each of which woke the reader; a fix comes at most this
+    /// much later (0: read at every piece).
     public init(path: String, baud: Int, logger: Logger,
                 backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(10)),
-                idleFlush: Duration = .milliseconds(300), initCommands: [[UInt8]] = [],
+                idleFlush: Duration = .milliseconds(300), gather: Duration = .milliseconds(100), initCommands: [[UInt8]] = [],
                 atCommands: (port: String, commands: [String])? = nil) {
+        self.gather = gather
         self.initCommands = initCommands
         self.atCommands = atCommands
         self.path = path

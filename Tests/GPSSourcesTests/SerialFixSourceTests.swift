@@ -110,6 +110,42 @@ import TrackerCore
         await Self.finish(consumer, logs, closing: pty)
     }
 
+    /// A UART hands a cycle over in pieces: the reader, once bytes came, reads again `gather`
+    /// later instead of at the next piece, and watches the port again once a read finds
+    /// nothing. The fixes are the same as the file's. (Driven by hand, on its own clock.)
+    @Test func aTalkingReceiverIsReadEveryGatherNotAtEveryPiece() throws {
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let gather = Duration.milliseconds(100)
+        let source = SerialFixSource(path: pty.slavePath, baud: 9600, logger: CapturingLogHandler.logger(EventLog()),
+                                     idleFlush: .milliseconds(300), gather: gather)
+        let reader = try #require(source.makeReader() as? SerialFixReader)
+        defer { reader.close() }
+        let start = MonotonicInstant.now
+        #expect(reader.serve(now: start).fixes.isEmpty)
+        let port = reader.descriptor
+        #expect(port >= 0 && reader.serveBy == nil, "open and silent: the port is watched, nothing is due")
+
+        let (drive, expected) = try Self.seedDrive()
+        var fixes: [Fix] = []
+        var now = start
+        for piece in Self.cycles(drive, 0..<10).chunks(of: 37) {
+            pty.write(Array(piece))
+            var ready = pollfd(fd: port, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&ready, 1, 5000) == 1)
+            now = now + .milliseconds(10)
+            fixes += reader.serve(now: now).fixes
+            #expect(reader.descriptor == -1 && reader.serveBy == now + gather, "bytes came: read again a gather later")
+        }
+        now = now + gather
+        fixes += reader.serve(now: now).fixes
+        #expect(reader.descriptor == port, "nothing more: the port is watched again")
+        #expect(reader.serveBy == now - gather + .milliseconds(300), "and the cycle left open is flushed after the idle time")
+        fixes += reader.serve(now: now + .milliseconds(300)).fixes
+        #expect(fixes.map(\.time) == expected[0..<10].map(\.time))
+        #expect(fixes == Array(expected[0..<10]))
+    }
+
     @Test func stoppingTheConsumerStopsTheReader() async throws {
         let pty = try PseudoTerminal()
         let logs = EventLog<CapturingLogHandler.Entry>()
@@ -129,5 +165,11 @@ import TrackerCore
         consumer.cancel()
         _ = await logs.wait(timeout: .seconds(5)) { $0.contains { $0.message.hasPrefix("serial source stopped") } }
         pty.close()
+    }
+}
+
+private extension Array {
+    func chunks(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
