@@ -12,8 +12,9 @@ import TrackerSystem
 /// unplugged) closes it and opens it again after a backoff delay (`ReconnectPolicy`; a
 /// receiver that sent bytes has proved itself, and the next outage starts from the base
 /// delay). The loss and the return are each logged once. A silent receiver costs no wake-ups,
-/// except once, `idleFlush` after the last bytes, to finish an epoch left open; a talking one
-/// is read every `gather` while its bytes keep coming (the port is not watched meanwhile).
+/// except once, `idleFlush` after the last bytes, to finish a cycle left open; a talking one is
+/// read every `gather` while a cycle is coming in (the port is not watched meanwhile), and
+/// watched again once the cycle is out.
 final class SerialFixReader: FixReader {
     private let source: SerialFixSource
     private let logger: Logger
@@ -68,7 +69,12 @@ final class SerialFixReader: FixReader {
             lost(count == 0 ? "end of file" : String(cString: strerror(code)) + " (errno \(code))", now: now, &fixes)
             return (fixes, false)
         }
-        if gotBytes {
+        if gotBytes && decoder.isBetweenCycles {
+            // The cycle is out (its learned last sentence came): the receiver is quiet until the
+            // next one, and nothing is left for a flush.
+            flushAt = nil
+            gatherUntil = nil
+        } else if gotBytes {
             flushAt = now + source.idleFlush
             gatherUntil = source.gather > .zero ? now + source.gather : nil
         } else {

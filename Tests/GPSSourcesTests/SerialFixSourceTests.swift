@@ -111,7 +111,8 @@ import TrackerCore
     }
 
     /// A UART hands a cycle over in pieces: the reader, once bytes came, reads again `gather`
-    /// later instead of at the next piece, and watches the port again once a read finds
+    /// later instead of at the next piece, and watches the port again once a cycle is out (its
+    /// learned last sentence came: nothing to gather, nothing to flush) or a read finds
     /// nothing. The fixes are the same as the file's. (Driven by hand, on its own clock.)
     @Test func aTalkingReceiverIsReadEveryGatherNotAtEveryPiece() throws {
         let pty = try PseudoTerminal()
@@ -129,21 +130,37 @@ import TrackerCore
         let (drive, expected) = try Self.seedDrive()
         var fixes: [Fix] = []
         var now = start
-        for piece in Self.cycles(drive, 0..<10).chunks(of: 37) {
-            pty.write(Array(piece))
+        var gathered = 0, closed = 0
+        func read(_ bytes: [UInt8]) {
+            pty.write(bytes)
             var ready = pollfd(fd: port, events: Int16(POLLIN), revents: 0)
             #expect(poll(&ready, 1, 5000) == 1)
             now = now + .milliseconds(10)
-            fixes += reader.serve(now: now).fixes
-            #expect(reader.descriptor == -1 && reader.serveBy == now + gather, "bytes came: read again a gather later")
+            let out = reader.serve(now: now).fixes
+            fixes += out
+            if reader.descriptor == -1 {
+                #expect(reader.serveBy == now + gather, "bytes came, a cycle is open: read again a gather later")
+                gathered += 1
+            } else {
+                #expect(reader.descriptor == port && reader.serveBy == nil && !out.isEmpty, "a cycle came out: watched, nothing due")
+                closed += 1
+            }
         }
+        // A receiver sends a cycle, then waits for the next second: pieces of one cycle each.
+        for cycle in 0..<10 {
+            for piece in Self.cycles(drive, cycle..<(cycle + 1)).chunks(of: 37) { read(Array(piece)) }
+        }
+        #expect(gathered > 40 && closed >= 7, "gathered \(gathered), closed \(closed)")
+        #expect(fixes == Array(expected[0..<10]), "every cycle out without a flush")
+
+        // A cycle cut short: the read that finds nothing watches the port again, and the flush
+        // hands the open cycle out after the idle time.
+        read(Array(Self.cycles(drive, 10..<11).prefix(100)))
         now = now + gather
         fixes += reader.serve(now: now).fixes
-        #expect(reader.descriptor == port, "nothing more: the port is watched again")
-        #expect(reader.serveBy == now - gather + .milliseconds(300), "and the cycle left open is flushed after the idle time")
+        #expect(reader.descriptor == port && reader.serveBy == now - gather + .milliseconds(300))
         fixes += reader.serve(now: now + .milliseconds(300)).fixes
-        #expect(fixes.map(\.time) == expected[0..<10].map(\.time))
-        #expect(fixes == Array(expected[0..<10]))
+        #expect(fixes.map(\.time) == expected[0..<11].map(\.time))
     }
 
     @Test func stoppingTheConsumerStopsTheReader() async throws {

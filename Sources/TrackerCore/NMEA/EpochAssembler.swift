@@ -82,6 +82,12 @@ public struct EpochAssembler: Sendable {
         current = epoch
     }
 
+    /// A cycle is open that only a `flush` would hand out now (its end has not come).
+    public var hasOpenCycle: Bool {
+        guard let current else { return false }
+        return !current.emitted
+    }
+
     /// Closes the open cycle (end of input, or the receiver went quiet).
     public mutating func flush(_ emit: (Fix) -> Void) {
         guard var epoch = current, !epoch.emitted else { return }

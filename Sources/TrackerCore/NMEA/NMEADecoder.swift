@@ -31,6 +31,10 @@ public struct NMEADecoder: Sendable {
         flush(emit)
     }
 
+    /// No cycle is open and no line begun: the last cycle is out (its learned last sentence
+    /// came), so a reader needs no timer to finish one, and the receiver is quiet until the next.
+    public var isBetweenCycles: Bool { !assembler.hasOpenCycle && !framer.holdsPartialLine }
+
     /// The receiver went quiet: hand out the cycle in progress.
     public mutating func flush(_ emit: (Fix) -> Void) {
         var fixes: [Fix] = []

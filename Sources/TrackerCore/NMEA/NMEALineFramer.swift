@@ -54,6 +54,9 @@ public struct NMEALineFramer: Sendable {
         }
     }
 
+    /// Part of a line came and its end has not.
+    public var holdsPartialLine: Bool { !buffer.isEmpty || discarding }
+
     /// Hands out a last line that had no line end (the end of a file).
     public mutating func finish(_ emit: (Output) -> Void) {
         if !discarding && !buffer.isEmpty {
