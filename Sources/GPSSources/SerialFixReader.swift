@@ -12,9 +12,10 @@ import TrackerSystem
 /// unplugged) closes it and opens it again after a backoff delay (`ReconnectPolicy`; a
 /// receiver that sent bytes has proved itself, and the next outage starts from the base
 /// delay). The loss and the return are each logged once. A silent receiver costs no wake-ups,
-/// except once, `idleFlush` after the last bytes, to finish a cycle left open; a talking one is
-/// read every `gather` while a cycle is coming in (the port is not watched meanwhile), and
-/// watched again once the cycle is out.
+/// except once, `idleFlush` after the last bytes, to finish a cycle left open. A talking one is
+/// read once its cycle has had the time to come in (as long as the last cycle, at the line's
+/// rate; `gather` at a time while none has been measured), the port not watched meanwhile, and
+/// watched again once the cycle is out: two wake-ups a cycle, not one a piece.
 final class SerialFixReader: FixReader {
     private let source: SerialFixSource
     private let logger: Logger
@@ -29,6 +30,10 @@ final class SerialFixReader: FixReader {
     private var flushAt: MonotonicInstant?
     /// Bytes came at the last read: the port is read again then, not watched until.
     private var gatherUntil: MonotonicInstant?
+    /// Bytes of the cycle coming in, and of the last whole one: the rest of a cycle is read
+    /// when the line has had the time to bring it, not a gather at a time.
+    private var cycleBytes = 0
+    private var lastCycleBytes: Int?
     private var buffer = [UInt8](repeating: 0, count: 4096)
 
     init(source: SerialFixSource, logger: Logger) {
@@ -59,6 +64,7 @@ final class SerialFixReader: FixReader {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count > 0 {
                 gotBytes = true
+                cycleBytes += count
                 if firstBytesAt == nil { firstBytesAt = now }
                 decoder.push(buffer[0..<count]) { fixes.append($0) }
                 continue
@@ -74,9 +80,11 @@ final class SerialFixReader: FixReader {
             // next one, and nothing is left for a flush.
             flushAt = nil
             gatherUntil = nil
+            lastCycleBytes = cycleBytes
+            cycleBytes = 0
         } else if gotBytes {
             flushAt = now + source.idleFlush
-            gatherUntil = source.gather > .zero ? now + source.gather : nil
+            gatherUntil = source.gather > .zero ? now + gatherDelay() : nil
         } else {
             gatherUntil = nil
             if let due = flushAt, now >= due {
@@ -85,6 +93,15 @@ final class SerialFixReader: FixReader {
             }
         }
         return (fixes, false)
+    }
+
+    /// Until the rest of the cycle has had the time to come (a cycle as long as the last one,
+    /// at the line's 10 bits a byte), with 20 ms to spare; `gather` while no cycle has been
+    /// measured or this one is already longer.
+    func gatherDelay() -> Duration {
+        guard let last = lastCycleBytes, last > cycleBytes else { return source.gather }
+        let lineTime = Duration.nanoseconds(Int64(last - cycleBytes) * 10 * 1_000_000_000 / Int64(max(source.baud, 1)))
+        return min(lineTime + .milliseconds(20), .seconds(1))
     }
 
     func close() {
@@ -118,6 +135,7 @@ final class SerialFixReader: FixReader {
         port = nil
         flushAt = nil
         gatherUntil = nil
+        cycleBytes = 0
         retry(after: .ended(reason: reason, establishedAt: firstBytesAt), now: now)
     }
 

@@ -110,11 +110,13 @@ import TrackerCore
         await Self.finish(consumer, logs, closing: pty)
     }
 
-    /// A UART hands a cycle over in pieces: the reader, once bytes came, reads again `gather`
-    /// later instead of at the next piece, and watches the port again once a cycle is out (its
-    /// learned last sentence came: nothing to gather, nothing to flush) or a read finds
-    /// nothing. The fixes are the same as the file's. (Driven by hand, on its own clock.)
-    @Test func aTalkingReceiverIsReadEveryGatherNotAtEveryPiece() throws {
+    /// A UART hands a cycle over in pieces: the reader, once bytes came, reads again when the
+    /// rest of the cycle has had the time to come (as long as the last one, at the line's rate;
+    /// `gather` before one was measured) instead of at the next piece, and watches the port
+    /// again once a cycle is out (its learned last sentence came: nothing to wait for, nothing
+    /// to flush) or a read finds nothing. The fixes are the file's. (Driven by hand, on its own
+    /// clock.)
+    @Test func aTalkingReceiverIsReadWhenItsCycleHasHadTheTimeNotAtEveryPiece() throws {
         let pty = try PseudoTerminal()
         defer { pty.close() }
         let gather = Duration.milliseconds(100)
@@ -130,7 +132,9 @@ import TrackerCore
         let (drive, expected) = try Self.seedDrive()
         var fixes: [Fix] = []
         var now = start
-        var gathered = 0, closed = 0
+        var gathered = 0, closed = 0, measured = 0
+        var cycleBytes = 0
+        var lastCycleBytes: Int?
         func read(_ bytes: [UInt8]) {
             pty.write(bytes)
             var ready = pollfd(fd: port, events: Int16(POLLIN), revents: 0)
@@ -138,27 +142,40 @@ import TrackerCore
             now = now + .milliseconds(10)
             let out = reader.serve(now: now).fixes
             fixes += out
+            cycleBytes += bytes.count
             if reader.descriptor == -1 {
-                #expect(reader.serveBy == now + gather, "bytes came, a cycle is open: read again a gather later")
+                // The rest of a cycle as long as the last one, at 9600 baud (10 bits a byte),
+                // with 20 ms to spare; a gather while none was measured.
+                var wait = gather
+                if let last = lastCycleBytes, last > cycleBytes {
+                    wait = min(.nanoseconds(Int64(last - cycleBytes) * 10 * 1_000_000_000 / 9600) + .milliseconds(20), .seconds(1))
+                    measured += 1
+                }
+                // (or at the idle flush's time, if that comes first: a read then that finds more
+                // goes on waiting, one that finds none hands the cycle out)
+                #expect(reader.serveBy == now + min(wait, .milliseconds(300)), "bytes came, a cycle is open: read again when the rest has had the time")
                 gathered += 1
             } else {
                 #expect(reader.descriptor == port && reader.serveBy == nil && !out.isEmpty, "a cycle came out: watched, nothing due")
                 closed += 1
+                lastCycleBytes = cycleBytes
+                cycleBytes = 0
             }
         }
         // A receiver sends a cycle, then waits for the next second: pieces of one cycle each.
         for cycle in 0..<10 {
             for piece in Self.cycles(drive, cycle..<(cycle + 1)).chunks(of: 37) { read(Array(piece)) }
         }
-        #expect(gathered > 40 && closed >= 7, "gathered \(gathered), closed \(closed)")
+        #expect(gathered > 40 && closed >= 7 && measured > 30, "gathered \(gathered), closed \(closed), measured \(measured)")
         #expect(fixes == Array(expected[0..<10]), "every cycle out without a flush")
 
         // A cycle cut short: the read that finds nothing watches the port again, and the flush
         // hands the open cycle out after the idle time.
         read(Array(Self.cycles(drive, 10..<11).prefix(100)))
-        now = now + gather
+        let lastBytesAt = now
+        now = try #require(reader.serveBy)
         fixes += reader.serve(now: now).fixes
-        #expect(reader.descriptor == port && reader.serveBy == now - gather + .milliseconds(300))
+        #expect(reader.descriptor == port && reader.serveBy == lastBytesAt + .milliseconds(300))
         fixes += reader.serve(now: now + .milliseconds(300)).fixes
         #expect(fixes.map(\.time) == expected[0..<11].map(\.time))
     }
