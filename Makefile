@@ -28,11 +28,13 @@ RUN_SPEED ?= 10
 # The release binary: static Swift runtime (the board needs no toolchain), no $$ORIGIN rpath,
 # full RELRO and fortified C targets, as Debian builds its own packages. Linked by the
 # toolchain's lld with packed relative relocations (DT_RELR, glibc 2.36: 1.1 MB of .rela.dyn
-# become 9 KB) and without exporting our symbols (the static-stdlib default exports them
-# all: 0.8 MB of .dynsym and .dynstr that nothing looks up).
+# become 9 KB), without exporting our symbols (the static-stdlib default exports them
+# all: 0.8 MB of .dynsym and .dynstr that nothing looks up), and with the code a running
+# tracker uses first in .text (`make symbol-order`: 1.8 MiB less of it resident).
 RELEASE_FLAGS := -c release -Xswiftc -static-stdlib --disable-local-rpath \
 	-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now -Xcc -D_FORTIFY_SOURCE=2 \
-	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic
+	-Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
+	-Xlinker --symbol-ordering-file=$(CURDIR)/scripts/trackerd.symbol-order -Xlinker --no-warn-symbol-ordering
 # Cross builds (README, "Building for arm64"): a Swift SDK, the package's architecture, its strip.
 HOST_ARCH := $(shell dpkg --print-architecture)
 SWIFT_SDK ?=
@@ -54,7 +56,7 @@ apt-install = @missing=""; for p in $(1); do \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-.PHONY: fuzz deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench clean
+.PHONY: fuzz deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench symbol-order clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -134,6 +136,12 @@ fuzz: deps
 # Figures, not pass/fail: see Benchmarks/bench.py.
 # BENCH_SECTIONS: some of geofences reporting decode idle pipeline (default: all).
 BENCH_PACKAGES := valgrind gpsd-clients
+# The code a running tracker uses, first in .text (scripts/symbol-order.py says why and how).
+symbol-order: release
+	$(call apt-install,$(BENCH_PACKAGES))
+	python3 scripts/symbol-order.py .build/release/trackerd $(SHARED) > scripts/trackerd.symbol-order.new
+	mv scripts/trackerd.symbol-order.new scripts/trackerd.symbol-order
+
 bench: release
 	$(call apt-install,$(BENCH_PACKAGES))
 	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED) $(BENCH_SECTIONS)
