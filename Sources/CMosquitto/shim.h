@@ -11,7 +11,7 @@ static inline int cmosq_errno(void) { return errno; }
 /* A session the daemon's loop serves reads its socket with OpenSSL's read-ahead: one read(2)
    takes every TLS record waiting (a burst of PUBACKs), where libmosquitto alone makes two
    per record (header, body). Records read ahead are invisible to poll(2): the loop reads on
-   while cmosq_has_pending says so. */
+   while cmosq_has_pending says so and OpenSSL has not asked for the socket (EAGAIN). */
 static inline void cmosq_set_read_ahead(struct mosquitto *mosq, int on) {
     SSL *ssl = (SSL *)mosquitto_ssl_get(mosq);
     if (ssl) SSL_set_read_ahead(ssl, on);

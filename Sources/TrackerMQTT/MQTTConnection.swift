@@ -232,11 +232,16 @@ public final class MQTTConnection: Sendable {
             guard var live = session, var served = live.served else { return nil }
             let handle = live.handle.pointer
             var rc: Int32
+            // Records read ahead are read on until OpenSSL needs the socket again (EAGAIN):
+            // then what it holds is at most part of a record, whose rest makes the socket
+            // readable. (SSL_has_pending may count such a part: looping on it alone could spin.)
+            var needsSocket = false
             repeat {
-                // libmosquitto stops after one packet when errno already says EAGAIN.
+                // libmosquitto also stops after one packet when errno already says EAGAIN.
                 errno = 0
                 rc = mosquitto_loop_read(handle, 1)
-            } while rc == MOSQ_ERR_SUCCESS.rawValue && cmosq_has_pending(handle) != 0
+                needsSocket = cmosq_errno() == EAGAIN || cmosq_errno() == EWOULDBLOCK
+            } while rc == MOSQ_ERR_SUCCESS.rawValue && !needsSocket && cmosq_has_pending(handle) != 0
             if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) { rc = mosquitto_loop_write(handle, 1) }
             if rc == MOSQ_ERR_SUCCESS.rawValue, now >= served.checkAt {
                 rc = mosquitto_loop_misc(handle)

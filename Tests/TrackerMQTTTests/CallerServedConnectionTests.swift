@@ -188,6 +188,43 @@ import TrackerSystem
         await loop.finish()
     }
 
+    /// A PUBACK record cut in two on the way: OpenSSL holds the first part read ahead; the loop
+    /// goes on answering while the rest is away (it must not spin on the part, which
+    /// SSL_has_pending may count), and reads the record once the rest makes the socket readable.
+    @Test func aRecordCutInTwoLeavesTheLoopAsleepUntilItsRestComes() async throws {
+        let pki = try await TestPKI.make()
+        defer { pki.remove() }
+        let broker = try MosquittoBroker(pki: pki)
+        try await broker.start()
+        let relay = try SplittingRelay(to: broker.port)
+        var settings = MQTTConnectionTests.settings(broker)
+        settings.port = relay.port
+        let connection = try MQTTConnection(settings: settings, logger: CapturingLogHandler.logger(EventLog()))
+        let loop = ServingLoop(connection)
+        loop.start()
+        #expect(await loop.events.wait(timeout: .seconds(10)) { $0.contains(.connected) })
+        // The next record from the broker (the PUBACK, 26 bytes) stops after 10 of them.
+        relay.hold(after: 10)
+        let published = await loop.onLoop { () -> Result<Int32, MQTTConnection.PublishError> in
+            connection.wantAcknowledgements(true)
+            return connection.publish(topic: "gpsTopic", payload: [1])
+        }
+        guard case .success(let id) = published else {
+            Issue.record("publish: \(published)")
+            return
+        }
+        #expect(await relay.forwarded.wait(timeout: .seconds(10)) { $0.reduce(0, +) >= 10 }, "the first part went through")
+        // A loop spinning in `serve` on the part would not take this work.
+        let answered = EventLog<Bool>()
+        _ = Task { answered.append(await loop.onLoop { true }) }
+        #expect(await answered.wait(timeout: .seconds(5)) { !$0.isEmpty }, "the loop still answers while the record is cut")
+        #expect(!connection.hasAcknowledged)
+        relay.release()
+        #expect(await loop.events.wait(timeout: .seconds(10)) { $0.contains(.acknowledgementsReady) }, "the rest came: read")
+        #expect(connection.takeAcknowledged() == [id])
+        await loop.finish()
+    }
+
     @Test func aLostSessionGoesBackToTheConnectionThreadWhichReconnects() async throws {
         let pki = try await TestPKI.make()
         defer { pki.remove() }
