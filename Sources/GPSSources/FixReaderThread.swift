@@ -21,15 +21,8 @@ enum FixReaderThread {
                 let (fixes, ended) = reader.serve(now: .now)
                 for fix in fixes { emit(fix) }
                 if ended { return }
-                var descriptors = [pollfd(fd: reader.descriptor, events: Int16(POLLIN), revents: 0),
-                                   pollfd(fd: stop.fd, events: Int16(POLLIN), revents: 0)]
-                var timeout = reader.serveBy.map { WakePipe.milliseconds($0 - .now) } ?? -1
-                // Without a pipe for the stop, look at the flag a few times a second.
-                if stop.fd < 0 { timeout = timeout < 0 ? 250 : min(timeout, 250) }
-                if poll(&descriptors, 2, timeout) < 0 && errno != EINTR {
-                    logger.error("\(source.description): poll failed: \(String(cString: strerror(errno)))")
-                    return
-                }
+                var watched = [pollfd(fd: reader.descriptor, events: Int16(POLLIN), revents: 0)]
+                stop.wait(until: reader.serveBy, watching: &watched)
             }
         }, to: deliver)
     }

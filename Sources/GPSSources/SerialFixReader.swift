@@ -98,7 +98,7 @@ final class SerialFixReader: FixReader {
     /// Until the rest of the cycle has had the time to come (a cycle as long as the last one,
     /// at the line's 10 bits a byte), with 20 ms to spare; `gather` while no cycle has been
     /// measured or this one is already longer.
-    func gatherDelay() -> Duration {
+    private func gatherDelay() -> Duration {
         guard let last = lastCycleBytes, last > cycleBytes else { return source.gather }
         let lineTime = Duration.nanoseconds(Int64(last - cycleBytes) * 10 * 1_000_000_000 / Int64(max(source.baud, 1)))
         return min(lineTime + .milliseconds(20), .seconds(1))

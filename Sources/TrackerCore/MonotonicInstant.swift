@@ -42,9 +42,5 @@ public struct MonotonicInstant: Comparable, Hashable, Sendable, CustomStringConv
 
     public static func += (lhs: inout MonotonicInstant, rhs: Duration) { lhs = lhs + rhs }
 
-    public static func -= (lhs: inout MonotonicInstant, rhs: Duration) { lhs = lhs - rhs }
-
-    public func advanced(by duration: Duration) -> MonotonicInstant { self + duration }
-
     public func duration(to other: MonotonicInstant) -> Duration { other - self }
 }

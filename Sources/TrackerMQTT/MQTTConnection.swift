@@ -240,7 +240,7 @@ public final class MQTTConnection: Sendable {
                 // libmosquitto also stops after one packet when errno already says EAGAIN.
                 errno = 0
                 rc = mosquitto_loop_read(handle, 1)
-                needsSocket = cmosq_errno() == EAGAIN || cmosq_errno() == EWOULDBLOCK
+                needsSocket = cmosq_errno() == EAGAIN
             } while rc == MOSQ_ERR_SUCCESS.rawValue && !needsSocket && cmosq_has_pending(handle) != 0
             if rc == MOSQ_ERR_SUCCESS.rawValue, mosquitto_want_write(handle) { rc = mosquitto_loop_write(handle, 1) }
             if rc == MOSQ_ERR_SUCCESS.rawValue, now >= served.checkAt {
@@ -502,13 +502,13 @@ public final class MQTTConnection: Sendable {
         }
         guard handed else { return nil }
         while true {
+            // Emptied before looking: a hand-back in between leaves its byte, so the wait ends.
+            handback.drain()
             if let back = returned.withLock({ value -> Returned? in defer { value = nil }; return value }) {
                 // A failed session is out of `current`: no other thread reaches it now.
                 if !back.released { mosquitto_threaded_set(handle, true) }
                 return back
             }
-            handback.drain()
-            if returned.withLock({ $0 != nil }) { continue }
             handback.wait(milliseconds: -1)
         }
     }

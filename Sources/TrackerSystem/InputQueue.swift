@@ -37,13 +37,6 @@ public final class InputQueue<Element: Sendable>: Sendable {
         return take(until: deadline, watching: &none)
     }
 
-    /// As `take(until:watching:)` with one descriptor.
-    public func take(until deadline: MonotonicInstant?, watching watched: inout pollfd) -> [Element] {
-        var descriptors = [watched]
-        defer { watched = descriptors[0] }
-        return take(until: deadline, watching: &descriptors)
-    }
-
     /// As `take(until:)`, and returns (perhaps empty) as soon as one of `watched` is ready:
     /// their `revents` say how (0 when it was not the reason). The loop watches the socket and
     /// the receiver it serves itself this way, in the same sleep as its inputs.
@@ -54,10 +47,7 @@ public final class InputQueue<Element: Sendable>: Sendable {
             // The pipe is emptied before the items are taken: a put in between leaves its byte
             // (the next take returns at once), never an item without a byte.
             pipe.drain()
-            let items = pending.withLock { state -> [Element] in
-                defer { state = ([], false) }
-                return state.items
-            }
+            let items = takeAll()
             if !items.isEmpty { return items }
             var milliseconds: Int32 = -1
             if let deadline {
@@ -66,12 +56,14 @@ public final class InputQueue<Element: Sendable>: Sendable {
                 milliseconds = WakePipe.milliseconds(left)
             }
             pipe.wait(milliseconds: milliseconds, watching: &watched)
-            if watched.contains(where: { $0.revents != 0 }) {
-                return pending.withLock { state -> [Element] in
-                    defer { state = ([], false) }
-                    return state.items
-                }
-            }
+            if watched.contains(where: { $0.revents != 0 }) { return takeAll() }
+        }
+    }
+
+    private func takeAll() -> [Element] {
+        pending.withLock { state in
+            defer { state = ([], false) }
+            return state.items
         }
     }
 }

@@ -24,6 +24,12 @@ public final class StopFlag: Sendable {
         pipe.signal()
     }
 
+    /// Sleeps until stopped, one of `watched` is ready (their `revents` say how) or `deadline`
+    /// passes (nil: no deadline).
+    public func wait(until deadline: MonotonicInstant?, watching watched: inout [pollfd]) {
+        pipe.wait(milliseconds: deadline.map { WakePipe.milliseconds($0 - .now) } ?? -1, watching: &watched)
+    }
+
     /// Sleeps up to `duration`; returns early (false) once stopped. One wake-up, at the end or
     /// at the stop (not a wake-up every few milliseconds to look).
     public func sleep(_ duration: Duration) -> Bool {

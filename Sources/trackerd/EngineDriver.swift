@@ -223,8 +223,7 @@ final class EngineDriver {
         // A few messages to a TCP segment (the socket corked while they are written): a drain
         // sends one segment where it sent eight, and the broker starts on the first ones while
         // the rest are made (a whole window of 100 in one segment left it idle meanwhile).
-        var start = 0
-        while start < publications.count {
+        for start in stride(from: 0, to: publications.count, by: Self.messagesPerSegment) {
             let end = min(start + Self.messagesPerSegment, publications.count)
             func publishChunk() -> PublishOutcome.Failure? {
                 for publication in publications[start..<end] {
@@ -239,7 +238,6 @@ final class EngineDriver {
             // One message goes as it is (TCP_NODELAY): corking it would cost two system calls.
             let failure = end - start > 1 ? connection.corked(publishChunk) : publishChunk()
             if let failure { return PublishOutcome(sent: sent, failure: failure, at: MonotonicInstant.now) }
-            start = end
         }
         // The rate cap counts these from now: other work may have come between deciding and sending.
         return PublishOutcome(sent: sent, at: MonotonicInstant.now)

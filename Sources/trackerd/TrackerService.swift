@@ -114,11 +114,11 @@ struct TrackerService {
 
         connection?.start(delivering: { inbox.put(.mqtt($0)) }, servedBy: { inbox.put(.socket) })
         // A serial port or a replay is served here, in the loop's own sleep; gpsd has a thread.
-        var served = (source as? any LoopServedFixSource).map { ServedSource(reader: $0.makeReader()) }
-        let stopSource = served == nil ? source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) } : {}
+        var reader = (source as? any LoopServedFixSource)?.makeReader()
+        let stopSource = reader == nil ? source.start { fix in inbox.put(fix.map(Input.fix) ?? .sourceEnded) } : {}
         driver.send(.start)
         loop: while !driver.finished {
-            for input in next(until: driver.wakeAt, source: &served) {
+            for input in next(until: driver.wakeAt, reader: &reader) {
                 switch input {
                 case .stop: break loop
                 case .fix(let fix): driver.send(.fix(fix))
@@ -132,7 +132,7 @@ struct TrackerService {
             if let at = driver.wakeAt, MonotonicInstant.now >= at { driver.send(.wake) }
         }
         stopSource()
-        served?.reader.close()
+        reader?.close()
         driver.stopWork()
         // A stop may wait for the rate cap to say "offline"; never more than 2 s. What comes in
         // meanwhile is not looked at: the stop has begun (the socket is still served).
@@ -140,8 +140,8 @@ struct TrackerService {
         driver.send(.stop)
         while !driver.stopped && MonotonicInstant.now < deadline {
             let until = min(driver.wakeAt ?? deadline, deadline)
-            var none: ServedSource?
-            _ = next(until: until, source: &none)
+            var none: (any FixReader)?
+            _ = next(until: until, reader: &none)
             if MonotonicInstant.now >= until { driver.send(.wake) }
         }
         // The connection's thread says goodbye (DISCONNECT) when the run shuts it down.
@@ -149,19 +149,12 @@ struct TrackerService {
         return driver.restartRequested
     }
 
-    /// A source the loop serves itself, and whether it has ended.
-    private struct ServedSource {
-        let reader: any FixReader
-        var ended = false
-    }
-
     /// The inputs that came by `deadline`, in one sleep with the connection's socket (when the
     /// loop serves it) and the source the loop serves: what the socket held is read (its events
     /// put into the inbox, for the next call) and what is queued for it written; the source's
-    /// cycles come last, as `.fix` inputs (and `.sourceEnded` once).
-    private func next(until deadline: MonotonicInstant?, source: inout ServedSource?) -> [Input] {
+    /// cycles come last, as `.fix` inputs, and `.sourceEnded` once, when the reader is let go.
+    private func next(until deadline: MonotonicInstant?, reader: inout (any FixReader)?) -> [Input] {
         let request = connection?.socketRequest(now: .now)
-        let reader = source.flatMap { $0.ended ? nil : $0.reader }
         var until = deadline
         func earliest(_ instant: MonotonicInstant?) {
             if let instant { until = min(until ?? instant, instant) }
@@ -175,14 +168,15 @@ struct TrackerService {
             watched.append(pollfd(fd: reader.descriptor, events: Int16(POLLIN), revents: 0))
             earliest(reader.serveBy)
         }
-        var inputs = watched.isEmpty ? inbox.take(until: until) : inbox.take(until: until, watching: &watched)
+        var inputs = inbox.take(until: until, watching: &watched)
         let now = MonotonicInstant.now
         if request != nil { connection?.serve(now: now) }
-        if let reader, watched.last?.revents != 0 || reader.serveBy.map({ now >= $0 }) ?? false {
-            let (fixes, ended) = reader.serve(now: now)
+        if let served = reader, watched.last?.revents != 0 || served.serveBy.map({ now >= $0 }) ?? false {
+            let (fixes, ended) = served.serve(now: now)
             inputs += fixes.map(Input.fix)
             if ended {
-                source?.ended = true
+                served.close()
+                reader = nil
                 inputs.append(.sourceEnded)
             }
         }

@@ -38,7 +38,7 @@ import TrackerSystem
         private func run() {
             while true {
                 let request = connection.socketRequest(now: MonotonicInstant.now)
-                var socket = request?.descriptor ?? pollfd(fd: -1, events: 0, revents: 0)
+                var socket = request.map { [$0.descriptor] } ?? []
                 let inputs = inbox.take(until: request?.serveBy, watching: &socket)
                 connection.serve(now: MonotonicInstant.now)
                 for input in inputs {

@@ -216,7 +216,9 @@ public struct OutboundQueue: Sendable {
         telemetryTopic.map { message.topic != $0 } ?? false
     }
 
-    /// The index of the first entry with a sequence not below `sequence`.
+    /// The index of the first entry with a sequence not below `sequence`. Through the buffer:
+    /// an element read by subscript here was a copy of the whole entry (its topic and payload
+    /// retained and released), a dozen per acknowledgement.
     private func lowerBound(_ sequence: Int64) -> Int {
         entries.withUnsafeBufferPointer { buffer in
             var low = head, high = buffer.count
@@ -472,17 +474,7 @@ public struct OutboundQueue: Sendable {
     }
 
     private func position(of sequence: Int64) -> Int? {
-        // Through the buffer: an element read by subscript here was a copy of the whole entry
-        // (its topic and payload retained and released), a dozen per acknowledgement.
-        entries.withUnsafeBufferPointer { buffer in
-            var low = head, high = buffer.count - 1
-            while low <= high {
-                let mid = (low + high) / 2
-                let s = buffer[mid].sequence
-                if s == sequence { return mid }
-                if s < sequence { low = mid + 1 } else { high = mid - 1 }
-            }
-            return nil
-        }
+        let i = lowerBound(sequence)
+        return entries.withUnsafeBufferPointer { i < $0.count && $0[i].sequence == sequence } ? i : nil
     }
 }
