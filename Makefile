@@ -13,6 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev libcurl4-openssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
 	python3 python3-venv systemd netcat-openbsd dpkg-dev lintian \
 	libp11-kit-dev libengine-pkcs11-openssl softhsm2 \
+	gpsbabel libjs-leaflet chromium \
 	swtpm tpm2-abrmd libtss2-tcti-tabrmd0 libtss2-tcti-swtpm0 libtpm2-pkcs11-1 libtpm2-pkcs11-tools dbus opensc
 # What the system test adds (make test runs it only as root).
 SYSTEM_TEST_PACKAGES := debootstrap systemd-container

@@ -8,17 +8,22 @@ struct SimulateCommand: TrackerSubcommand {
         discussion: """
         Decoder, rate control, geofences and payloads, as `run` applies them; output lines are \
         {"topic":..,"payload":{...}}. Nothing is kept between runs and nothing but the output is written, \
-        so the same track always gives the same lines. Zone states start empty.
+        so the same track always gives the same lines. Zone states start empty. With --geojson, stdout is \
+        one GeoJSON FeatureCollection instead: the zones, the published fixes, the trips and the events \
+        (for QGIS, gpxsee or geojson.io).
         """,
-        options: [.option("config", "file", "The configuration file (default: \(TrackerConfig.defaultPath)).")],
+        options: [.option("config", "file", "The configuration file (default: \(TrackerConfig.defaultPath))."),
+                  .flag("geojson", "Write the published fixes, trips, events and zones as a GeoJSON FeatureCollection.")],
         arguments: [.init(name: "track", help: "A recorded NMEA track.", absent: nil)])
 
     let config: String?
     let track: String
+    let geojson: Bool
 
     init(_ arguments: CommandLineArguments) {
         config = arguments.value("config")
         track = arguments.argument(0)
+        geojson = arguments.flag("geojson")
     }
 
     func run() throws {
@@ -49,14 +54,22 @@ struct SimulateCommand: TrackerSubcommand {
         var now = start
         var lines = 0
         var nextMessageID: Int32 = 0
+        var map = DriveFeatureCollection(zones: zones)
         func send(_ input: EngineInput) {
             for action in engine.handle(input, now: now, wallMilliseconds: 0) {
                 switch action {
                 case .publish(let publications):
                     var sent: [PublishOutcome.Sent] = []
                     for publication in publications {
-                        // The payload is the wire payload, byte for byte, inside the line.
-                        print("{\"topic\":\(FixPayload.jsonString(publication.topic)),\"payload\":\(String(decoding: publication.payload, as: UTF8.self))}")
+                        if geojson {
+                            // Read back from the wire payload, as a subscriber would.
+                            if let message = JSONValue.parse(publication.payload).flatMap(PublishedMessage.init(payload:)) {
+                                map.add(message)
+                            }
+                        } else {
+                            // The payload is the wire payload, byte for byte, inside the line.
+                            print("{\"topic\":\(FixPayload.jsonString(publication.topic)),\"payload\":\(String(decoding: publication.payload, as: UTF8.self))}")
+                        }
                         lines += 1
                         nextMessageID &+= 1
                         sent.append(.init(sequences: publication.sequences, messageID: nextMessageID))
@@ -79,6 +92,7 @@ struct SimulateCommand: TrackerSubcommand {
             send(.fix(fix))
         }
         send(.sourceEnded)
+        if geojson { print(String(decoding: JSONWriter.write(map.geoJSON), as: UTF8.self)) }
         StandardError.line("\(track): \(lines) messages")
     }
 }

@@ -47,23 +47,43 @@ public struct UTCTimestamp: Sendable, Hashable, Comparable, CustomStringConverti
     public init?(iso8601 text: String) {
         let u = Array(text.utf8)
         guard u.count >= 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u.last == 90 else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var n = 0
-            for i in range { guard u[i] >= 48 && u[i] <= 57 else { return nil }; n = n * 10 + Int(u[i] - 48) }
-            return n
-        }
-        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-              let mi = number(14..<16), let s = number(17..<19), let date = CivilDate(year: y, month: mo, day: d),
-              h < 24, mi < 60, s < 61 else { return nil }
         var ms = 0
         if u.count > 20 {
-            guard u[19] == 46, u.count <= 30, let frac = number(20..<(u.count - 1)) else { return nil }
+            guard u[19] == 46, u.count <= 30, let frac = Self.decimal(u, 20..<(u.count - 1)) else { return nil }
             let digits = u.count - 21
             var scaled = Double(frac)
             for _ in 0..<digits { scaled /= 10 }
             ms = Int((scaled * 1000).rounded())
         } else if u.count != 20 { return nil }
-        self.init(date: date, millisecondOfDay: ((h * 60 + mi) * 60 + s) * 1000 + ms)
+        self.init(u, year: 0, month: 5, day: 8, hour: 11, minute: 14, second: 17, millisecond: ms)
+    }
+
+    /// Reads the gpsInput payload's `gpsDatTm` back: `03/02/2020  08:03:20.200` (month/day/year,
+    /// two spaces, 0 to 3 fraction digits).
+    public init?(gpsDateTime text: String) {
+        let u = Array(text.utf8)
+        guard u.count >= 20, u[2] == 47, u[5] == 47, u[10] == 32, u[11] == 32, u[14] == 58, u[17] == 58 else { return nil }
+        var ms = 0
+        if u.count > 20 {
+            guard u[20] == 46, u.count >= 22, u.count <= 24, let frac = Self.decimal(u, 21..<u.count) else { return nil }
+            ms = frac * [1, 100, 10, 1][u.count - 21]
+        }
+        self.init(u, year: 6, month: 0, day: 3, hour: 12, minute: 15, second: 18, millisecond: ms)
+    }
+
+    /// The date and time whose fields start at these offsets of `u` (four digits for the year,
+    /// two for the rest), checked.
+    private init?(_ u: [UInt8], year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
+        func field(_ start: Int, _ width: Int = 2) -> Int? { Self.decimal(u, start..<(start + width)) }
+        guard let y = field(year, 4), let mo = field(month), let d = field(day), let h = field(hour), let mi = field(minute),
+              let s = field(second), let date = CivilDate(year: y, month: mo, day: d), h < 24, mi < 60, s < 61 else { return nil }
+        self.init(date: date, millisecondOfDay: ((h * 60 + mi) * 60 + s) * 1000 + millisecond)
+    }
+
+    private static func decimal(_ u: [UInt8], _ range: Range<Int>) -> Int? {
+        var n = 0
+        for i in range { guard u[i] >= 48 && u[i] <= 57 else { return nil }; n = n * 10 + Int(u[i] - 48) }
+        return n
     }
 
     public var description: String { iso8601 }

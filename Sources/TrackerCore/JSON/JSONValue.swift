@@ -34,6 +34,14 @@ public indirect enum JSONValue: Codable, Sendable, Equatable {
         if case .object(let object) = self { object[key] } else { nil }
     }
 
+    public var textValue: String? {
+        if case .string(let text) = self { text } else { nil }
+    }
+
+    public var numberValue: Double? {
+        if case .number(let number) = self { number } else { nil }
+    }
+
     public var object: [String: JSONValue]? {
         if case .object(let object) = self { object } else { nil }
     }
