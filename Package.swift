@@ -54,11 +54,12 @@ let package = Package(
         .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
         // localcloud's HTTPS file server for job payloads (OpenSSL).
         .target(name: "CFileServer", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // Its dashboard's page is static files (Dashboard/), copied next to the executable.
         .target(name: "LocalCloud", dependencies: [
             "TrackerCore", "TrackerCrypto", "TrackerMQTT", "TrackerStorage", "TrackerSystem", "CCertificateAuthority", "CFileServer",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
-        ]),
+        ], resources: [.copy("Dashboard")]),
 
         // MQTT over TLS: the connection, its reconnect loop and its failure diagnosis.
         .target(name: "TrackerMQTT", dependencies: [

@@ -9,6 +9,7 @@ bin=${BIN:-.build/debug}
 shared=${SHARED:-../shared}
 speed=${RUN_SPEED:-10}
 port=${RUN_PORT:-18883}
+http_port=${RUN_HTTP_PORT:-8080}
 demo=${DEMO_DIR:-$PWD/.build/demo}
 
 rm -rf "$demo"
@@ -26,8 +27,15 @@ trap cleanup INT TERM EXIT
 say "localcloud init: CA, broker certificate, claim certificate, template iotDeviceTemplateName"
 "$bin/localcloud" init "$demo/cloud" --port "$port"
 
-say "localcloud serve on port $port (Mosquitto with TLS and ACLs; geofence events to its log)"
-"$bin/localcloud" serve "$demo/cloud" --port "$port" 2> >(grep --line-buffered -v '^mosquitto:' | sed -u 's/^/[localcloud] /' >&2) &
+# The depot of the original design, for the dashboard's map from the start (the shadow's zones
+# join it once pushed).
+cat > "$demo/depot.geojson" <<'JSON'
+{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "depot"},
+ "geometry": {"type": "Polygon", "coordinates": [[[10.1, 10.1], [10.2, 10.1], [10.2, 10.2], [10.1, 10.2], [10.1, 10.1]]]}}]}
+JSON
+
+say "localcloud serve on port $port (Mosquitto with TLS and ACLs; geofence events to its log); the dashboard: http://127.0.0.1:$http_port/"
+"$bin/localcloud" serve "$demo/cloud" --port "$port" --http-port "$http_port" --zones "$demo/depot.geojson" 2> >(grep --line-buffered -v '^mosquitto:' | sed -u 's/^/[localcloud] /' >&2) &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q . "$demo/cloud/broker/acl" 2>/dev/null && nc -z 127.0.0.1 "$port" 2>/dev/null && break; sleep 0.1; done
 

@@ -27,9 +27,8 @@ public final class AWSLimitWatch: Sendable {
 
     /// A line of Mosquitto's log other than a publish: a new connection starts its count afresh.
     public func observe(line: String) {
-        if let start = line.range(of: "New client connected from "), let at = line[start.upperBound...].range(of: " as ") {
-            let client = line[at.upperBound...].prefix { $0 != " " }
-            meter.withLock { $0.connected(String(client)) }
+        if case .connected(let client)? = MosquittoConnectionLine(line) {
+            meter.withLock { $0.connected(client) }
         }
     }
 

@@ -16,11 +16,15 @@ public final class JobsService: Sendable {
     private let store: JobStore
     private let logger: Logger
     private let lock = Mutex(())
+    /// Told of each execution whose status a request changed (the dashboard's job events).
+    private let onStatusChange: @Sendable (String, JobExecutions.Execution) -> Void
 
-    public init(connection: MQTTConnection, store: JobStore, logger: Logger) {
+    public init(connection: MQTTConnection, store: JobStore, logger: Logger,
+                onStatusChange: @escaping @Sendable (String, JobExecutions.Execution) -> Void = { _, _ in }) {
         self.connection = connection
         self.store = store
         self.logger = logger
+        self.onStatusChange = onStatusChange
     }
 
     public func run(ready: @Sendable () -> Void = {}) async {
@@ -33,7 +37,7 @@ public final class JobsService: Sendable {
         guard parts.count >= 5, parts[0] == "$aws", parts[1] == "things", parts[3] == "jobs" else { return }
         let thing = parts[2]
         let now = Int64(Date().timeIntervalSince1970)
-        let (replies, notify): ([JobExecutions.Reply], JSONValue?) = lock.withLock { _ in
+        let (replies, notify, changed): ([JobExecutions.Reply], JSONValue?, [JobExecutions.Execution]) = lock.withLock { _ in
             var jobs = store.executions(thing: thing)
             let original = jobs.executions
             let before = jobs.pending.first
@@ -43,7 +47,7 @@ public final class JobsService: Sendable {
             case ["get"]: replies = [jobs.pendingSummaries(payload, now: now)]
             case let rest where rest.count == 2 && rest[1] == "update": replies = jobs.update(jobId: rest[0], payload, now: now)
             case let rest where rest.count == 2 && rest[1] == "get": replies = [jobs.describe(jobId: rest[0], payload, now: now)]
-            default: return ([], nil)
+            default: return ([], nil, [])
             }
             for execution in jobs.executions where !original.contains(execution) {
                 do { try store.save(execution, thing: thing) } catch {
@@ -52,8 +56,12 @@ public final class JobsService: Sendable {
             }
             // NextNotification: whenever the execution first in line changes.
             let after = jobs.pending.first
-            return (replies, before?.jobId != after?.jobId ? jobs.nextNotification(now: now) : nil)
+            let changed = jobs.executions.filter { execution in
+                original.first { $0.jobId == execution.jobId }?.status != execution.status
+            }
+            return (replies, before?.jobId != after?.jobId ? jobs.nextNotification(now: now) : nil, changed)
         }
+        for execution in changed { onStatusChange(thing, execution) }
         let base = "$aws/things/\(thing)/jobs/"
         for reply in replies {
             _ = connection.publish(topic: base + reply.suffix, payload: reply.payload.bytes)

@@ -17,11 +17,24 @@ public final class LocalCloudServer: Sendable {
     /// Where DIR/files/ is served over HTTPS (job payloads), and at what rate (0: no limit).
     public let filesPort: Int
     private let filesRate: Int
+    /// The dashboard on http://127.0.0.1:`httpPort`/ (nil: none).
+    public let httpPort: Int?
+    private let dashboard: Dashboard.Settings
+    /// A GeoJSON file of zones for the dashboard (`serve --zones`).
+    private let zonesFile: String?
+    /// What the dashboard shows, fed from the broker's log, the rules subscription, provisioning,
+    /// shadows and jobs.
+    public let activity = FleetActivity()
 
     public typealias AWSLimitMode = AWSLimitWatch.Mode
 
     public init(directory: LocalCloudDirectory, port: Int, options: ProvisioningService.Options = .init(),
-                webhooks: [URL] = [], awsLimits: AWSLimitMode = .warn, filesPort: Int? = nil, filesRate: Int = 0, logger: Logger) {
+                webhooks: [URL] = [], awsLimits: AWSLimitMode = .warn, filesPort: Int? = nil, filesRate: Int = 0,
+                httpPort: Int? = nil, dashboard: Dashboard.Settings = .init(pageDirectory: Dashboard.Settings.bundledPage),
+                zonesFile: String? = nil, logger: Logger) {
+        self.httpPort = httpPort
+        self.dashboard = dashboard
+        self.zonesFile = zonesFile
         self.directory = directory
         self.port = port
         self.filesPort = filesPort ?? port + 1
@@ -39,6 +52,11 @@ public final class LocalCloudServer: Sendable {
     public func run() async throws {
         let registry = try ThingRegistry(path: directory.registry)
         try writeBrokerFiles(registry)
+        let zones: FleetZones
+        do { zones = try FleetZones(file: zonesFile, shadowsDirectory: directory.shadows) } catch {
+            throw ServeError(description: "--zones \(error)")
+        }
+        let activity = self.activity
         let (started, signal) = AsyncStream.makeStream(of: Void.self)
         let trail = self.trail
         let watch = AWSLimitWatch(mode: limits, logger: logger) { [self] client in await disconnect(client) }
@@ -50,6 +68,11 @@ public final class LocalCloudServer: Sendable {
                 return
             }
             watch.observe(line: line)
+            switch MosquittoConnectionLine(line) {
+            case .connected(let client)?: activity.update { $0.connection(client, connected: true, at: Self.now()) }
+            case .disconnected(let client, let reason)?: activity.update { $0.connection(client, connected: false, reason: reason, at: Self.now()) }
+            case nil: break
+            }
             if PublisherTrail.isPacketNoise(line) { return }
             FileHandle.standardError.write(Data(("mosquitto: " + line + "\n").utf8))
             if line.contains(" running") { signal.yield() }
@@ -65,6 +88,22 @@ public final class LocalCloudServer: Sendable {
             logger.error("job files are not served: \(error)")
         }
         defer { files?.stop() }
+        // The dashboard: a failure here is said too, and the rest serves on.
+        let replayed = activity.replay(received: directory.received)
+        activity.update { view in
+            for thing in registry.all { view.registered(thing.thingName, at: thing.registeredAt, attributes: thing.attributes) }
+        }
+        var web: HTTPServer?
+        if let httpPort {
+            let site = Dashboard(settings: dashboard, activity: activity, zones: zones)
+            do {
+                web = try HTTPServer(port: httpPort) { request in site.respond(request) }
+                logger.info("dashboard at http://127.0.0.1:\(httpPort)/ (\(registry.all.count) things, \(replayed) messages of received.jsonl replayed)")
+            } catch {
+                logger.error("the dashboard is not served: \(error)")
+            }
+        }
+        defer { web?.stop() }
         do {
             try await serve(process, started: started, registry: registry)
         } catch {
@@ -87,6 +126,7 @@ public final class LocalCloudServer: Sendable {
             throw ServeError(description: "mosquitto did not start on port \(port) (is the port free? see its log above)")
         }
 
+        let activity = self.activity
         let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: directory.caCertificate, encoding: .utf8),
                                              keyPEM: try String(contentsOfFile: directory.caKey, encoding: .utf8))
         var templates: [ProvisioningTemplate] = []
@@ -99,7 +139,8 @@ public final class LocalCloudServer: Sendable {
             }
         }
         let service = ProvisioningService(connection: try connection("localcloud-provisioning"), authority: authority,
-                                          templates: templates, registry: registry, options: options, logger: logger) { [self] _ in
+                                          templates: templates, registry: registry, options: options, logger: logger) { [self] thing in
+            activity.update { $0.registered(thing.thingName, at: thing.registeredAt, attributes: thing.attributes) }
             do {
                 try writeBrokerFiles(registry)
                 kill(process.pid, SIGHUP)
@@ -108,8 +149,14 @@ public final class LocalCloudServer: Sendable {
             }
         }
         let rules = try connection("localcloud-rules")
-        let shadows = ShadowService(connection: try connection("localcloud-shadows"), directory: directory.shadows, logger: logger)
-        let jobs = JobsService(connection: try connection("localcloud-jobs"), store: JobStore(directory: directory.jobs), logger: logger)
+        let shadows = ShadowService(connection: try connection("localcloud-shadows"), directory: directory.shadows, logger: logger) { _, name in
+            if name == "trackerd" { activity.update { $0.zonesChanged() } }
+        }
+        let jobs = JobsService(connection: try connection("localcloud-jobs"), store: JobStore(directory: directory.jobs),
+                               logger: logger) { thing, execution in
+            activity.update { $0.jobExecution(thing: thing, jobId: execution.jobId, status: execution.status,
+                                              details: execution.statusDetails, at: Self.now()) }
+        }
         let ready = AsyncStream.makeStream(of: Bool.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await service.run { ready.continuation.yield(true) } }
@@ -125,9 +172,15 @@ public final class LocalCloudServer: Sendable {
                 count += 1
                 if count == 4 { break }
             }
-            logger.notice("localcloud ready: mqtts://localhost:\(port), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
+            let page = httpPort.map { ", dashboard http://127.0.0.1:\($0)/" } ?? ""
+            logger.notice("localcloud ready: mqtts://localhost:\(port)\(page), CA \(directory.caCertificate), claim \(directory.claimCertificate), templates \(templates.map(\.name).joined(separator: ", ")), received messages in \(directory.received)")
             await group.waitForAll()
         }
+    }
+
+    /// Now, as the dashboard writes times.
+    static func now() -> String {
+        UTCTimestamp(millisecondsSinceEpoch: Int64((Date().timeIntervalSince1970 * 1000).rounded())).iso8601
     }
 
     /// Takes `clientID` over for a moment: the broker closes the client's own connection, as AWS
@@ -183,6 +236,9 @@ public final class LocalCloudServer: Sendable {
                 let clientID: Any = publisher ?? NSNull()
                 let body: Any = (try? JSONSerialization.jsonObject(with: Data(payload))) ?? String(decoding: payload, as: UTF8.self)
                 let receivedAt = formatter.string(from: Date())
+                if let value = JSONValue.parse(payload) {
+                    activity.update { $0.received(topic: topic, clientID: publisher, payload: value, at: receivedAt) }
+                }
                 var lines: [[String: Any]] = [["topic": topic, "clientId": clientID, "receivedAt": receivedAt, "payload": body]]
                 // A backlog batch: each fix on a line of its own, as if it had come alone.
                 if topic.hasSuffix("/backlog"), let fixes = (body as? [String: Any])?["fixes"] as? [Any] {

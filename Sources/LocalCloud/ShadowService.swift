@@ -16,11 +16,14 @@ public final class ShadowService: Sendable {
     private let logger: Logger
     /// One request at a time: each is read, applied and written before the next.
     private let lock = Mutex(())
+    /// Told of each accepted update, by thing and shadow name (the dashboard redraws zones).
+    private let onUpdate: @Sendable (String, String) -> Void
 
-    public init(connection: MQTTConnection, directory: String, logger: Logger) {
+    public init(connection: MQTTConnection, directory: String, logger: Logger, onUpdate: @escaping @Sendable (String, String) -> Void = { _, _ in }) {
         self.connection = connection
         self.directory = directory
         self.logger = logger
+        self.onUpdate = onUpdate
     }
 
     /// Serves until the task is cancelled. Calls `ready` once the request topics are subscribed.
@@ -43,6 +46,7 @@ public final class ShadowService: Sendable {
             if replies.first?.suffix == "update/accepted" { save(shadow, thing: thing, name: name) }
             return replies
         }
+        if replies.first?.suffix == "update/accepted" { onUpdate(thing, name) }
         let base = "$aws/things/\(thing)/shadow/name/\(name)/"
         for reply in replies {
             _ = connection.publish(topic: base + reply.suffix, payload: reply.payload.bytes)

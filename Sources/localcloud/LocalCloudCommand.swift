@@ -111,7 +111,9 @@ struct LocalCloudCommand: AsyncParsableCommand {
     }
 
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run Mosquitto and answer fleet provisioning until SIGTERM/SIGINT.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run Mosquitto and answer fleet provisioning until SIGTERM/SIGINT.",
+            discussion: "Also serves the dashboard on http://127.0.0.1:8080/ (--http-port): things, tracks, zones and live events.")
         @Argument var directory: String
         @Option(help: "The MQTT/TLS port.") var port = 8883
         @Option(help: "Reject every Nth provisioning request with 429 (0: never).") var throttleEvery = 0
@@ -123,6 +125,21 @@ struct LocalCloudCommand: AsyncParsableCommand {
         @Option(help: "Where DIR/files/ is served over HTTPS for job payloads (default: --port + 1).") var filesPort: Int?
         @Option(help: "Serve each job file at most this many bytes per second (0: no limit), to watch or cut a download.")
         var filesRate = 0
+        @Option(help: "The dashboard's port on 127.0.0.1 (the page, the JSON API under /api/, live events); 0: no dashboard.")
+        var httpPort = 8080
+        @Option(help: "A tile server's URL template for the dashboard's map ({z}/{x}/{y}); without it, a latitude/longitude grid and no internet.")
+        var tiles: String?
+        @Option(help: "A GeoJSON file of zones the dashboard draws (with those in the things' shadows).")
+        var zones: String?
+        @Option(help: "Where Leaflet is (Debian's libjs-leaflet).")
+        var leaflet = "/usr/share/javascript/leaflet"
+
+        func validate() throws {
+            guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be 0 to 65535") }
+            if let tiles, !(tiles.hasPrefix("http://") || tiles.hasPrefix("https://")) || !tiles.contains("{z}") {
+                throw ValidationError("--tiles \(tiles) is not an http(s) URL template with {z}, {x} and {y}")
+            }
+        }
 
         func run() async throws {
             LoggingSystem.bootstrap { StderrLogHandler(label: $0, level: .info) }
@@ -142,7 +159,10 @@ struct LocalCloudCommand: AsyncParsableCommand {
                 urls.append(url)
             }
             let server = LocalCloudServer(directory: LocalCloudDirectory(directory), port: port, options: options,
-                                          webhooks: urls, awsLimits: awsLimits, filesPort: filesPort, filesRate: filesRate, logger: logger)
+                                          webhooks: urls, awsLimits: awsLimits, filesPort: filesPort, filesRate: filesRate,
+                                          httpPort: httpPort == 0 ? nil : httpPort,
+                                          dashboard: .init(pageDirectory: Dashboard.Settings.bundledPage, leafletDirectory: leaflet, tiles: tiles),
+                                          zonesFile: zones, logger: logger)
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: ServerService(server: server), successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

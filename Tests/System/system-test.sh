@@ -123,7 +123,8 @@ for p in ports:
     finally: s.close()')
 step "localcloud on 127.0.0.1:$port"
 "$localcloud" init "$work/cloud" --port "$port" > /dev/null
-"$localcloud" serve "$work/cloud" --port "$port" 2> "$work/localcloud.log" &
+http_port=$((port + 2))
+"$localcloud" serve "$work/cloud" --port "$port" --http-port "$http_port" 2> "$work/localcloud.log" &
 pids+=($!)
 check "localcloud is ready" wait_for_line 30 'localcloud ready' 1 tail -n +1 -F "$work/localcloud.log"
 
@@ -235,6 +236,10 @@ echo "   STATUS=$status_text"
 check "the device provisioned itself as $thing" grep -q "\"$thing\"" "$work/cloud/registry.json"
 check "fixes reach localcloud" wait_for_line 60 "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" 5 tail -n +1 -F "$work/cloud/received.jsonl"
 check "the geofence event reaches localcloud" wait_for_line 60 "\"topic\":\"trackers/$thing/geofence\"" 1 tail -n +1 -F "$work/cloud/received.jsonl"
+dashboard=$(python3 -c 'import json, sys, urllib.request
+things = json.load(urllib.request.urlopen("http://127.0.0.1:%s/api/things" % sys.argv[1], timeout=10))["things"]
+print(" ".join("%s:%s:%s" % (t["thingName"], t["connected"], t["lastPosition"] is not None) for t in things))' "$http_port")
+check "the dashboard's API shows it online with a position ($dashboard)" test "$dashboard" = "$thing:True:True"
 # The sandbox as the kernel sees it, not as the unit file says.
 main_pid=$(inside systemctl show trackerd -p MainPID --value)
 proc_status=$(inside cat "/proc/$main_pid/status")
@@ -378,7 +383,7 @@ check "the configuration is kept" grep -q "^port = $port\$" "$root/etc/trackerd/
 step "a power cut during an install-package download: the same job resumes after the boot and ends once"
 # localcloud again, serving at 500 kB/s so that the download can be cut half way.
 kill -TERM "${pids[0]}"; timeout 10 tail --pid="${pids[0]}" -f /dev/null || true
-"$localcloud" serve "$work/cloud" --port "$port" --files-rate 500000 2>> "$work/localcloud.log" &
+"$localcloud" serve "$work/cloud" --port "$port" --http-port "$http_port" --files-rate 500000 2>> "$work/localcloud.log" &
 pids[0]=$!
 check "localcloud is back, slow" wait_for_line 30 'at 500000 bytes/s' 1 tail -n +1 -F "$work/localcloud.log"
 cut_version=0.1.3~jobtest

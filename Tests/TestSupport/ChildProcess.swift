@@ -26,8 +26,11 @@ public final class ChildProcess: Sendable {
     /// `stdinPath`: a file to read as standard input (default /dev/null); a FIFO opened with
     /// `stdinFlags: O_RDWR` is an input that never ends.
     /// `stderrPath`: a file to write standard error to instead of capturing it.
+    /// `descriptors`: more of the test's descriptors the child gets, at these numbers (a pipe
+    /// at 3 and 4 for Chromium's --remote-debugging-pipe).
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                stdinPath: String = "/dev/null", stdinFlags: Int32 = O_RDONLY, stderrPath: String? = nil) throws {
+                stdinPath: String = "/dev/null", stdinFlags: Int32 = O_RDONLY, stderrPath: String? = nil,
+                descriptors: [(from: Int32, to: Int32)] = []) throws {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard trackerd_test_pipe_cloexec(&outPipe) == 0, trackerd_test_pipe_cloexec(&errPipe) == 0 else {
             throw SpawnError(executable: executable, errno: errno)
@@ -42,6 +45,7 @@ public final class ChildProcess: Sendable {
         } else {
             posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         }
+        for (from, to) in descriptors { posix_spawn_file_actions_adddup2(&actions, from, to) }
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]

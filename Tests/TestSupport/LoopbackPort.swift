@@ -25,13 +25,24 @@ public enum LoopbackPort {
 
     /// True when something accepts connections on 127.0.0.1:`port` right now.
     public static func isAccepting(_ port: Int) -> Bool {
+        guard let fd = connect(port) else { return false }
+        Glibc.close(fd)
+        return true
+    }
+
+    /// A TCP connection to 127.0.0.1:`port`, or nil if it is refused.
+    public static func connect(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { Glibc.close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in.loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+        return fd
     }
 }
 

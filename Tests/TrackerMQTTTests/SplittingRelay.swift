@@ -38,15 +38,7 @@ final class SplittingRelay: Sendable {
     private func run() {
         guard let client = listener.accept() else { return }
         clientFD.withLock { $0 = client }
-        let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(upstreamPort).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return }
+        guard let upstream = LoopbackPort.connect(upstreamPort) else { return }
         _ = ReaderThread.start(name: "test-relay-up") { Self.pump(from: client, to: upstream) }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {

@@ -60,7 +60,7 @@ import TestSupport
         cloud.serve.signal(SIGTERM)
         _ = await cloud.serve.waitForExit(timeout: .seconds(10))
         let serve = try ChildProcess(Cloud.executable, ["serve", cloud.cloud, "--port", String(cloud.port), "--aws-limits", "strict",
-                                                        "--files-port", String(LoopbackPort.free())])
+                                                        "--files-port", String(LoopbackPort.free()), "--http-port", String(LoopbackPort.free())])
         #expect(await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } })
         return Cloud(dir: cloud.dir, port: cloud.port, serve: serve)
     }

@@ -12,26 +12,30 @@ import TrackerStorage
         let serve: ChildProcess
         /// Where DIR/files/ is served over HTTPS (job payloads).
         var filesPort = 0
+        /// The dashboard's port (each test its own, never the default 8080).
+        var httpPort = 0
         var cloud: String { dir.path + "/cloud" }
 
         static var executable: String {
             URL(fileURLWithPath: TrackerdBinary.path).deletingLastPathComponent().appendingPathComponent("localcloud").path
         }
 
-        static func start(hook: String? = nil, webhook: String? = nil, certificateDays: Int? = nil) async throws -> LocalCloudSetup {
+        static func start(hook: String? = nil, webhook: String? = nil, certificateDays: Int? = nil,
+                          serveArguments: [String] = []) async throws -> LocalCloudSetup {
             let dir = try TemporaryDirectory()
             let port = LoopbackPort.free()
             let initialize = try ChildProcess(executable, ["init", dir.path + "/cloud", "--port", String(port)]
                                               + (certificateDays.map { ["--cert-days", String($0)] } ?? []))
             #expect(await initialize.waitForExit(timeout: .seconds(30)) == 0)
             let filesPort = LoopbackPort.free()
+            let httpPort = LoopbackPort.free()
             let serve = try ChildProcess(executable, ["serve", dir.path + "/cloud", "--port", String(port), "--aws-limits", "strict",
-                                                      "--files-port", String(filesPort)]
+                                                      "--files-port", String(filesPort), "--http-port", String(httpPort)]
                                          + (hook.map { ["--pre-provisioning-hook", $0, "--hook-timeout", "60"] } ?? [])
-                                         + (webhook.map { ["--webhook", $0] } ?? []))
+                                         + (webhook.map { ["--webhook", $0] } ?? []) + serveArguments)
             let ready = await serve.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("localcloud ready") } }
             #expect(ready, "\(serve.stderrLines.items.suffix(5))")
-            return LocalCloudSetup(dir: dir, port: port, serve: serve, filesPort: filesPort)
+            return LocalCloudSetup(dir: dir, port: port, serve: serve, filesPort: filesPort, httpPort: httpPort)
         }
 
         /// localcloud's trackerd.toml with a device id and, optionally, more lines.
