@@ -73,7 +73,8 @@ public struct FleetView: Sendable {
     public let eventLimit: Int
     public let messageLimit: Int
 
-    public init(trackLimit: Int = 2000, eventLimit: Int = 1000, messageLimit: Int = 5000) {
+    /// A point is some 80 bytes: 1,000 a thing is 80 KB, 800 MB for ten thousand things.
+    public init(trackLimit: Int = 1000, eventLimit: Int = 1000, messageLimit: Int = 5000) {
         self.trackLimit = trackLimit
         self.eventLimit = eventLimit
         self.messageLimit = messageLimit
@@ -183,13 +184,14 @@ public struct FleetView: Sendable {
     }
 
     /// The thing a message is from: its publisher, else the thing in a `trackers/{thing}/...`
-    /// topic, else the thing that last used this device id, else the device id itself.
+    /// topic, else the thing that last used this device id or was registered with it as its
+    /// serial number, else the device id itself.
     func thingName(topic: String, clientID: String?, deviceID: String?) -> String? {
         if let clientID, !clientID.hasPrefix("localcloud") { return clientID }
         let parts = topic.split(separator: "/")
         if parts.count >= 3, parts[0] == "trackers" { return String(parts[1]) }
         guard let deviceID else { return nil }
-        return things.values.first { $0.deviceID == deviceID }?.name ?? deviceID
+        return things.values.first { $0.deviceID == deviceID || $0.attributes["serialNumber"] == deviceID }?.name ?? deviceID
     }
 
     /// Sorted in by fix time; false for a fix already there (a batch resent after a lost PUBACK).

@@ -23,7 +23,7 @@ public struct FleetZones: Sendable {
         guard let data = FileManager.default.contents(atPath: file) else { throw Invalid(description: "\(file): cannot be read") }
         let value: JSONValue
         do { value = try JSONParser.parse(Array(data)) } catch {
-            throw Invalid(description: "\(file): not JSON: \(error)")
+            throw Invalid(description: "\(file): \(error)")
         }
         guard let features = Self.features(value), !features.isEmpty else {
             throw Invalid(description: "\(file): not a GeoJSON FeatureCollection or Feature with a geometry")

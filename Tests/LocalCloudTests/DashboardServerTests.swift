@@ -54,7 +54,7 @@ import TrackerCore
         let activity: FleetActivity
         let server: HTTPServer
 
-        init(maximumConnections: Int = 64, messageLimit: Int = 5000) throws {
+        init(maximumConnections: Int = 64, messageLimit: Int = 5000, tiles: String? = nil) throws {
             directory = try TemporaryDirectory()
             let page = directory.path + "/page"
             try FileManager.default.createDirectory(atPath: page, withIntermediateDirectories: true)
@@ -62,7 +62,7 @@ import TrackerCore
             try "// page".write(toFile: page + "/dashboard.js", atomically: true, encoding: .utf8)
             try "secret".write(toFile: directory.path + "/secret.txt", atomically: true, encoding: .utf8)
             activity = FleetActivity(FleetView(messageLimit: messageLimit))
-            let dashboard = Dashboard(settings: .init(pageDirectory: page, leafletDirectory: directory.path + "/no-leaflet", tiles: nil),
+            let dashboard = Dashboard(settings: .init(pageDirectory: page, leafletDirectory: directory.path + "/no-leaflet", tiles: tiles),
                                       activity: activity, zones: try FleetZones(file: nil, shadowsDirectory: directory.path + "/shadows"))
             server = try HTTPServer(port: 0, maximumConnections: maximumConnections) { dashboard.respond($0) }
         }
@@ -141,6 +141,12 @@ import TrackerCore
         #expect(zones["type"] == .string("FeatureCollection"))
         let index = try #require(JSONValue.parse(Array(try Self.get(port, "/api").body.utf8)))
         #expect(index["endpoints"]?["/api/stream"] != nil)
+        let config = try #require(JSONValue.parse(Array(try Self.get(port, "/api/config").body.utf8)))
+        #expect(config["tiles"] == .null && config["leaflet"] == .bool(false))
+        let tiled = try Site(tiles: "https://tiles.example.org/{z}/{x}/{y}.png")
+        defer { tiled.stop() }
+        let tiledConfig = try #require(JSONValue.parse(Array(try Self.get(tiled.server.port, "/api/config").body.utf8)))
+        #expect(tiledConfig["tiles"] == .string("https://tiles.example.org/{z}/{x}/{y}.png"))
     }
 
     /// Messages after `after` at once, then each change live; a reconnect's Last-Event-ID wins

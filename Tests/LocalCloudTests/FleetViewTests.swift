@@ -51,9 +51,14 @@ import TrackerCore
         view.connection("tracker_1", connected: false, at: "2026-11-30T10:05:01.000Z")
         #expect(view.things["tracker_1"]?.connected == false)
         #expect(view.events.map(\.summary) == ["disconnected (has exceeded timeout, disconnecting)"], "a repeat is no change")
+        // A fix whose publisher the broker's log did not name goes to the thing registered with its device id.
+        view.registered("tracker_2", at: "2026-11-30T09:59:59Z", attributes: ["serialNumber": "d2"])
+        let other = FixPayload.encode(Fix(time: UTCTimestamp(millisecondsSinceEpoch: 0), mode: .twoD, latitude: 1, longitude: 2), deviceID: "d2", format: .gpsInput)!
+        view.received(topic: "gpsTopic", clientID: nil, payload: Self.json(other), at: "2026-11-30T10:05:01.500Z")
+        #expect(view.things["tracker_2"]?.fixes == 1 && view.things.count == 2)
         // localcloud's own clients are not things.
         view.connection("localcloud-rules", connected: true, at: "2026-11-30T10:05:02.000Z")
-        #expect(view.things.count == 1)
+        #expect(view.things.count == 2)
     }
 
     @Test func aBacklogIsSortedIntoTheTrackOnce() {

@@ -13,7 +13,10 @@ import TrackerCore
 @Suite(.serialized) struct DashboardTests {
     typealias Cloud = ProvisioningEndToEndTests.LocalCloudSetup
     static let thing = "tracker_10000000abcd"
-    static let depot = #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"depot"},"geometry":{"type":"Polygon","coordinates":[[[10.1,10.1],[10.2,10.1],[10.2,10.2],[10.1,10.2],[10.1,10.1]]]}}]}"#
+    /// The depot, named as a hostile device might name a zone: the page must show it as text.
+    static let zoneName = "depot <img src=x onerror=document.body.dataset.pwned=1>"
+    static let depot = #"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"\#(zoneName)"},"geometry":{"type":"Polygon","coordinates":[[[10.1,10.1],[10.2,10.1],[10.2,10.2],[10.1,10.2],[10.1,10.1]]]}}]}"#
+    static let yard = #"{"geofences":{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"name":"south-yard"},"geometry":{"type":"Polygon","coordinates":[[[10.16,10.03],[10.26,10.03],[10.26,10.07],[10.16,10.07],[10.16,10.03]]]}}]}}"#
 
     static var artefacts: URL {
         URL(fileURLWithPath: TrackerdBinary.path).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -45,6 +48,8 @@ import TrackerCore
         #expect(following != nil, "the page never opened its event stream: \(browser.log.suffix(2000))")
         #expect(try await browser.evaluate("document.querySelectorAll('#things tr[data-thing]').length") == .number(0))
         #expect(try await browser.waitFor("document.querySelectorAll('path.zone').length") == .number(1), "the depot, from --zones")
+        #expect(try await browser.evaluate("[...document.querySelectorAll('.zone-label')].map(l => l.textContent)") == .array([.string(Self.zoneName)]))
+        #expect(try await browser.evaluate("document.querySelectorAll('.zone-label img').length === 0 && !document.body.dataset.pwned") == .bool(true))
         #expect(try await browser.evaluate("document.querySelectorAll('path.grid').length > 4") == .bool(true), "no tiles: a grid")
 
         // The tracker: first boot, then nine minutes of the drive (out of the depot, over 20 m/s)
@@ -78,6 +83,11 @@ import TrackerCore
         #expect(try await browser.waitFor("Number(document.body.dataset.points) >= 10 && /L/.test(document.querySelector('path.track').getAttribute('d'))") != nil,
                 "no track of ten points")
         #expect(try await browser.evaluate("document.querySelectorAll('path.thing-marker').length") == .number(1))
+        // An operator pushes a zone through the thing's shadow: the page draws it without a reload.
+        let push = try await ShadowEndToEndTests().shadow(cloud, Self.thing, desired: Self.yard)
+        #expect(push.status == 0, "\(push)")
+        #expect(try await browser.waitFor("document.querySelectorAll('path.zone').length === 2 && [...document.querySelectorAll('.zone-label')].some(l => l.textContent === 'south-yard')") != nil,
+                "the shadow's zone was not drawn")
 
         try FileManager.default.createDirectory(at: Self.artefacts, withIntermediateDirectories: true)
         let shot = Self.artefacts.appendingPathComponent("dashboard.png")
@@ -106,5 +116,7 @@ import TrackerCore
         #expect(requests.filter { $0.hasSuffix("/api/things") }.count == 1, "\(requests)")
         #expect(requests.filter { $0.contains("/api/stream") }.count == 1, "\(requests)")
         #expect(requests.filter { $0.contains("/api/events") }.count == 1, "\(requests)")
+        // Zones: once, and again for each accepted shadow update (the operator's, the tracker's report).
+        #expect((2...4).contains(requests.filter { $0.contains("/api/zones") }.count), "\(requests)")
     }
 }

@@ -93,7 +93,8 @@ async function loadZones() {
       : L.circleMarker(at, { radius: 4, className: 'zone' }),
     onEachFeature: (feature, layer) => {
       const name = feature.properties && feature.properties.name;
-      if (name) layer.bindTooltip(name, { permanent: true, direction: 'center', className: 'zone-label' });
+      // A node, not a string: Leaflet puts a string in as HTML, and a zone's name may come from a device.
+      if (name) layer.bindTooltip(element('span', {}, String(name)), { permanent: true, direction: 'center', className: 'zone-label' });
     },
   }).addTo(state.zoneLayer);
   document.body.dataset.zones = zones.features.length;
@@ -153,7 +154,7 @@ function upsertThing(data) {
     const at = [data.lastPosition.lat, data.lastPosition.lng];
     if (!thing.marker) {
       thing.marker = L.circleMarker(at, { radius: 7, color: '#fff', weight: 2, fillColor: colour(data.thingName), fillOpacity: 1, className: 'thing-marker' })
-        .bindTooltip(data.thingName, { direction: 'top', offset: [0, -6] }).addTo(state.map);
+        .bindTooltip(element('span', {}, data.thingName), { direction: 'top', offset: [0, -6] }).addTo(state.map);
     } else {
       thing.marker.setLatLng(at);
     }
@@ -171,7 +172,7 @@ function addPoints(name, points) {
     if (index > 0 && list[index - 1].time === point.time) continue;
     list.splice(index, 0, point);
   }
-  if (thing.points.length > 2000) thing.points.splice(0, thing.points.length - 2000);
+  if (thing.points.length > 1000) thing.points.splice(0, thing.points.length - 1000);
   if (thing.line) thing.line.setLatLngs(thing.points.map((p) => [p.lat, p.lng]));
   document.body.dataset.points = [...state.things.values()].reduce((n, t) => n + t.points.length, 0);
   fitOnce();
