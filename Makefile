@@ -57,7 +57,7 @@ apt-install = @missing=""; for p in $(1); do \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-.PHONY: fuzz deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench symbol-order clean
+.PHONY: fuzz deps python-tools lint-cloud build release deb lint-deb test test-system run run-replay check-config bench bench-fleet symbol-order clean
 
 deps:
 	@command -v swift >/dev/null || { echo "Swift 6 is required (swift.org toolchain, on PATH or in $(SWIFT_DIR))"; exit 1; }
@@ -146,6 +146,15 @@ symbol-order: release
 bench: release
 	$(call apt-install,$(BENCH_PACKAGES))
 	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED) $(BENCH_SECTIONS)
+
+# The fleet after an outage (Benchmarks/fleetsim): trackerd's policies on a virtual clock for
+# 10,000 and 1,000,000 trackers, with and without jitter; JSON and plots in .build/fleetsim/.
+FLEET_PACKAGES := python3-matplotlib
+bench-fleet: deps
+	$(call apt-install,$(FLEET_PACKAGES))
+	swift build -c release --product fleetsim
+	.build/release/fleetsim model --trackers 10000 --out .build/fleetsim/10k
+	.build/release/fleetsim model --trackers 1000000 --out .build/fleetsim/1m
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

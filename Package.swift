@@ -102,6 +102,10 @@ let package = Package(
         .target(name: "TrackerFuzzing", dependencies: ["TrackerCore"]),
         .executableTarget(name: "trackerd-fuzz", dependencies: ["TrackerFuzzing"]),
 
+        // Benchmarks/, not shipped: the fleet simulator (`make bench-fleet`).
+        .target(name: "FleetSimulation", dependencies: ["TrackerCore"], path: "Benchmarks/FleetSimulation"),
+        .executableTarget(name: "fleetsim", dependencies: ["FleetSimulation", "TrackerCore"], path: "Benchmarks/fleetsim"),
+
         .target(name: "CTestSupport", path: "Tests/CTestSupport", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "SystemPackage", package: "swift-system")],
@@ -115,6 +119,7 @@ let package = Package(
 
         .testTarget(name: "TrackerCoreTests", dependencies: ["TrackerCore", "TestSupport"]),
         .testTarget(name: "TrackerFuzzingTests", dependencies: ["TrackerFuzzing"]),
+        .testTarget(name: "FleetSimulationTests", dependencies: ["FleetSimulation", "TrackerCore"]),
         .testTarget(name: "TrackerSystemTests", dependencies: ["TrackerSystem", "TrackerCore"]),
         .testTarget(name: "GPSSourcesTests", dependencies: [
             "GPSSources", "TrackerCore", "TestSupport",

@@ -1,0 +1,76 @@
+/// fleetsim: what a fleet of trackers does when its broker comes back (Benchmarks/, not
+/// shipped). `fleetsim model` runs `FleetModel` twice, with trackerd's full jitter and without,
+/// and writes both runs and their ratio as JSON (and a plot, with matplotlib).
+import FleetSimulation
+import Foundation
+import TrackerCore
+
+@main
+struct FleetSimCommand {
+    static let usage = """
+    usage: fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
+                          [--reconnect-max-s S] [--report-interval-s S] [--backlog-batch N] [--seed N] [--out DIR]
+    """
+
+    static func main() throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        guard arguments.first == "model" else {
+            FileHandle.standardError.write(Data((usage + "\n").utf8))
+            exit(64)
+        }
+        arguments.removeFirst()
+        var scenario = FleetScenario()
+        var out = ".build/fleetsim"
+        while !arguments.isEmpty {
+            let name = arguments.removeFirst()
+            guard let value = arguments.first else { fail("\(name) needs a value") }
+            arguments.removeFirst()
+            func number() -> Double {
+                guard let number = Double(value), number >= 0 else { fail("\(name) \(value) is not a number") }
+                return number
+            }
+            switch name {
+            case "--trackers": scenario.trackers = max(1, Int(number()))
+            case "--outage-s": scenario.outageSeconds = number()
+            case "--connect-limit": scenario.connectLimit = max(1, Int(number()))
+            case "--publish-limit": scenario.publishLimit = max(1, Int(number()))
+            case "--reconnect-min-s": scenario.reconnectMinSeconds = number()
+            case "--reconnect-max-s": scenario.reconnectMaxSeconds = number()
+            case "--report-interval-s": scenario.reportIntervalSeconds = max(0.1, number())
+            case "--backlog-batch": scenario.backlogBatch = max(1, Int(number()))
+            case "--seed": scenario.seed = UInt64(number())
+            case "--out": out = value
+            default: fail("unknown option \(name)")
+            }
+        }
+        var withoutJitter = scenario
+        withoutJitter.jitter = false
+        // Two hours of virtual time: without jitter a large fleet would take days.
+        let jittered = FleetModel.run(scenario, limitSeconds: max(7200, 4 * scenario.outageSeconds))
+        let synchronised = FleetModel.run(withoutJitter, limitSeconds: max(7200, 4 * scenario.outageSeconds))
+        let report = FleetComparison(jitter: jittered, noJitter: synchronised)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(report).write(to: URL(fileURLWithPath: out + "/model.json"))
+        for line in report.summary { print(line) }
+        print("model: \(out)/model.json")
+        // The plot, if Debian's matplotlib is there (make bench-fleet installs it).
+        let plot = Process()
+        plot.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("fleetsim-plot.py")
+        plot.arguments = [script.path, out + "/model.json", out + "/model.png"]
+        do {
+            try plot.run()
+            plot.waitUntilExit()
+            print(plot.terminationStatus == 0 ? "plot: \(out)/model.png" : "plot: matplotlib failed (exit \(plot.terminationStatus))")
+        } catch {
+            print("plot: not made (\(error))")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data(("fleetsim: \(message)\n" + usage + "\n").utf8))
+        exit(64)
+    }
+}
