@@ -73,6 +73,10 @@ public enum FleetModel {
             heap.push(delay.nanoseconds, Int32(index))
         }
         var connected = 0, drained = 0
+        // The first wave: until every tracker has tried once since the broker came back.
+        var triedSinceBack = [Bool](repeating: false, count: scenario.trackers)
+        var tried = 0
+        var firstWaveEnd: Int64 = -1
         while let (time, tracker) = heap.pop() {
             guard time <= limitTime else { break }
             let i = Int(tracker)
@@ -85,6 +89,11 @@ public enum FleetModel {
                     let delay = draw.after(&trackers[i].policy, .couldNotOpen(reason: "refused"), now: instant(time))
                     heap.push(time + delay.nanoseconds, tracker)
                     continue
+                }
+                if !triedSinceBack[i] {
+                    triedSinceBack[i] = true
+                    tried += 1
+                    if tried == trackers.count { firstWaveEnd = time }
                 }
                 count(&acceptedInSecond, time, 0)
                 let s = Int(time / second)
@@ -144,7 +153,7 @@ public enum FleetModel {
             run[keyPath: series] += repeatElement(0, count: max(0, run.attempts.count - run[keyPath: series].count))
         }
         let back = Int(outageEnd / second)
-        run.firstWaveEndsSecond = max(back, Int(2 * scenario.reconnectMaxSeconds))
+        run.firstWaveEndsSecond = firstWaveEnd < 0 ? run.attempts.count : Int(firstWaveEnd / second) + 1
         if back < run.attempts.count, let peak = run.attempts[back...].enumerated().max(by: { $0.element < $1.element }) {
             run.peakAttempts = peak.element
             run.peakAttemptsSecond = back + peak.offset

@@ -15,8 +15,8 @@ public struct FleetRun: Sendable, Codable {
     /// The busiest second of connect requests once the broker is back, and when it was.
     public var peakAttempts = 0
     public var peakAttemptsSecond = 0
-    /// The first wave: until every tracker still waiting has a backoff window at the cap
-    /// (2 × reconnect_max_s) or the broker is back, whichever is later.
+    /// The first wave: until every tracker has tried once since the broker came back (each has
+    /// heard its answer, throttled or not).
     public var firstWaveEndsSecond = 0
     public var peakAttemptsAfterFirstWave = 0
     public var secondsAboveLimitAfterFirstWave = 0
