@@ -10,7 +10,7 @@ export PATH := $(SWIFT_DIR):$(PATH)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Build and test dependencies from Debian bookworm.
-APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev libcurl4-openssl-dev openssl libmosquitto-dev mosquitto mosquitto-clients \
+APT_PACKAGES := pkg-config libgps-dev gpsd libsqlite3-dev libssl-dev libcurl4-openssl-dev openssl libmosquitto-dev mosquitto mosquitto-dev mosquitto-clients \
 	python3 python3-venv systemd netcat-openbsd dpkg-dev lintian \
 	libp11-kit-dev libengine-pkcs11-openssl softhsm2 \
 	gpsbabel libjs-leaflet chromium \

@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "trackerd", targets: ["trackerd"]),
         .executable(name: "localcloud", targets: ["localcloud"]),
+        // localcloud's broker ACL, a plugin Mosquitto loads (liblocalcloud-broker-acl.so).
+        .library(name: "localcloud-broker-acl", type: .dynamic, targets: ["CBrokerACL"]),
     ],
     // Exact versions: a build from a clean clone is the build we tested. The .deb lists them,
     // with swift-collections (theirs) and the licences, in /usr/share/doc/trackerd/.
@@ -52,6 +54,9 @@ let package = Package(
 
         // localcloud: AWS IoT fleet provisioning on Mosquitto, and its certificate authority.
         .target(name: "CCertificateAuthority", linkerSettings: [.linkedLibrary("crypto")]),
+        // localcloud's broker ACL: a Mosquitto 2.0 plugin (headers from mosquitto-dev); its
+        // mosquitto_* calls are the broker's own, resolved when the broker loads it.
+        .target(name: "CBrokerACL"),
         // localcloud's HTTPS file server for job payloads (OpenSSL).
         .target(name: "CFileServer", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         // Its dashboard's page is static files (Dashboard/), copied next to the executable.

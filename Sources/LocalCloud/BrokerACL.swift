@@ -1,66 +1,46 @@
-/// Mosquitto's acl_file for localcloud, with the AWS policies of the original design as
-/// topic rules: the claim identity reaches only the provisioning topics, a certificate gains
-/// the telemetry and event topics only once RegisterThing accepted it, and localcloud's own
-/// client reads everything it serves. (`#` does not match `$aws/...`: each is listed.)
+import Foundation
+
+/// The broker's ACL: the AWS policies of the original design — the claim identity reaches only
+/// the provisioning topics, a certificate gains a thing's topics only once RegisterThing
+/// accepted it, localcloud's own client reaches what it serves — decided by localcloud's
+/// Mosquitto plugin (Sources/CBrokerACL, which holds the topic rules) from a table of
+/// certificate identities and their things.
+///
+/// A registration appends one line to that table and the plugin reads it when it first meets
+/// the identity: no rewritten ACL file and no broker reload, so the thousandth device registers
+/// as fast as the first. (Mosquitto's own acl_file would list every thing, rewritten and
+/// reloaded at every registration: O(N) per device.)
 public enum BrokerACL {
     public static let serviceIdentity = "localcloud"
     public static let claimIdentity = "claim"
 
-    /// CreateCertificateFromCsr and RegisterThing: the claim's at first boot, and each thing's
-    /// own when it rotates its certificate.
-    static let certificateRequests = """
-        topic write $aws/certificates/create-from-csr/json
-        topic read $aws/certificates/create-from-csr/json/accepted
-        topic read $aws/certificates/create-from-csr/json/rejected
-        topic write $aws/provisioning-templates/+/provision/json
-        topic read $aws/provisioning-templates/+/provision/json/accepted
-        topic read $aws/provisioning-templates/+/provision/json/rejected
+    /// The plugin, built by this package next to the localcloud executable.
+    public static var pluginPath: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("liblocalcloud-broker-acl.so").path
+    }
+
+    /// One line of the table. Identities and thing names have no spaces or line ends (the CA
+    /// makes the one, the template's ThingName rules the other); a line that would is refused.
+    public static func line(identity: String, thing: String) -> String? {
+        let bad = { (text: String) in text.isEmpty || text.contains { $0 == " " || $0.isNewline } }
+        return bad(identity) || bad(thing) ? nil : identity + " " + thing + "\n"
+    }
+
+    /// The whole table, from the registry (at start).
+    public static func table(_ things: [ThingRegistry.Thing]) -> String {
+        things.compactMap { line(identity: $0.identity, thing: $0.thingName) }.joined()
+    }
+
+    /// mosquitto.conf's lines that load the plugin.
+    public static func configuration(plugin: String, identities: String, telemetryTopic: String = "gpsTopic") -> String {
         """
-
-    public static func render(registered: [ThingRegistry.Thing], telemetryTopic: String = "gpsTopic") -> String {
-        var text = """
-        # Written by localcloud; rewritten and reloaded (SIGHUP) at every registration.
-        user \(serviceIdentity)
-        topic readwrite $aws/certificates/create/json
-        topic readwrite $aws/certificates/create/json/#
-        topic readwrite $aws/certificates/create-from-csr/json
-        topic readwrite $aws/certificates/create-from-csr/json/#
-        topic readwrite $aws/provisioning-templates/#
-        topic read \(telemetryTopic)
-        topic read trackers/#
-        topic readwrite $aws/things/#
-
-        user \(claimIdentity)
-        topic write $aws/certificates/create/json
-        topic read $aws/certificates/create/json/accepted
-        topic read $aws/certificates/create/json/rejected
-        \(certificateRequests)
+        plugin \(plugin)
+        plugin_opt_identities \(identities)
+        plugin_opt_telemetry_topic \(telemetryTopic)
+        plugin_opt_service \(serviceIdentity)
+        plugin_opt_claim \(claimIdentity)
 
         """
-        for thing in registered {
-            text += """
-            # thing \(thing.thingName), certificate \(thing.certificateId)
-            user \(thing.identity)
-            topic write \(telemetryTopic)
-            topic readwrite trackers/\(thing.thingName)/#
-            topic write $aws/things/\(thing.thingName)/shadow/name/+/get
-            topic write $aws/things/\(thing.thingName)/shadow/name/+/update
-            topic read $aws/things/\(thing.thingName)/shadow/name/+/get/+
-            topic read $aws/things/\(thing.thingName)/shadow/name/+/update/+
-            \(certificateRequests)
-            topic write $aws/things/\(thing.thingName)/jobs/start-next
-            topic write $aws/things/\(thing.thingName)/jobs/get
-            topic write $aws/things/\(thing.thingName)/jobs/+/update
-            topic write $aws/things/\(thing.thingName)/jobs/+/get
-            topic read $aws/things/\(thing.thingName)/jobs/notify
-            topic read $aws/things/\(thing.thingName)/jobs/notify-next
-            topic read $aws/things/\(thing.thingName)/jobs/start-next/+
-            topic read $aws/things/\(thing.thingName)/jobs/get/+
-            topic read $aws/things/\(thing.thingName)/jobs/+/update/+
-            topic read $aws/things/\(thing.thingName)/jobs/+/get/+
-
-            """
-        }
-        return text
     }
 }

@@ -32,7 +32,8 @@ public struct LocalCloudDirectory: Sendable {
     public var registry: String { path + "/registry.json" }
     public var received: String { path + "/received.jsonl" }
     public var brokerConfig: String { path + "/broker/mosquitto.conf" }
-    public var brokerACL: String { path + "/broker/acl" }
+    /// The broker ACL's table: a line "IDENTITY THING" per registered certificate (BrokerACL).
+    public var brokerIdentities: String { path + "/broker/identities" }
     public var trackerdConfig: String { path + "/trackerd.toml" }
     public var shadows: String { path + "/shadows" }
     public var jobs: String { path + "/jobs" }

@@ -127,6 +127,7 @@ public final class LocalCloudServer: Sendable {
         }
 
         let activity = self.activity
+        let identities = try BrokerIdentityTable(path: directory.brokerIdentities)
         let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: directory.caCertificate, encoding: .utf8),
                                              keyPEM: try String(contentsOfFile: directory.caKey, encoding: .utf8))
         var templates: [ProvisioningTemplate] = []
@@ -142,10 +143,9 @@ public final class LocalCloudServer: Sendable {
                                           templates: templates, registry: registry, options: options, logger: logger) { [self] thing in
             activity.update { $0.registered(thing.thingName, at: thing.registeredAt, attributes: thing.attributes) }
             do {
-                try writeBrokerFiles(registry)
-                kill(process.pid, SIGHUP)
+                try identities.append(thing)
             } catch {
-                logger.error("cannot update the broker's ACL: \(error)")
+                logger.error("cannot give \(thing.thingName) its topics in the broker's ACL: \(error)")
             }
         }
         let rules = try connection("localcloud-rules")
@@ -312,7 +312,8 @@ public final class LocalCloudServer: Sendable {
         keyfile \(directory.serverKey)
         require_certificate true
         use_identity_as_username true
-        acl_file \(directory.brokerACL)
+        # The ACL: localcloud's plugin and its table of identities (BrokerACL).
+        \(BrokerACL.configuration(plugin: BrokerACL.pluginPath, identities: directory.brokerIdentities))
         # Certificates rotated away: refused at the handshake (rewritten and reloaded on SIGHUP).
         crlfile \(directory.revocationList)
         max_inflight_messages 100
@@ -324,6 +325,6 @@ public final class LocalCloudServer: Sendable {
         """
         try Data(config.utf8).write(to: URL(fileURLWithPath: directory.brokerConfig), options: .atomic)
         try writeRevocationList(registry)
-        try Data(BrokerACL.render(registered: registry.all).utf8).write(to: URL(fileURLWithPath: directory.brokerACL), options: .atomic)
+        try Data(BrokerACL.table(registry.all).utf8).write(to: URL(fileURLWithPath: directory.brokerIdentities), options: .atomic)
     }
 }

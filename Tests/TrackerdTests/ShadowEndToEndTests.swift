@@ -57,6 +57,19 @@ import TestSupport
         }
         #expect(!(try await publish("tracker_10000000abcd")).contains { $0.contains("Not authorized") })
         #expect((try await publish("tracker_someone_else")).contains { $0.contains("Not authorized") })
+        // Subscriptions: its own replies, and no wildcard that would take in another thing's.
+        func subscribe(_ filter: String) async throws -> [String] {
+            let run = try ChildProcess("/usr/bin/mosquitto_sub", [
+                "-h", "localhost", "-p", String(cloud.port), "--cafile", cloud.cloud + "/ca/ca.pem",
+                "--cert", device + "certificate.pem.crt", "--key", device + "private.pem.key",
+                "-V", "mqttv5", "-i", "tracker_10000000abcd", "-t", filter, "-W", "2",
+            ])
+            _ = await run.waitForExit(timeout: .seconds(10))
+            return run.stderrLines.items + run.stdoutLines.items
+        }
+        #expect(!(try await subscribe("$aws/things/tracker_10000000abcd/shadow/name/trackerd/get/accepted")).contains { $0.contains("denied") })
+        #expect((try await subscribe("$aws/things/+/shadow/name/trackerd/get/accepted")).contains { $0.contains("denied") })
+        #expect((try await subscribe("trackers/#")).contains { $0.contains("denied") })
     }
 
     // MARK: - a tracker following its shadow
