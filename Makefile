@@ -148,13 +148,15 @@ bench: release
 	python3 Benchmarks/bench.py .build/release/trackerd $(SHARED) $(BENCH_SECTIONS)
 
 # The fleet after an outage (Benchmarks/fleetsim): trackerd's policies on a virtual clock for
-# 10,000 and 1,000,000 trackers, with and without jitter; JSON and plots in .build/fleetsim/.
+# 10,000 and 1,000,000 trackers, with and without jitter; then 1,000 real first boots at once
+# through localcloud. JSON and plots in .build/fleetsim/.
 FLEET_PACKAGES := python3-matplotlib
 bench-fleet: deps
 	$(call apt-install,$(FLEET_PACKAGES))
-	swift build -c release --product fleetsim
+	for product in fleetsim localcloud localcloud-broker-acl; do swift build -c release --product $$product || exit 1; done
 	.build/release/fleetsim model --trackers 10000 --out .build/fleetsim/10k
 	.build/release/fleetsim model --trackers 1000000 --out .build/fleetsim/1m
+	.build/release/fleetsim boots --devices 1000 --out .build/fleetsim
 
 check-config: build
 	.build/debug/trackerd check-config --config etc/trackerd.toml

@@ -109,7 +109,10 @@ let package = Package(
 
         // Benchmarks/, not shipped: the fleet simulator (`make bench-fleet`).
         .target(name: "FleetSimulation", dependencies: ["TrackerCore"], path: "Benchmarks/FleetSimulation"),
-        .executableTarget(name: "fleetsim", dependencies: ["FleetSimulation", "TrackerCore"], path: "Benchmarks/fleetsim"),
+        .executableTarget(name: "fleetsim", dependencies: [
+            "FleetSimulation", "TrackerCore", "TrackerMQTT", "TrackerProvisioning", "TrackerStorage",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/fleetsim"),
 
         .target(name: "CTestSupport", path: "Tests/CTestSupport", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TestSupport", dependencies: ["CTestSupport", "TrackerCore", .product(name: "Logging", package: "swift-log"),

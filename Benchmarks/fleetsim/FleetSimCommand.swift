@@ -8,12 +8,33 @@ import TrackerCore
 @main
 struct FleetSimCommand {
     static let usage = """
-    usage: fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
+    usage: fleetsim boots [--devices N] [--waves N] [--out DIR]
+           fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
                           [--reconnect-max-s S] [--report-interval-s S] [--backlog-batch N] [--seed N] [--out DIR]
     """
 
-    static func main() throws {
+    static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "boots-worker" {
+            try await FirstBoots.work(Array(arguments.dropFirst()))
+            return
+        }
+        if arguments.first == "boots" {
+            var boots = FirstBoots()
+            arguments.removeFirst()
+            while arguments.count >= 2 {
+                let (name, value) = (arguments[0], arguments[1])
+                arguments.removeFirst(2)
+                switch name {
+                case "--devices": boots.devices = max(1, Int(value) ?? 1000)
+                case "--waves": boots.waves = max(0, Int(value) ?? 10)
+                case "--out": boots.out = value
+                default: fail("unknown option \(name)")
+                }
+            }
+            try await boots.run()
+            return
+        }
         guard arguments.first == "model" else {
             FileHandle.standardError.write(Data((usage + "\n").utf8))
             exit(64)

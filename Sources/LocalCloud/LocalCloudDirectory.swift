@@ -34,6 +34,8 @@ public struct LocalCloudDirectory: Sendable {
     public var brokerConfig: String { path + "/broker/mosquitto.conf" }
     /// The broker ACL's table: a line "IDENTITY THING" per registered certificate (BrokerACL).
     public var brokerIdentities: String { path + "/broker/identities" }
+    /// Who each fleet-provisioning reply is for: a line "HASH CLIENTID" per reply (BrokerACL).
+    public var brokerReplies: String { path + "/broker/replies" }
     public var trackerdConfig: String { path + "/trackerd.toml" }
     public var shadows: String { path + "/shadows" }
     public var jobs: String { path + "/jobs" }

@@ -51,6 +51,7 @@ public final class LocalCloudServer: Sendable {
 
     public func run() async throws {
         let registry = try ThingRegistry(path: directory.registry)
+        try registry.compact()
         try writeBrokerFiles(registry)
         let zones: FleetZones
         do { zones = try FleetZones(file: zonesFile, shadowsDirectory: directory.shadows) } catch {
@@ -127,7 +128,9 @@ public final class LocalCloudServer: Sendable {
         }
 
         let activity = self.activity
-        let identities = try BrokerIdentityTable(path: directory.brokerIdentities)
+        let identities = try BrokerTableFile(path: directory.brokerIdentities)
+        let replies = try BrokerTableFile(path: directory.brokerReplies, truncating: true)
+        let trail = self.trail
         let authority = CertificateAuthority(certificatePEM: try String(contentsOfFile: directory.caCertificate, encoding: .utf8),
                                              keyPEM: try String(contentsOfFile: directory.caKey, encoding: .utf8))
         var templates: [ProvisioningTemplate] = []
@@ -140,7 +143,20 @@ public final class LocalCloudServer: Sendable {
             }
         }
         let service = ProvisioningService(connection: try connection("localcloud-provisioning"), authority: authority,
-                                          templates: templates, registry: registry, options: options, logger: logger) { [self] thing in
+                                          templates: templates, registry: registry, options: options, logger: logger,
+                                          requester: { topic, size in
+            // Mosquitto logs the PUBLISH before it forwards it, but its log reaches us through a
+            // pipe that a loaded machine drains late: wait up to 2 s for the line. A request left
+            // unmatched would leave its line behind for the next request of the same size.
+            for _ in 0..<400 {
+                if let client = trail.take(topic: topic, size: size) { return client }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return nil
+        }, route: { [logger] payload, client in
+            guard let line = BrokerACL.replyLine(payload: payload, clientID: client) else { return }
+            do { try replies.append(line: line) } catch { logger.error("cannot route a provisioning reply to \(client): \(error)") }
+        }) { [self] thing in
             activity.update { $0.registered(thing.thingName, at: thing.registeredAt, attributes: thing.attributes) }
             do {
                 try identities.append(thing)
@@ -313,7 +329,7 @@ public final class LocalCloudServer: Sendable {
         require_certificate true
         use_identity_as_username true
         # The ACL: localcloud's plugin and its table of identities (BrokerACL).
-        \(BrokerACL.configuration(plugin: BrokerACL.pluginPath, identities: directory.brokerIdentities))
+        \(BrokerACL.configuration(plugin: BrokerACL.pluginPath, identities: directory.brokerIdentities, replies: directory.brokerReplies))
         # Certificates rotated away: refused at the handshake (rewritten and reloaded on SIGHUP).
         crlfile \(directory.revocationList)
         max_inflight_messages 100

@@ -37,6 +37,12 @@ public final class ProvisioningService: Sendable {
     private let options: Options
     private let logger: Logger
     private let onRegistered: @Sendable (ThingRegistry.Thing) -> Void
+    /// The client id that published a request (topic, payload size), from the broker's log.
+    private let requester: @Sendable (String, Int) async -> String?
+    /// Says who a reply is for before it is published (the broker delivers it to that client only).
+    private let route: @Sendable ([UInt8], String) -> Void
+    /// The client whose request is being answered.
+    @TaskLocal static var answering: String?
     private let tokens = Mutex<[String: IssuedToken]>([:])
     private let requestCount = Atomic<Int>(0)
 
@@ -48,7 +54,11 @@ public final class ProvisioningService: Sendable {
 
     public init(connection: MQTTConnection, authority: CertificateAuthority, templates: [ProvisioningTemplate],
                 registry: ThingRegistry, options: Options = Options(), logger: Logger,
+                requester: @escaping @Sendable (String, Int) async -> String? = { _, _ in nil },
+                route: @escaping @Sendable ([UInt8], String) -> Void = { _, _ in },
                 onRegistered: @escaping @Sendable (ThingRegistry.Thing) -> Void = { _ in }) {
+        self.requester = requester
+        self.route = route
         self.connection = connection
         self.authority = authority
         self.templates = Dictionary(templates.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -61,7 +71,10 @@ public final class ProvisioningService: Sendable {
     /// Serves until the task is cancelled. Calls `ready` once the request topics are subscribed.
     public func run(ready: @Sendable () -> Void = {}) async {
         await RequestSubscription.serve(connection, topics: Self.requestTopics, name: "fleet provisioning", logger: logger,
-                                        ready: ready) { topic, payload in await handle(topic: topic, payload: payload) }
+                                        ready: ready) { topic, payload in
+            let client = await requester(topic, payload.count)
+            await Self.$answering.withValue(client) { await handle(topic: topic, payload: payload) }
+        }
     }
 
     func handle(topic: String, payload: [UInt8]) async {
@@ -167,14 +180,25 @@ public final class ProvisioningService: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let payload = (try? encoder.encode(value)).map(Array.init) ?? []
-        _ = connection.publish(topic: ProvisioningTopics.accepted(topic), payload: payload)
+        send(ProvisioningTopics.accepted(topic), payload)
     }
 
     private func reject(_ topic: String, _ status: Int, _ code: String, _ message: String) {
         logger.notice("rejected \(topic): \(status) \(code): \(message)")
         let rejection = ProvisioningRejection(statusCode: status, errorCode: code, errorMessage: message)
         let payload = (try? JSONEncoder().encode(rejection)).map(Array.init) ?? []
-        _ = connection.publish(topic: ProvisioningTopics.rejected(topic), payload: payload)
+        send(ProvisioningTopics.rejected(topic), payload)
+    }
+
+    /// To the client that asked: routed first, then published. A request whose publisher the
+    /// broker's log did not name is answered to nobody; the device times out and asks again.
+    private func send(_ topic: String, _ payload: [UInt8]) {
+        if let client = Self.answering {
+            route(payload, client)
+        } else {
+            logger.warning("the client of a request on \(topic) is not known: its reply reaches no device")
+        }
+        _ = connection.publish(topic: topic, payload: payload)
     }
 
     enum HookVerdict { case allow([String: String]), deny(String) }

@@ -233,7 +233,15 @@ if inside systemctl start trackerd; then pass "systemctl start returned 0"; else
 check "the unit is active (running)" test "$(inside systemctl show trackerd -p SubState --value)" = running
 status_text=$(inside systemctl show trackerd -p StatusText --value)
 echo "   STATUS=$status_text"
-check "the device provisioned itself as $thing" grep -q "\"$thing\"" "$work/cloud/registry.json"
+# The registry: its snapshot, and the journal a registration appends to.
+registered_things() {
+    python3 -c 'import json, sys
+things = json.load(open(sys.argv[1]))
+for line in open(sys.argv[2]) if __import__("os").path.exists(sys.argv[2]) else []:
+    if line.strip(): t = json.loads(line); things[t["thingName"]] = t
+print(" ".join(sorted(things)))' "$work/cloud/registry.json" "$work/cloud/registry.log"
+}
+check "the device provisioned itself as $thing" test "$(registered_things)" = "$thing"
 check "fixes reach localcloud" wait_for_line 60 "\"clientId\":\"$thing\".*\"topic\":\"gpsTopic\"" 5 tail -n +1 -F "$work/cloud/received.jsonl"
 check "the geofence event reaches localcloud" wait_for_line 60 "\"topic\":\"trackers/$thing/geofence\"" 1 tail -n +1 -F "$work/cloud/received.jsonl"
 dashboard=$(python3 -c 'import json, sys, urllib.request
@@ -292,7 +300,7 @@ check "fixes keep reaching localcloud" wait_for_line 60 "\"clientId\":\"$thing\"
 events=$(journal_events)
 check "connected again as $thing" grep -qE "^connected .*THING=$thing.*invocation=$second_invocation" <<< "$events"
 check "provisioned exactly once" test "$(grep -c '^provisioned ' <<< "$events")" = 1
-check "one thing in localcloud's registry" test "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r.get("things", r)))' "$work/cloud/registry.json")" = 1
+check "one thing in localcloud's registry" test "$(registered_things)" = "$thing"
 
 step "dpkg -i the same package again (an upgrade): configuration kept, service restarted"
 third_before=$(inside systemctl show trackerd -p InvocationID --value)

@@ -63,8 +63,7 @@ import TestSupport
                 "the broker refuses the rotated-away certificate")
         #expect(try await Self.publish(cloud, certificate: state + "/device.next/certificate.pem.crt",
                                        key: state + "/device.next/private.pem.key", id: "new-1") == 0, "and takes the new one")
-        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
-        let thing = registry?["tracker_10000000abcd"] as? [String: Any]
+        let thing = try ProvisioningEndToEndTests.registry(cloud)["tracker_10000000abcd"] as? [String: Any]
         let retired = thing?["retired"] as? [[String: Any]]
         #expect(thing?["certificateId"] as? String == newID && retired?.first?["certificateId"] as? String == oldID)
         #expect(retired?.first?["revokedAt"] is String)
@@ -95,8 +94,7 @@ import TestSupport
         #expect(Set(fixes.compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }).count == 10, "\(step): every fix")
 
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]
-        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
-        let thing = registry?["tracker_10000000abcd"] as? [String: Any]
+        let thing = try ProvisioningEndToEndTests.registry(cloud)["tracker_10000000abcd"] as? [String: Any]
         #expect(record?["certificateId"] as? String == thing?["certificateId"] as? String, "\(step): the pair in use is the cloud's current one")
         #expect(!FileManager.default.fileExists(atPath: state + "/rotation/next.json"), "\(step): no rotation left half done")
         let inUse = record?["credentials"] as? String ?? "device"

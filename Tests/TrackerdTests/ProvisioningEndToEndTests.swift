@@ -58,6 +58,19 @@ import TrackerStorage
         }
     }
 
+    /// localcloud's registry as a running serve holds it: the snapshot (registry.json) with the
+    /// journal (registry.log) replayed over it, a later line for a thing replacing an earlier.
+    static func registry(_ cloud: LocalCloudSetup) throws -> [String: Any] {
+        var things = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any] ?? [:]
+        let log = (try? String(contentsOfFile: cloud.cloud + "/registry.log", encoding: .utf8)) ?? ""
+        for line in log.split(separator: "\n") {
+            if let thing = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let name = thing["thingName"] as? String {
+                things[name] = thing
+            }
+        }
+        return things
+    }
+
     static func received(_ cloud: LocalCloudSetup) -> [[String: Any]] {
         let text = (try? String(contentsOfFile: cloud.cloud + "/received.jsonl", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -84,8 +97,7 @@ import TrackerStorage
         #expect(backlog == backlog.sorted(), "the backlog, one line per fix, in order")
         #expect(fixes.allSatisfy { $0["clientId"] as? String == "tracker_10000000abcd" }, "the rules engine knows the publisher")
         #expect(fixes.allSatisfy { $0["receivedAt"] is String })
-        let registry = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/registry.json"))) as? [String: Any]
-        #expect(registry?["tracker_10000000abcd"] != nil)
+        #expect(try Self.registry(cloud)["tracker_10000000abcd"] != nil)
 
         let second = try TrackerdBinary.start(["run", "--config", config, "--replay", drive.path, "--replay-speed", "0"])
         #expect(await second.waitForExit(timeout: .seconds(60)) == 0)
@@ -201,6 +213,35 @@ import TrackerStorage
         let everything = (first.stderrLines.items + log + cloud.serve.stderrLines.items).joined(separator: "\n")
         #expect(!everything.contains(token), "the ownership token never reaches a log")
         cloud.stop()
+    }
+
+    /// Devices booting at the same moment each get their own answers: AWS replies to the
+    /// requesting connection alone, and so does localcloud (its broker plugin routes each reply).
+    /// Before, Mosquitto gave every subscriber every reply and most of such a fleet failed with
+    /// "the issued certificate does not match the device key".
+    @Test func devicesProvisioningAtOnceEachGetTheirOwnCertificate() async throws {
+        let cloud = try await LocalCloudSetup.start()
+        defer { cloud.stop() }
+        let count = 12
+        var runs: [ChildProcess] = []
+        for index in 0..<count {
+            let config = try cloud.config(replacing: [("10000000abcd", String(format: "20000000%04d", index)),
+                                                      ("trackerd-state", "trackerd-state-\(index)")])
+            runs.append(try TrackerdBinary.start(["provision", "--config", config]))
+        }
+        var names: Set<String> = []
+        for run in runs {
+            #expect(await run.waitForExit(timeout: .seconds(120)) == 0, "\(run.stderrLines.items.suffix(3))")
+            if let line = run.stdoutLines.items.first(where: { $0.hasPrefix("provisioned as ") }) { names.insert(line) }
+        }
+        #expect(names.count == count, "each its own thing: \(names.sorted())")
+        let registered = try Self.registry(cloud)
+        #expect(registered.count == count)
+        for index in 0..<count {
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cloud.cloud + "/trackerd-state-\(index)/provisioning.json"))) as? [String: Any]
+            let thing = registered[record?["thingName"] as? String ?? ""] as? [String: Any]
+            #expect(thing?["certificateId"] as? String == record?["certificateId"] as? String, "device \(index) holds the certificate its thing has")
+        }
     }
 
     @Test func aRejectedRegistrationLogsAWSsErrorAndExitsWithItsCode() async throws {
