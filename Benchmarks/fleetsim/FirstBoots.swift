@@ -64,27 +64,10 @@ struct FirstBoots {
         try? FileManager.default.removeItem(atPath: directory)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let cloud = directory + "/cloud"
-        let localcloud = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            .appendingPathComponent("localcloud").path
         let port = Int.random(in: 20_000..<30_000)
-        try Self.runToEnd(localcloud, ["init", cloud, "--port", String(port)])
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: localcloud)
-        serve.arguments = ["serve", cloud, "--port", String(port), "--http-port", "0", "--files-port", String(port + 1)]
-        let errors = Pipe()
-        serve.standardError = errors
-        try serve.run()
+        try Self.runToEnd(Self.localcloudPath, ["init", cloud, "--port", String(port)])
+        let serve = try Self.serve(cloud: cloud, port: port)
         defer { serve.terminate(); serve.waitUntilExit() }
-        // Ready when it says so (its log goes on being read, so the pipe never fills).
-        let ready = Atomic<Bool>(false)
-        errors.fileHandleForReading.readabilityHandler = { handle in
-            if String(decoding: handle.availableData, as: UTF8.self).contains("localcloud ready") { ready.store(true, ordering: .releasing) }
-        }
-        let deadline = Date().addingTimeInterval(30)
-        while !ready.load(ordering: .acquiring) {
-            guard Date() < deadline, serve.isRunning else { throw Failure(description: "localcloud did not start") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
         try FileManager.default.createDirectory(atPath: directory + "/devices", withIntermediateDirectories: true)
         let config = try TrackerConfig.parse(String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8), file: "trackerd.toml")
         guard let provisioning = config.provisioning else { throw Failure(description: "localcloud's trackerd.toml has no [provisioning]") }
@@ -129,10 +112,7 @@ struct FirstBoots {
                             ratePerHundred: rates, flatness: (rates.min() ?? 0) / max(rates.max() ?? 1, 1e-9),
                             connectFailures: RetryCounter.connectFailures.load(ordering: .relaxed), waveRates: waveRates,
                             waveFlatness: (waveRates.min() ?? 0) / max(waveRates.max() ?? 1, 1e-9))
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(result).write(to: URL(fileURLWithPath: out + "/boots.json"))
+        try FleetSimCommand.write(result, to: out + "/boots.json")
         print("provisioned \(done.count) of \(devices) in \(JSONNumber.fixed(result.provisionedSeconds, 1)) s (\(JSONNumber.fixed(result.devicesPerSecond, 1)) devices/s); \(result.failures) failed, \(result.retries) retries; the last one publishing at \(JSONNumber.fixed(result.lastPublishingSeconds, 1)) s")
         print("at once: \(result.connectFailures) connection attempts failed and were retried (the connect storm); registrations/s by hundreds in the order they completed: " + rates.map { JSONNumber.fixed($0, 1) }.joined(separator: " "))
         print("then \(waves) waves of \(size) (registrations \(devices + 1) to \(devices + waves * size)): devices/s " + waveRates.map { JSONNumber.fixed($0, 1) }.joined(separator: " ") + " (slowest/fastest \(JSONNumber.fixed(result.waveFlatness, 2)))")
@@ -187,6 +167,35 @@ struct FirstBoots {
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
+    }
+
+    static var localcloudPath: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("localcloud").path
+    }
+
+    /// `localcloud serve` on `port`, once it says it is ready (its log goes on being read, so the
+    /// pipe never fills).
+    static func serve(cloud: String, port: Int) throws -> Process {
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: localcloudPath)
+        serve.arguments = ["serve", cloud, "--port", String(port), "--http-port", "0", "--files-port", String(port + 1)]
+        let errors = Pipe()
+        serve.standardError = errors
+        try serve.run()
+        let ready = Atomic<Bool>(false)
+        errors.fileHandleForReading.readabilityHandler = { handle in
+            if String(decoding: handle.availableData, as: UTF8.self).contains("localcloud ready") { ready.store(true, ordering: .releasing) }
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while !ready.load(ordering: .acquiring) {
+            guard Date() < deadline, serve.isRunning else {
+                serve.terminate()
+                throw Failure(description: "localcloud did not start")
+            }
+            usleep(20_000)
+        }
+        return serve
     }
 
     /// A child `fleetsim boots-worker` booting `range` now, on the same clock.

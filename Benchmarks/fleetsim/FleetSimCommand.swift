@@ -9,12 +9,34 @@ import TrackerCore
 struct FleetSimCommand {
     static let usage = """
     usage: fleetsim boots [--devices N] [--waves N] [--out DIR]
+           fleetsim real [--clients N] [--outage-s S] [--reconnect-max-s S] [--out DIR]
            fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
                           [--reconnect-max-s S] [--report-interval-s S] [--backlog-batch N] [--seed N] [--out DIR]
     """
 
     static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "real-worker" {
+            try await RealFleet.work(Array(arguments.dropFirst()))
+            return
+        }
+        if arguments.first == "real" {
+            var real = RealFleet()
+            arguments.removeFirst()
+            while arguments.count >= 2 {
+                let (name, value) = (arguments[0], arguments[1])
+                arguments.removeFirst(2)
+                switch name {
+                case "--clients": real.clients = max(1, Int(value) ?? 1000)
+                case "--outage-s": real.outageSeconds = Double(value) ?? 20
+                case "--reconnect-max-s": real.reconnectMaxSeconds = Double(value) ?? 30
+                case "--out": real.out = value
+                default: fail("unknown option \(name)")
+                }
+            }
+            try await real.run()
+            return
+        }
         if arguments.first == "boots-worker" {
             try await FirstBoots.work(Array(arguments.dropFirst()))
             return
@@ -70,10 +92,7 @@ struct FleetSimCommand {
         let jittered = FleetModel.run(scenario, limitSeconds: max(7200, 4 * scenario.outageSeconds))
         let synchronised = FleetModel.run(withoutJitter, limitSeconds: max(7200, 4 * scenario.outageSeconds))
         let report = FleetComparison(jitter: jittered, noJitter: synchronised)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(report).write(to: URL(fileURLWithPath: out + "/model.json"))
+        try FleetSimCommand.write(report, to: out + "/model.json")
         for line in report.summary { print(line) }
         print("model: \(out)/model.json")
         // The plot, if Debian's matplotlib is there (make bench-fleet installs it).
@@ -88,6 +107,14 @@ struct FleetSimCommand {
         } catch {
             print("plot: not made (\(error))")
         }
+    }
+
+    /// A result as JSON (sorted keys), its directory made if need be.
+    static func write(_ value: some Encodable, to path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(value).write(to: URL(fileURLWithPath: path))
     }
 
     static func fail(_ message: String) -> Never {
