@@ -18,6 +18,8 @@ struct FirstBoots {
     /// the one before has finished: the registrations per second of each wave, flat when the
     /// 1,000th registration costs the cloud what the 1st did.
     var waves = 10
+    /// localcloud answers every Nth provisioning request with AWS's 429 Throttling (0: never).
+    var throttleEvery = 0
     var out = ".build/fleetsim"
 
     struct Result: Codable {
@@ -66,13 +68,14 @@ struct FirstBoots {
         let cloud = directory + "/cloud"
         let port = Int.random(in: 20_000..<30_000)
         try Self.runToEnd(Self.localcloudPath, ["init", cloud, "--port", String(port)])
-        let serve = try Self.serve(cloud: cloud, port: port)
+        let serve = try Self.serve(cloud: cloud, port: port, extra: throttleEvery > 0 ? ["--throttle-every", String(throttleEvery)] : [])
         defer { serve.terminate(); serve.waitUntilExit() }
         try FileManager.default.createDirectory(atPath: directory + "/devices", withIntermediateDirectories: true)
         let config = try TrackerConfig.parse(String(contentsOfFile: cloud + "/trackerd.toml", encoding: .utf8), file: "trackerd.toml")
         guard let provisioning = config.provisioning else { throw Failure(description: "localcloud's trackerd.toml has no [provisioning]") }
 
-        print("first boots: \(devices) devices provisioning at once through localcloud on 127.0.0.1:\(port)")
+        print("first boots: \(devices) devices provisioning at once through localcloud on 127.0.0.1:\(port)"
+              + (throttleEvery > 0 ? ", every \(throttleEvery)th request throttled (429)" : ""))
         let start = Date()
         let tally = Tally()
         let boot = Boot(directory: directory, port: port, caFile: config.mqtt.caFile, provisioning: provisioning,
@@ -176,10 +179,10 @@ struct FirstBoots {
 
     /// `localcloud serve` on `port`, once it says it is ready (its log goes on being read, so the
     /// pipe never fills).
-    static func serve(cloud: String, port: Int) throws -> Process {
+    static func serve(cloud: String, port: Int, extra: [String] = []) throws -> Process {
         let serve = Process()
         serve.executableURL = URL(fileURLWithPath: localcloudPath)
-        serve.arguments = ["serve", cloud, "--port", String(port), "--http-port", "0", "--files-port", String(port + 1)]
+        serve.arguments = ["serve", cloud, "--port", String(port), "--http-port", "0", "--files-port", String(port + 1)] + extra
         let errors = Pipe()
         serve.standardError = errors
         try serve.run()

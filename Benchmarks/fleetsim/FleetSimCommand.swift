@@ -8,7 +8,7 @@ import TrackerCore
 @main
 struct FleetSimCommand {
     static let usage = """
-    usage: fleetsim boots [--devices N] [--waves N] [--out DIR]
+    usage: fleetsim boots [--devices N] [--waves N] [--throttle-every N] [--out DIR]
            fleetsim real [--clients N] [--outage-s S] [--reconnect-max-s S] [--out DIR]
            fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
                           [--reconnect-max-s S] [--report-interval-s S] [--backlog-batch N] [--seed N] [--out DIR]
@@ -50,6 +50,7 @@ struct FleetSimCommand {
                 switch name {
                 case "--devices": boots.devices = max(1, Int(value) ?? 1000)
                 case "--waves": boots.waves = max(0, Int(value) ?? 10)
+                case "--throttle-every": boots.throttleEvery = max(0, Int(value) ?? 0)
                 case "--out": boots.out = value
                 default: fail("unknown option \(name)")
                 }
