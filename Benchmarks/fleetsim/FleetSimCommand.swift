@@ -15,64 +15,66 @@ struct FleetSimCommand {
     """
 
     static func main() async throws {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "real-worker" {
-            try await RealFleet.work(Array(arguments.dropFirst()))
-            return
-        }
-        if arguments.first == "real" {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let rest = arguments.dropFirst()
+        switch arguments.first {
+        case "real-worker":
+            try await RealFleet.work(Array(rest))
+        case "boots-worker":
+            try await FirstBoots.work(Array(rest))
+        case "real":
             var real = RealFleet()
-            arguments.removeFirst()
-            while arguments.count >= 2 {
-                let (name, value) = (arguments[0], arguments[1])
-                arguments.removeFirst(2)
+            for (name, value) in options(rest) {
                 switch name {
-                case "--clients": real.clients = max(1, Int(value) ?? 1000)
-                case "--outage-s": real.outageSeconds = Double(value) ?? 20
-                case "--reconnect-max-s": real.reconnectMaxSeconds = Double(value) ?? 30
+                case "--clients": real.clients = max(1, Int(number(name, value)))
+                case "--outage-s": real.outageSeconds = number(name, value)
+                case "--reconnect-max-s": real.reconnectMaxSeconds = number(name, value)
                 case "--out": real.out = value
                 default: fail("unknown option \(name)")
                 }
             }
             try await real.run()
-            return
-        }
-        if arguments.first == "boots-worker" {
-            try await FirstBoots.work(Array(arguments.dropFirst()))
-            return
-        }
-        if arguments.first == "boots" {
+        case "boots":
             var boots = FirstBoots()
-            arguments.removeFirst()
-            while arguments.count >= 2 {
-                let (name, value) = (arguments[0], arguments[1])
-                arguments.removeFirst(2)
+            for (name, value) in options(rest) {
                 switch name {
-                case "--devices": boots.devices = max(1, Int(value) ?? 1000)
-                case "--waves": boots.waves = max(0, Int(value) ?? 10)
-                case "--throttle-every": boots.throttleEvery = max(0, Int(value) ?? 0)
+                case "--devices": boots.devices = max(1, Int(number(name, value)))
+                case "--waves": boots.waves = Int(number(name, value))
+                case "--throttle-every": boots.throttleEvery = Int(number(name, value))
                 case "--out": boots.out = value
                 default: fail("unknown option \(name)")
                 }
             }
             try await boots.run()
-            return
-        }
-        guard arguments.first == "model" else {
+        case "model":
+            try model(options(rest))
+        default:
             FileHandle.standardError.write(Data((usage + "\n").utf8))
             exit(64)
         }
-        arguments.removeFirst()
+    }
+
+    /// `--name value` pairs, in order.
+    static func options(_ arguments: ArraySlice<String>) -> [(name: String, value: String)] {
+        var arguments = arguments
+        var pairs: [(name: String, value: String)] = []
+        while let name = arguments.popFirst() {
+            guard let value = arguments.popFirst() else { fail("\(name) needs a value") }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    static func number(_ name: String, _ value: String) -> Double {
+        guard let number = Double(value), number >= 0 else { fail("\(name) \(value) is not a number") }
+        return number
+    }
+
+    static func model(_ options: [(name: String, value: String)]) throws {
         var scenario = FleetScenario()
         var out = ".build/fleetsim"
-        while !arguments.isEmpty {
-            let name = arguments.removeFirst()
-            guard let value = arguments.first else { fail("\(name) needs a value") }
-            arguments.removeFirst()
-            func number() -> Double {
-                guard let number = Double(value), number >= 0 else { fail("\(name) \(value) is not a number") }
-                return number
-            }
+        for (name, value) in options {
+            let number = { Self.number(name, value) }
             switch name {
             case "--trackers": scenario.trackers = max(1, Int(number()))
             case "--outage-s": scenario.outageSeconds = number()
@@ -90,8 +92,9 @@ struct FleetSimCommand {
         var withoutJitter = scenario
         withoutJitter.jitter = false
         // Two hours of virtual time: without jitter a large fleet would take days.
-        let jittered = FleetModel.run(scenario, limitSeconds: max(7200, 4 * scenario.outageSeconds))
-        let synchronised = FleetModel.run(withoutJitter, limitSeconds: max(7200, 4 * scenario.outageSeconds))
+        let limit = max(7200, 4 * scenario.outageSeconds)
+        let jittered = FleetModel.run(scenario, limitSeconds: limit)
+        let synchronised = FleetModel.run(withoutJitter, limitSeconds: limit)
         let report = FleetComparison(jitter: jittered, noJitter: synchronised)
         try FleetSimCommand.write(report, to: out + "/model.json")
         for line in report.summary { print(line) }

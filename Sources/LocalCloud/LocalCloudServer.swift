@@ -145,14 +145,9 @@ public final class LocalCloudServer: Sendable {
         let service = ProvisioningService(connection: try connection("localcloud-provisioning"), authority: authority,
                                           templates: templates, registry: registry, options: options, logger: logger,
                                           requester: { topic, size in
-            // Mosquitto logs the PUBLISH before it forwards it, but its log reaches us through a
-            // pipe that a loaded machine drains late: wait up to 2 s for the line. A request left
-            // unmatched would leave its line behind for the next request of the same size.
-            for _ in 0..<400 {
-                if let client = trail.take(topic: topic, size: size) { return client }
-                try? await Task.sleep(for: .milliseconds(5))
-            }
-            return nil
+            // Up to 2 s: a request left unmatched would leave its line behind for the next
+            // request of the same size, and that one's reply would go to the wrong device.
+            await trail.publisher(topic: topic, size: size, patience: .seconds(2))
         }, route: { [logger] payload, client in
             guard let line = BrokerACL.replyLine(payload: payload, clientID: client) else { return }
             do { try replies.append(line: line) } catch { logger.error("cannot route a provisioning reply to \(client): \(error)") }
@@ -243,12 +238,7 @@ public final class LocalCloudServer: Sendable {
             case .subscribed(let id, _) where id == subscription:
                 ready()
             case .message(let topic, let payload):
-                // Mosquitto logs the PUBLISH before it forwards it; give its log line a moment.
-                var publisher = trail.take(topic: topic, size: payload.count)
-                for _ in 0..<40 where publisher == nil {
-                    try? await Task.sleep(for: .milliseconds(5))
-                    publisher = trail.take(topic: topic, size: payload.count)
-                }
+                let publisher = await trail.publisher(topic: topic, size: payload.count, patience: .milliseconds(200))
                 let clientID: Any = publisher ?? NSNull()
                 let body: Any = (try? JSONSerialization.jsonObject(with: Data(payload))) ?? String(decoding: payload, as: UTF8.self)
                 let receivedAt = formatter.string(from: Date())

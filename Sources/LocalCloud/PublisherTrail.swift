@@ -35,6 +35,18 @@ public final class PublisherTrail: Sendable {
         }
     }
 
+    /// The publisher of a message with this topic and size, waiting up to `patience` for
+    /// Mosquitto's line: the broker logs a PUBLISH before it forwards it, but its log reaches
+    /// localcloud through a pipe that a loaded machine drains late.
+    public func publisher(topic: String, size: Int, patience: Duration) async -> String? {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            if let client = take(topic: topic, size: size) { return client }
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// The publisher of a message with this topic and size, if Mosquitto has logged it.
     public func take(topic: String, size: Int) -> String? {
         entries.withLock { entries in

@@ -42,7 +42,7 @@ public final class ThingRegistry: Sendable {
     }
 
     public let path: String
-    public var journalPath: String { (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".log" }
+    public var journalPath: String { Self.journalPath(for: path) }
     private let things: Mutex<[String: Thing]>
     /// The journal, opened for appending at the first change.
     private let journal = Mutex<Int32>(-1)
@@ -51,14 +51,18 @@ public final class ThingRegistry: Sendable {
     public init(path: String) throws {
         self.path = path
         var stored = try FileManager.default.contents(atPath: path).map { try JSONDecoder().decode([String: Thing].self, from: $0) } ?? [:]
-        let logPath = (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".log"
-        if let log = FileManager.default.contents(atPath: logPath) {
+        if let log = FileManager.default.contents(atPath: Self.journalPath(for: path)) {
             for line in log.split(separator: 0x0A) {
                 guard let thing = try? JSONDecoder().decode(Thing.self, from: Data(line)) else { continue }
                 stored[thing.thingName] = thing
             }
         }
         things = Mutex(stored)
+    }
+
+    /// registry.json's journal: registry.log beside it.
+    static func journalPath(for path: String) -> String {
+        (path.hasSuffix(".json") ? String(path.dropLast(5)) : path) + ".log"
     }
 
     deinit { journal.withLock { if $0 >= 0 { close($0) } } }
