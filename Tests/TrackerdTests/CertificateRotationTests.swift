@@ -52,7 +52,7 @@ import TestSupport
         #expect(newID != oldID && record?["credentials"] as? String == "device.next" && record?["thingName"] as? String == "tracker_10000000abcd")
         #expect(!FileManager.default.fileExists(atPath: state + "/device/certificate.pem.crt"), "the old pair is gone")
         #expect(!FileManager.default.fileExists(atPath: state + "/rotation/next.json"))
-        let fixes = ProvisioningEndToEndTests.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        let fixes = await ProvisioningEndToEndTests.receivedFixes(cloud, atLeast: 10)
         #expect(fixes.count == 10, "the tracker published with the new certificate")
 
         // localcloud revokes the old certificate once the tracker is online with the new one.
@@ -90,7 +90,7 @@ import TestSupport
         #expect(await next.waitForExit(timeout: .seconds(90)) == 0, "\(step): \(next.stderrLines.items.suffix(5))")
         #expect(next.stderrLines.items.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
         #expect(next.stderrLines.items.contains { $0.contains("rotated the device certificate: now ") }, "\(step): \(next.stderrLines.items.suffix(6))")
-        let fixes = ProvisioningEndToEndTests.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        let fixes = await ProvisioningEndToEndTests.receivedFixes(cloud, atLeast: 10)
         #expect(Set(fixes.compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }).count == 10, "\(step): every fix")
 
         let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state + "/provisioning.json"))) as? [String: Any]

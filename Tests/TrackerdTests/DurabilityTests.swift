@@ -56,6 +56,9 @@ import TrackerStorage
     /// A real full disk (a tmpfs filled to the last block), at start or while trackerd runs
     /// offline, then freed: memory only, then the store opens (or commits) on a retry, takes
     /// everything held in memory, and commits go on; a kill after that loses nothing.
+    ///
+    /// The receiver is a pty written by the test, so that the disk fills while fixes are still
+    /// to come however loaded the machine is (a replay could end before the fill).
     @Test(.enabled(if: getuid() == 0, "mounting a tmpfs needs root (as in CI)"), arguments: ["at start", "while running"])
     func aFullDiskIsSurvivedAndCommitsResumeWhenSpaceReturns(when: String) async throws {
         let setup = try await Setup.make()
@@ -63,26 +66,37 @@ import TrackerStorage
         let tmpfs = try SmallTmpfs(at: setup.dir.file("small").path, size: "256k")
         defer { tmpfs.unmount() }
         if when == "at start" { tmpfs.fill() }
-        let drive = setup.dir.file("drive.nmea")
-        try TrackerdBinary.seedDriveCut(080320...080459, into: drive)
+        let pty = try PseudoTerminal()
+        defer { pty.close() }
+        let (parts, drive) = try setup.driveParts([080320...080339, 080340...080459])
         let expected = try PublishingTests.expectedPayloads(drive)
-        let config = try setup.config(replay: drive, speed: 10, queue: "commit_interval_s = 0.5", storeDirectory: tmpfs.path + "/state")
+        let config = try setup.config(replay: drive, gps: setup.serial(pty), queue: "commit_interval_s = 0.5",
+                                      storeDirectory: tmpfs.path + "/state")
         let run = try TrackerdBinary.start(["run", "--config", config, "--log-level", "debug"])
+        defer { run.signal(SIGKILL) }
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("reading NMEA from serial \(pty.slavePath)") } })
+        pty.write(Array(parts[0]))
         if when == "while running" {
-            #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("queue committed: ") } })
+            // A commit that wrote fixes: the disk fills with the store open and in use.
+            #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in
+                lines.contains { $0.contains("queue committed: ") && !$0.contains("queue committed: 0 written") }
+            })
             tmpfs.fill()
         }
-        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("the queue is kept in memory only") } })
-        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= 20 })
+        pty.write(Array(parts[1]))
+        #expect(await run.stderrLines.wait(timeout: .seconds(20)) { $0.contains { $0.contains("the queue is kept in memory only") } },
+                "\(run.stderrLines.items.filter { !$0.contains("debug: fix") }.suffix(5))")
+        #expect(await run.stderrLines.wait(timeout: .seconds(30)) { lines in lines.filter { $0.contains("debug: fix:") }.count >= expected.count })
         tmpfs.free()
         #expect(await run.stderrLines.wait(timeout: .seconds(60)) { $0.contains { $0.contains("queue storage recovered") } },
                 "\(run.stderrLines.items.filter { !$0.contains("debug: fix") }.suffix(5))")
+        // Offline nothing is removed and a failed commit is not logged, so the commits' "N
+        // written" add up to every fix once all of them are on disk.
         #expect(await run.stderrLines.wait(timeout: .seconds(30)) { lines in
-            guard let end = lines.firstIndex(where: { $0.contains("fix source ended") }) else { return false }
-            // A commit that wrote something: the store's reopening commits nothing ("0 written,
-            // 0 removed"), and under load it can come after the end of the source.
-            return lines[end...].contains { $0.contains("queue committed:") && !$0.contains("queue committed: 0 written, 0 removed") }
-        })
+            lines.compactMap { line in
+                line.range(of: "queue committed: ").flatMap { Int(line[$0.upperBound...].prefix { $0.isNumber }) }
+            }.reduce(0, +) >= expected.count
+        }, "\(run.stderrLines.items.filter { $0.contains("queue committed") }.suffix(5))")
         run.signal(SIGKILL)
         _ = await run.waitForExit(timeout: .seconds(5))
         let stored = try SQLiteQueueStore(path: tmpfs.path + "/state/queue.db").loadAll()

@@ -73,7 +73,25 @@ import TrackerStorage
 
     static func received(_ cloud: LocalCloudSetup) -> [[String: Any]] {
         let text = (try? String(contentsOfFile: cloud.cloud + "/received.jsonl", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return Self.records(Data(text.utf8))
+    }
+
+    /// The fixes localcloud recorded, once there are at least `count` of them (or at a 20 s
+    /// deadline): a tracker that has exited had its fixes acknowledged by the broker, which
+    /// localcloud may not have written down yet.
+    static func receivedFixes(_ cloud: LocalCloudSetup, atLeast count: Int) async -> [[String: Any]] {
+        _ = await FileChanges.wait(path: cloud.cloud + "/received.jsonl", timeout: .seconds(20)) { data in
+            Self.records(data ?? Data()).filter(Self.isFix).count >= count
+        }
+        return Self.received(cloud).filter(Self.isFix)
+    }
+
+    static func isFix(_ record: [String: Any]) -> Bool {
+        record["topic"] as? String == "gpsTopic" || record["backlog"] as? Bool == true
+    }
+
+    private static func records(_ data: Data) -> [[String: Any]] {
+        data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
     }
 
     @Test func firstBootProvisionsPublishesAndARebootSkipsProvisioning() async throws {
@@ -88,7 +106,7 @@ import TrackerStorage
         #expect(log.contains { $0.contains("provisioned as tracker_10000000abcd") })
         #expect(log.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
 
-        let fixes = Self.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        let fixes = await Self.receivedFixes(cloud, atLeast: 20)
         #expect(fixes.count == 20, "every fix reached localcloud with the unique certificate")
         let times = fixes.compactMap { ($0["payload"] as? [String: Any])?["gpsDatTm"] as? String }
         #expect(Set(times).count == 20 && times.contains("03/02/2020  08:03:20.000"))

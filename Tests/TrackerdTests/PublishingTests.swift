@@ -134,7 +134,7 @@ import TrackerStorage
         try Data().write(to: empty)
         let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: empty)])
         #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= count })
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(30)) { Self.received($0).count >= count })
         return (run, Self.received(subscriber))
     }
 
@@ -192,7 +192,7 @@ import TrackerStorage
 
         let run = try TrackerdBinary.start(["run", "--config", try setup.config(replay: drive)])
         #expect(await run.waitForExit(timeout: .seconds(30)) == 0, "\(run.stderrLines.items.suffix(5))")
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= expected.count })
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(30)) { Self.received($0).count >= expected.count })
         let received = Self.received(subscriber)
         #expect(received.count == expected.count)
         #expect(Set(received) == Set(expected), "every fix exactly once")
@@ -324,7 +324,7 @@ import TrackerStorage
         #expect(await run.stderrLines.wait(timeout: .seconds(30)) { $0.contains { $0.contains("fix source ended") } })
         try await setup.broker.start()
         #expect(await run.waitForExit(timeout: .seconds(30)) == 0)
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0).count >= 1000 })
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(60)) { Self.received($0).count >= 1000 })
         let received = Self.received(subscriber)
         #expect(received.count == 1000)
         let newest = Array(expected.suffix(1000))
@@ -378,7 +378,7 @@ import TrackerStorage
         let config = try setup.config(replay: TrackerdBinary.seedDrive, queue: "", trailer: zone)
         let first = try TrackerdBinary.start(["run", "--config", config])
         #expect(await first.waitForExit(timeout: .seconds(60)) == 0)
-        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(10)) { Self.received($0, topic: "trackers/1/geofence").count >= 5 })
+        #expect(await subscriber.stdoutLines.wait(timeout: .seconds(30)) { Self.received($0, topic: "trackers/1/geofence").count >= 5 })
         let events = Self.received(subscriber, topic: "trackers/1/geofence")
         #expect(events.count == 5)
         #expect(events.first == #"{"deviceId":"1","zone":"depot","event":"OnEnter","state":"InBoundary","lat":10.1500233,"lng":10.1500267,"time":"2020-03-02T08:03:20.000Z"}"#)

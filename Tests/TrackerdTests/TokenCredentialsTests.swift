@@ -76,7 +76,7 @@ struct TokenCredentialsTests {
         #expect(log.contains { $0.contains("connected with the claim certificate") }, "TLS signed by the claim key in the token")
         #expect(log.contains { $0.contains("provisioned as tracker_10000000abcd") })
         #expect(log.contains { $0.contains("connected to localhost:\(cloud.port) as tracker_10000000abcd") })
-        let fixes = ProvisioningEndToEndTests.received(cloud).filter { $0["topic"] as? String == "gpsTopic" || $0["backlog"] as? Bool == true }
+        let fixes = await ProvisioningEndToEndTests.receivedFixes(cloud, atLeast: 20)
         #expect(fixes.count == 20, "every fix reached localcloud over TLS signed in the token")
 
         let state = cloud.cloud + "/trackerd-state"
