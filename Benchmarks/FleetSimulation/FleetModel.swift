@@ -1,12 +1,13 @@
 import TrackerCore
 
 /// `fleetsim model`: the fleet of `FleetScenario` on a virtual clock, each tracker driven by
-/// trackerd's own policies — `ReconnectPolicy` (with its `Backoff`) for when to try again,
-/// `PublishRateCap` for the pace of its drain, and the queue's newest-first, `backlog_batch`
-/// packing — against a modelled broker: away for the outage, then accepting `connectLimit`
-/// connect requests a second and throttling the rest, and counting each connection's publishes
-/// against `publishLimit`. Discrete events, one pending per tracker, so a million trackers run
-/// in a few hundred megabytes.
+/// trackerd's own core — `ReconnectPolicy` (with its `Backoff`) for when to try again,
+/// `PublicationPlanner` (the reporting policy) for what it queues while offline
+/// (`FleetTraffic`), and `OutboundQueue` with `PublishRateCap` for its drain (`TrackerDrain`) —
+/// against a modelled broker: away for the outage, then accepting `connectLimit` connect
+/// requests a second and throttling the rest, and counting each connection's publishes against
+/// `publishLimit`. Discrete events, one pending per tracker, so a million trackers run in a few
+/// hundred megabytes.
 public enum FleetModel {
     enum Phase: UInt8 {
         case waiting, answering, draining, done
@@ -16,8 +17,6 @@ public enum FleetModel {
         var policy: ReconnectPolicy
         var phase = Phase.waiting
         var accepted = false
-        /// Publishes still to send in the drain.
-        var pending: Int32 = 0
         /// The broker's count of this connection's publishes in its current second.
         var publishSecond: Int32 = -1
         var publishesInSecond: Int32 = 0
@@ -38,6 +37,17 @@ public enum FleetModel {
         }
     }
 
+    /// The trackerd.toml the fleet runs with: the scenario's reporting, queue and publish settings.
+    public static func trackerConfig(_ scenario: FleetScenario) -> TrackerConfig {
+        var config = TrackerConfig()
+        config.mqtt.endpoint = "broker"
+        config.mqtt.maxPublishRate = scenario.maxPublishRate
+        config.queue.backlogBatch = scenario.backlogBatch
+        config.report.mode = scenario.reportEveryFix ? .everyFix : .adaptive
+        config.report.movingInterval = .nanoseconds(Int64(scenario.reportIntervalSeconds * 1e9))
+        return config
+    }
+
     public static func run(_ scenario: FleetScenario, limitSeconds: Double = 86_400) -> FleetRun {
         let started = MonotonicInstant.now
         var run = FleetRun(scenario: scenario)
@@ -48,14 +58,18 @@ public enum FleetModel {
         let second: Int64 = 1_000_000_000
         let outageEnd = Int64(scenario.outageSeconds * 1e9)
         let roundTrip = Int64(scenario.connectRoundTripSeconds * 1e9)
-        let report = Int64(scenario.reportIntervalSeconds * 1e9)
+        let publishRoundTrip = Int64(scenario.publishRoundTripSeconds * 1e9)
+        let config = trackerConfig(scenario)
+        let publishing = EngineSettings(config: config, deviceID: "sim", thingName: "sim", source: "fleetsim", processID: 0,
+                                        alwaysPublish: true).publishing!
+        var traffic = FleetTraffic(config: config)
         let limitTime = Int64(limitSeconds * 1e9)
         let backoff = Backoff(base: .nanoseconds(Int64(scenario.reconnectMinSeconds * 1e9)),
                               cap: .nanoseconds(Int64(scenario.reconnectMaxSeconds * 1e9)))
         // trackerd's MQTTConnection: a session that lasted a minute resets the backoff.
         var trackers = [Tracker](repeating: Tracker(policy: ReconnectPolicy(backoff: backoff, stableAfter: .seconds(60))),
                                  count: scenario.trackers)
-        var caps: [Int32: PublishRateCap] = [:]
+        var drains: [Int32: TrackerDrain] = [:]
         var draw = Draw(jitter: scenario.jitter, random: SplitMix64(seed: scenario.seed))
         var heap = EventHeap(capacity: scenario.trackers)
         var acceptedInSecond: [Int] = []
@@ -111,18 +125,52 @@ public enum FleetModel {
                 count(&run.connects, time)
                 connected += 1
                 if connected == trackers.count { run.allConnectedSeconds = Double(time) / 1e9 }
-                // What was queued while offline: a fix every report interval; the newest goes
-                // alone and first, the rest in batches.
-                let queued = Int(time / report) + 1
-                trackers[i].pending = Int32(1 + (queued - 1 + scenario.backlogBatch - 1) / scenario.backlogBatch)
+                // What its planner produced while offline, queued as it came; the newest fix
+                // goes first at the reconnect.
+                let key = FleetTraffic.key(FleetDrive.of(tracker: i, drivingShare: scenario.drivingShare))
+                let upTo = Int(time / second)
+                traffic.plan(key, through: upTo)
+                var drain = TrackerDrain(queue: OutboundQueue(policy: publishing.queue, now: instant(0), telemetryTopic: publishing.topic),
+                                         cap: PublishRateCap(rate: publishing.maxPublishRate), drive: key)
+                for message in traffic.messages[key] where Int(message.second) <= upTo {
+                    _ = drain.queue.enqueue(topic: message.topic, payload: message.payload, now: instant(Int64(message.second) * second),
+                                            connected: false)
+                    drain.fed += 1
+                }
+                run.messagesQueuedAtConnect += drain.queue.count
+                run.mostQueuedAtConnect = max(run.mostQueuedAtConnect, drain.queue.count)
+                drain.queue.promoteNewestFix(telemetryTopic: publishing.topic)
+                drains[tracker] = drain
                 trackers[i].phase = .draining
-                caps[tracker] = PublishRateCap(rate: scenario.maxPublishRate)
                 heap.push(time, tracker)
             case .draining:
-                var cap = caps[tracker]!
+                var drain = drains.removeValue(forKey: tracker)!
                 let now = instant(time)
-                let n = min(Int(trackers[i].pending), cap.available(now: now))
-                cap.spend(n, now: now)
+                while let first = drain.inflight.first, first.ack <= time {
+                    drain.queue.acknowledge(publication: first.sequences, now: now)
+                    run.messagesDelivered += first.sequences.count
+                    drain.inflight.removeFirst()
+                }
+                // Produced while draining: live messages, in the same queue.
+                let upTo = Int(time / second)
+                traffic.plan(drain.drive, through: upTo)
+                let messages = traffic.messages[drain.drive]
+                while drain.fed < messages.count, Int(messages[drain.fed].second) <= upTo {
+                    _ = drain.queue.enqueue(topic: messages[drain.fed].topic, payload: messages[drain.fed].payload, now: now, connected: true)
+                    drain.fed += 1
+                }
+                var tokens = drain.cap.available(now: now)
+                var n = 0
+                if drain.presencePending && tokens > 0 {
+                    drain.presencePending = false
+                    drain.cap.spend(1, now: now)
+                    tokens -= 1
+                    n += 1
+                }
+                let publications = drain.queue.nextPublications(now: now, limit: tokens, backlog: publishing.backlog)
+                drain.cap.spend(publications.count, now: now)
+                for publication in publications { drain.inflight.append((time + publishRoundTrip, publication.sequences)) }
+                n += publications.count
                 count(&run.publishes, time, n)
                 run.totalPublishes += n
                 let s = Int32(time / second)
@@ -134,17 +182,20 @@ public enum FleetModel {
                 if trackers[i].publishesInSecond > Int32(scenario.publishLimit) && trackers[i].publishesInSecond - Int32(n) <= Int32(scenario.publishLimit) {
                     run.publishLimitBreaches += 1
                 }
-                trackers[i].pending -= Int32(n)
-                if trackers[i].pending == 0 {
+                if drain.queue.count == 0 && drain.inflight.isEmpty && !drain.presencePending {
                     trackers[i].phase = .done
-                    caps[tracker] = nil
                     drained += 1
                     if drained == trackers.count { run.allDrainedSeconds = Double(time) / 1e9 }
-                } else {
-                    caps[tracker] = cap
-                    let next = cap.nextToken(now: now).map { ($0 - origin).nanoseconds } ?? time
-                    heap.push(max(next, time), tracker)
+                    continue
                 }
+                // The next PUBACK, or the cap's next token if it held messages back.
+                var next = drain.inflight.first?.ack ?? Int64.max
+                let unsent = drain.queue.count - drain.queue.inflightCount
+                if (unsent > 0 || drain.presencePending) && publications.count == tokens, let token = drain.cap.nextToken(now: now) {
+                    next = min(next, (token - origin).nanoseconds)
+                }
+                drains[tracker] = drain
+                heap.push(next == Int64.max ? time + publishRoundTrip : max(next, time + 1), tracker)
             case .done:
                 break
             }

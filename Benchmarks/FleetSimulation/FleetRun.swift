@@ -24,6 +24,12 @@ public struct FleetRun: Sendable, Codable {
     public var publishLimitBreaches = 0
     public var totalAttempts = 0
     public var totalPublishes = 0
+    /// Messages in the trackers' queues when they connected again (everything their planners
+    /// produced while offline), the most one tracker had, and every message acknowledged in the
+    /// drains (those plus what was produced while draining).
+    public var messagesQueuedAtConnect = 0
+    public var mostQueuedAtConnect = 0
+    public var messagesDelivered = 0
     /// The model's own run time, for the record (not a result).
     public var wallSeconds = 0.0
 }

@@ -19,12 +19,19 @@ public struct FleetScenario: Sendable, Codable, Equatable {
     /// trackerd's `[mqtt] reconnect_min_s` and `reconnect_max_s`.
     public var reconnectMinSeconds = 1.0
     public var reconnectMaxSeconds = 120.0
-    /// A fix queued per tracker every this many seconds while offline (`[report] moving_interval_s`).
+    /// `[report] moving_interval_s`: a driving tracker publishes a fix at least this often (and
+    /// at every turn); a parked one only its heartbeat (`stopped_interval_s`, 30 minutes).
     public var reportIntervalSeconds = 60.0
+    /// `[report] policy = "every-fix"` instead of "adaptive": every fix of the 1 Hz receiver.
+    public var reportEveryFix = false
+    /// The share of the fleet that drives (`FleetDrive`) while the broker is away; the rest is parked.
+    public var drivingShare = 0.5
     /// trackerd's `[queue] backlog_batch`: fixes per backlog message.
     public var backlogBatch = 50
     /// From a connect request to its answer (TLS and CONNACK).
     public var connectRoundTripSeconds = 0.1
+    /// From a publish to its PUBACK.
+    public var publishRoundTripSeconds = 0.05
     /// Full jitter (trackerd), or none: each delay the whole backoff window.
     public var jitter = true
     public var seed: UInt64 = 1

@@ -11,7 +11,8 @@ struct FleetSimCommand {
     usage: fleetsim boots [--devices N] [--waves N] [--throttle-every N] [--out DIR]
            fleetsim real [--clients N] [--outage-s S] [--reconnect-max-s S] [--out DIR]
            fleetsim model [--trackers N] [--outage-s S] [--connect-limit N] [--publish-limit N] [--reconnect-min-s S]
-                          [--reconnect-max-s S] [--report-interval-s S] [--backlog-batch N] [--seed N] [--out DIR]
+                          [--reconnect-max-s S] [--report-interval-s S] [--report-policy adaptive|every-fix]
+                          [--driving-share F] [--backlog-batch N] [--seed N] [--out DIR]
     """
 
     static func main() async throws {
@@ -84,6 +85,10 @@ struct FleetSimCommand {
             case "--reconnect-max-s": scenario.reconnectMaxSeconds = number()
             case "--report-interval-s": scenario.reportIntervalSeconds = max(0.1, number())
             case "--backlog-batch": scenario.backlogBatch = max(1, Int(number()))
+            case "--driving-share": scenario.drivingShare = min(1, max(0, number()))
+            case "--report-policy":
+                guard value == "adaptive" || value == "every-fix" else { fail("--report-policy is adaptive or every-fix, not \(value)") }
+                scenario.reportEveryFix = value == "every-fix"
             case "--seed": scenario.seed = UInt64(number())
             case "--out": out = value
             default: fail("unknown option \(name)")

@@ -29,6 +29,7 @@ struct RealFleet {
         var modelAttempts: Int
         var drained: Int
         var allDrainedSeconds: Double
+        var modelAllDrainedSeconds: Double
         /// Connect attempts per second from the broker stopping.
         var attemptsPerSecond: [Int]
         var modelAttemptsPerSecond: [Int]
@@ -104,6 +105,10 @@ struct RealFleet {
         scenario.reconnectMinSeconds = reconnectMinSeconds
         scenario.reconnectMaxSeconds = reconnectMaxSeconds
         scenario.connectRoundTripSeconds = 0.01
+        // Each client sends its newest fix and one batch: a parked fleet reporting every fix
+        // has about a minute of them queued, the newest and one batch of 50 too.
+        scenario.reportEveryFix = true
+        scenario.drivingShare = 0
         let model = FleetModel.run(scenario)
         let allConnected = connected.count == clients ? connected.max() ?? -1 : -1
         var perSecond = [Int](repeating: 0, count: Int(attempts.max() ?? 0) + 1)
@@ -114,12 +119,13 @@ struct RealFleet {
         let result = Result(clients: clients, measuredOutageSeconds: back, allConnectedSeconds: allConnected,
                             modelAllConnectedSeconds: model.allConnectedSeconds, attempts: attempts.count, modelAttempts: model.totalAttempts,
                             drained: drained.count, allDrainedSeconds: drained.count == clients ? drained.max() ?? -1 : -1,
+                            modelAllDrainedSeconds: model.allDrainedSeconds,
                             attemptsPerSecond: perSecond, modelAttemptsPerSecond: model.attempts,
                             connectedTimeRatio: allConnected / model.allConnectedSeconds,
                             attemptRatio: Double(attempts.count) / Double(max(1, model.totalAttempts)),
                             halfConnectedSeconds: half, modelHalfConnectedSeconds: modelHalf)
         try FleetSimCommand.write(result, to: out + "/real.json")
-        print("broker away \(JSONNumber.fixed(back, 1)) s (stopped, \(JSONNumber.fixed(outageSeconds, 0)) s, started): \(connected.count) of \(clients) back, the last at \(JSONNumber.fixed(allConnected, 1)) s (model \(JSONNumber.fixed(model.allConnectedSeconds, 1)) s, ratio \(JSONNumber.fixed(result.connectedTimeRatio, 2))); \(attempts.count) connect attempts (model \(model.totalAttempts), ratio \(JSONNumber.fixed(result.attemptRatio, 2))); \(drained.count) drained, the last at \(JSONNumber.fixed(result.allDrainedSeconds, 1)) s")
+        print("broker away \(JSONNumber.fixed(back, 1)) s (stopped, \(JSONNumber.fixed(outageSeconds, 0)) s, started): \(connected.count) of \(clients) back, the last at \(JSONNumber.fixed(allConnected, 1)) s (model \(JSONNumber.fixed(model.allConnectedSeconds, 1)) s, ratio \(JSONNumber.fixed(result.connectedTimeRatio, 2))); \(attempts.count) connect attempts (model \(model.totalAttempts), ratio \(JSONNumber.fixed(result.attemptRatio, 2))); \(drained.count) drained, the last at \(JSONNumber.fixed(result.allDrainedSeconds, 1)) s (model \(JSONNumber.fixed(model.allDrainedSeconds, 1)) s)")
         print("half the fleet back at \(JSONNumber.fixed(half, 1)) s (model: within second \(Int(modelHalf)))")
         print("real: \(out)/real.json")
     }

@@ -25,10 +25,45 @@ import TrackerCore
         for second in 60..<run.attempts.count {
             #expect(run.attempts[second] - run.throttled[second] <= 20, "second \(second)")
         }
-        // Connected at t ≥ 60 s: 6 or more fixes queued, a newest fix and one batch each.
-        #expect(run.totalPublishes == 400 * 2)
         #expect(run.allConnectedSeconds >= 60 && run.allDrainedSeconds >= run.allConnectedSeconds)
         #expect(run.publishLimitBreaches == 0)
+    }
+
+    /// A parked fleet reporting every fix: a tracker that connects in second s has the fixes of
+    /// seconds 0 to s queued, and sends its presence, the newest fix alone, then the rest in
+    /// batches of 50; a fix produced during its drain goes alone. Worked out from the connects
+    /// per second, independently of the queue.
+    @Test func eachDrainSendsWhatTheQueueHeld() {
+        var scenario = Self.scenario()
+        scenario.reportEveryFix = true
+        scenario.drivingShare = 0
+        let run = FleetModel.run(scenario)
+        let queued = run.connects.enumerated().reduce(0) { $0 + $1.element * ($1.offset + 1) }
+        #expect(run.messagesQueuedAtConnect == queued)
+        let live = run.messagesDelivered - run.messagesQueuedAtConnect
+        #expect(live >= 0 && live < 400, "everything queued is delivered, and a few fixes made while draining")
+        let publishes = run.connects.enumerated().reduce(0) { $0 + $1.element * (2 + ($1.offset + 49) / 50) }
+        #expect(run.totalPublishes == publishes + live)
+    }
+
+    /// What queues while offline is what trackerd's reporting policy keeps (FleetDrive, 20-minute
+    /// rounds): parked, one heartbeat every 30 minutes, so over ~1,230 s about 1,230/1,800 of
+    /// the fleet has one; driving, a fix a minute and one at each of 16 turns a round (2 per
+    /// 2-minute leg), the stop's fix, TripStart and TripEnd: about 19 a round.
+    @Test func theReportingPolicyDecidesWhatQueues() {
+        var scenario = Self.scenario(outage: 1200)
+        scenario.drivingShare = 0
+        let parked = FleetModel.run(scenario)
+        #expect(parked.mostQueuedAtConnect == 1)
+        #expect((220...300).contains(parked.messagesQueuedAtConnect), "\(parked.messagesQueuedAtConnect)")
+        scenario.drivingShare = 1
+        scenario.reportIntervalSeconds = 60
+        let driving = FleetModel.run(scenario)
+        #expect((16 * 400...22 * 400).contains(driving.messagesQueuedAtConnect), "\(driving.messagesQueuedAtConnect)")
+        scenario.reportEveryFix = true
+        let everyFix = FleetModel.run(scenario)
+        #expect(everyFix.messagesQueuedAtConnect > 1200 * 400, "every second of the outage, and TripStart/TripEnd")
+        #expect(everyFix.totalPublishes > 2 * driving.totalPublishes, "a longer backlog takes more batches")
     }
 
     /// Without jitter every tracker draws the same delays: the whole fleet tries just before 1, 3,
@@ -55,11 +90,12 @@ import TrackerCore
     /// never breaks the broker's per-connection limit; a tracker allowed more would.
     @Test func drainsArePacedByThePublishCap() {
         var scenario = Self.scenario(trackers: 20, outage: 3600, limit: 500)
-        scenario.reportIntervalSeconds = 1
+        scenario.reportEveryFix = true
+        scenario.drivingShare = 0
         scenario.backlogBatch = 10
         let run = FleetModel.run(scenario)
-        // About 3,600 fixes queued each: 1 + 360 publishes, four windows of the cap.
-        #expect(run.totalPublishes >= 20 * 361)
+        // Over 3,600 fixes queued each: presence, the newest and 360 batches, four windows of the cap.
+        #expect(run.totalPublishes >= 20 * 362)
         #expect(run.publishLimitBreaches == 0)
         #expect(run.allDrainedSeconds - run.allConnectedSeconds >= 3 * 1.05)
         scenario.maxPublishRate = 200
