@@ -2,9 +2,10 @@ import TrackerCore
 
 /// What each kind of tracker publishes from the broker going away on: trackerd's own
 /// `PublicationPlanner` (the reporting policy with its turns, stops and heartbeats, and the
-/// trip events; no zones) fed a fix a second of a `FleetDrive`. Each planner runs for an hour
-/// before second 0, as the tracker's session did, so the outage finds it mid-drive or between
-/// heartbeats rather than at a first fix. Trackers with the same drive publish the same
+/// trip events; no zones) fed a fix a second of a `FleetDrive`. Each planner starts before
+/// second 0, so the outage finds it as a running tracker would be rather than at a first fix:
+/// a driving one a whole round earlier (mid-trip or at a stop), a parked one at its last
+/// heartbeat, which falls anywhere in the stopped interval. Trackers with the same drive publish the same
 /// messages, so a drive is planned once, lazily as far as the run needs, and shared: a million
 /// trackers make 128 planners, not a million.
 struct FleetTraffic {
@@ -20,8 +21,6 @@ struct FleetTraffic {
     private var planned: [Int]
     /// Each drive's messages from second 0 on, in order.
     private(set) var messages: [[Message]]
-
-    static let warmUpSeconds = 3600
 
     init(config: TrackerConfig) {
         self.config = config
@@ -41,9 +40,8 @@ struct FleetTraffic {
         let drive = Self.drive(key)
         if planners[key] == nil {
             planners[key] = PublicationPlanner(config: config, deviceID: "sim", thingName: "sim", detector: GeofenceDetector(zones: []))
-            // Parked trackers' heartbeats fall anywhere in the stopped interval.
             let spread = Int(config.report.stoppedInterval.seconds) * drive.phase / FleetDrive.phases
-            planned[key] = -Self.warmUpSeconds - spread
+            planned[key] = drive.driving ? -FleetDrive.roundSeconds : -spread - 1
         }
         guard planned[key] <= second, var planner = planners[key] else { return }
         planners[key] = nil
