@@ -49,9 +49,8 @@ struct FirstBoots {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-                 function: String, line: UInt) {
-            let text = "\(message)"
+        func log(event: LogEvent) {
+            let text = "\(event.message)"
             if text.contains("trying again") { Self.retries.wrappingAdd(1, ordering: .relaxed) }
             if text.hasPrefix("cannot connect"), Self.connectFailures.wrappingAdd(1, ordering: .relaxed).newValue == 1 {
                 FileHandle.standardError.write(Data("fleetsim: e.g. \(text)\n".utf8))

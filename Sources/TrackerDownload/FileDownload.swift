@@ -81,8 +81,11 @@ public struct FileDownload: Sendable {
             case Int(TRACKERD_DOWNLOAD_ABORTED.rawValue):
                 return .failure(.stopped)
             case Int(TRACKERD_DOWNLOAD_RESTART.rawValue):
-                // The server will not resume this file: start again from nothing (not an attempt lost).
-                truncate(path, 0)
+                // The server will not resume this file: start again from nothing (not an attempt
+                // lost). A part that cannot be cut would have the new file appended to it.
+                if truncate(path, 0) != 0 && errno != ENOENT {
+                    return .failure(.local("cannot restart the download into \(path): \(String(cString: strerror(errno)))"))
+                }
                 attempt -= 1
                 if stop.isSet { return .failure(.stopped) }
                 continue

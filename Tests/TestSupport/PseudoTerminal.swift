@@ -15,7 +15,7 @@ public final class PseudoTerminal: Sendable {
         let fd = trackerd_test_open_pty(&name, name.count)
         guard fd >= 0 else { throw PTYError(call: "posix_openpt", errno: errno) }
         master = fd
-        slavePath = String(cString: name)
+        slavePath = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Writes everything (blocking while the slave's input queue is full).

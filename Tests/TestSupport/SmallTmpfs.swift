@@ -17,7 +17,7 @@ public struct SmallTmpfs: Sendable {
     /// Writes the filler until the file system says ENOSPC.
     public func fill() {
         guard let handle = FileHandle(forWritingAtPath: filler) ?? {
-            FileManager.default.createFile(atPath: filler, contents: nil)
+            _ = FileManager.default.createFile(atPath: filler, contents: nil)
             return FileHandle(forWritingAtPath: filler)
         }() else { return }
         let block = Data(repeating: 0, count: 4096)

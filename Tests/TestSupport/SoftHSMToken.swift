@@ -28,7 +28,7 @@ public struct SoftHSMToken: Sendable {
         try FileManager.default.createDirectory(atPath: tokens, withIntermediateDirectories: true)
         try "directories.tokendir = \(tokens)\nobjectstore.backend = file\nlog.level = ERROR\n"
             .write(toFile: configFile, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/softhsm2-util")
         process.arguments = ["--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "so-" + pin]

@@ -81,7 +81,7 @@ public final class SoftwareTPM: Sendable {
         let token = try ChildProcess("/usr/bin/tpm2_ptool", ["addtoken", "--pid", "1", "--label", label, "--userpin", pin,
                                                             "--sopin", "so-" + pin, "--path", tpm.store], environment: tpm.environment)
         guard await token.waitForExit(timeout: .seconds(30)) == 0 else { throw fail("tpm2_ptool addtoken failed: \(token.stderrLines.items.suffix(3))") }
-        FileManager.default.createFile(atPath: tpm.pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: tpm.pinFile, contents: Data((pin + "\n").utf8), attributes: [.posixPermissions: 0o600])
         return tpm
     }
 

@@ -76,7 +76,7 @@ struct TokenKeysTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let open = dir.file("pin").path
-        FileManager.default.createFile(atPath: open, contents: Data("4711\n".utf8), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: open, contents: Data("4711\n".utf8), attributes: [.posixPermissions: 0o644])
         #expect(throws: TokenKeys.TokenError.pinFile(path: open, problem: "is readable by others (mode 644): chmod 600 it")) {
             try TokenKeys.open(module: SoftHSMToken.module, pinFile: open)
         }

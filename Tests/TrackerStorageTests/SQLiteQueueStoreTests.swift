@@ -133,7 +133,7 @@ import CSQLite
     }
 
     static func walBytes(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0) ?? 0
+        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? nil) ?? 0
     }
 
     /// `trackerd queue stats` opens read-only: a damaged file is reported and left exactly where
