@@ -9,7 +9,7 @@ import TrackerCore
 /// every 2 minutes, 16 minutes in all), then 4 minutes at a stop, over and over. A parked one
 /// stands still. `phase` shifts a tracker's place in its round (and a parked one's last
 /// heartbeat), so that a fleet does not turn, stop and report in step.
-public struct FleetDrive: Sendable, Hashable {
+public struct FleetDrive: Sendable, Equatable {
     public var driving: Bool
     public var phase: Int
 
@@ -19,6 +19,8 @@ public struct FleetDrive: Sendable, Hashable {
     static let legSeconds = 120
     static let legs = 8
     static let stopSeconds = 240
+    /// The legs go north, east, south, west: four make a square, back where it began.
+    static let headings = [0.0, 90, 180, 270]
     static var roundSeconds: Int { legSeconds * legs + stopSeconds }
     /// Midnight UTC of 2026-11-30: the fixes' own clock, second 0 being the broker going away.
     static let epochMilliseconds: Int64 = 1_795_996_800_000
@@ -47,20 +49,16 @@ public struct FleetDrive: Sendable, Hashable {
         let inRound = ((second + offset) % round + round) % round
         let moving = inRound < Self.legSeconds * Self.legs
         let driven = min(inRound, Self.legSeconds * Self.legs)
-        // The legs go north, east, south, west: four make a square, back where it began.
-        var north = 0.0, east = 0.0
+        // The legs of this square done so far, then the part of the current one.
         let leg = min(driven / Self.legSeconds, Self.legs - 1)
-        let into = Double(driven - leg * Self.legSeconds)
-        let heading = [0.0, 90, 180, 270][leg % 4]
-        let radians = heading * .pi / 180
-        north += Self.speed * into * cos(radians)
-        east += Self.speed * into * sin(radians)
-        let block = Self.speed * Double(Self.legSeconds)
-        for done in stride(from: leg / 4 * 4, to: leg, by: 1) {
-            let r = [0.0, 90, 180, 270][done % 4] * .pi / 180
-            north += block * cos(r)
-            east += block * sin(r)
+        var north = 0.0, east = 0.0
+        for done in leg / 4 * 4...leg {
+            let metres = Self.speed * Double(done < leg ? Self.legSeconds : driven - leg * Self.legSeconds)
+            let radians = Self.headings[done % 4] * .pi / 180
+            north += metres * cos(radians)
+            east += metres * sin(radians)
         }
+        let heading = Self.headings[leg % 4]
         let latitude = Self.origin.latitude + north / 111_320
         let longitude = Self.origin.longitude + east / (111_320 * cos(Self.origin.latitude * .pi / 180))
         return Fix(time: time, mode: .threeD, latitude: latitude, longitude: longitude,

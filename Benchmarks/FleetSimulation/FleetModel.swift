@@ -130,47 +130,23 @@ public enum FleetModel {
                 let key = FleetTraffic.key(FleetDrive.of(tracker: i, drivingShare: scenario.drivingShare))
                 let upTo = Int(time / second)
                 traffic.plan(key, through: upTo)
-                var drain = TrackerDrain(queue: OutboundQueue(policy: publishing.queue, now: instant(0), telemetryTopic: publishing.topic),
-                                         cap: PublishRateCap(rate: publishing.maxPublishRate), drive: key)
-                for message in traffic.messages[key] where Int(message.second) <= upTo {
-                    _ = drain.queue.enqueue(topic: message.topic, payload: message.payload, now: instant(Int64(message.second) * second),
-                                            connected: false)
-                    drain.fed += 1
-                }
+                var drain = TrackerDrain(settings: publishing, drive: key, now: instant(0))
+                drain.take(traffic.messages[key], through: upTo, connected: false) { instant(Int64($0) * second) }
                 run.messagesQueuedAtConnect += drain.queue.count
                 run.mostQueuedAtConnect = max(run.mostQueuedAtConnect, drain.queue.count)
-                drain.queue.promoteNewestFix(telemetryTopic: publishing.topic)
+                drain.connected()
                 drains[tracker] = drain
                 trackers[i].phase = .draining
                 heap.push(time, tracker)
             case .draining:
                 var drain = drains.removeValue(forKey: tracker)!
                 let now = instant(time)
-                while let first = drain.inflight.first, first.ack <= time {
-                    drain.queue.acknowledge(publication: first.sequences, now: now)
-                    run.messagesDelivered += first.sequences.count
-                    drain.inflight.removeFirst()
-                }
+                run.messagesDelivered += drain.acknowledge(by: time, now: now)
                 // Produced while draining: live messages, in the same queue.
                 let upTo = Int(time / second)
                 traffic.plan(drain.drive, through: upTo)
-                let messages = traffic.messages[drain.drive]
-                while drain.fed < messages.count, Int(messages[drain.fed].second) <= upTo {
-                    _ = drain.queue.enqueue(topic: messages[drain.fed].topic, payload: messages[drain.fed].payload, now: now, connected: true)
-                    drain.fed += 1
-                }
-                var tokens = drain.cap.available(now: now)
-                var n = 0
-                if drain.presencePending && tokens > 0 {
-                    drain.presencePending = false
-                    drain.cap.spend(1, now: now)
-                    tokens -= 1
-                    n += 1
-                }
-                let publications = drain.queue.nextPublications(now: now, limit: tokens, backlog: publishing.backlog)
-                drain.cap.spend(publications.count, now: now)
-                for publication in publications { drain.inflight.append((time + publishRoundTrip, publication.sequences)) }
-                n += publications.count
+                drain.take(traffic.messages[drain.drive], through: upTo, connected: true) { _ in now }
+                let n = drain.publish(at: time, now: now, roundTrip: publishRoundTrip)
                 count(&run.publishes, time, n)
                 run.totalPublishes += n
                 let s = Int32(time / second)
@@ -182,20 +158,15 @@ public enum FleetModel {
                 if trackers[i].publishesInSecond > Int32(scenario.publishLimit) && trackers[i].publishesInSecond - Int32(n) <= Int32(scenario.publishLimit) {
                     run.publishLimitBreaches += 1
                 }
-                if drain.queue.count == 0 && drain.inflight.isEmpty && !drain.presencePending {
+                if drain.isDone {
                     trackers[i].phase = .done
                     drained += 1
                     if drained == trackers.count { run.allDrainedSeconds = Double(time) / 1e9 }
                     continue
                 }
-                // The next PUBACK, or the cap's next token if it held messages back.
-                var next = drain.inflight.first?.ack ?? Int64.max
-                let unsent = drain.queue.count - drain.queue.inflightCount
-                if (unsent > 0 || drain.presencePending) && publications.count == tokens, let token = drain.cap.nextToken(now: now) {
-                    next = min(next, (token - origin).nanoseconds)
-                }
+                let next = drain.nextWake(now: now, origin: origin)
                 drains[tracker] = drain
-                heap.push(next == Int64.max ? time + publishRoundTrip : max(next, time + 1), tracker)
+                heap.push(next.map { max($0, time + 1) } ?? time + publishRoundTrip, tracker)
             case .done:
                 break
             }

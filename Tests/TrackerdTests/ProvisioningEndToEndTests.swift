@@ -72,8 +72,7 @@ import TrackerStorage
     }
 
     static func received(_ cloud: LocalCloudSetup) -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: cloud.cloud + "/received.jsonl", encoding: .utf8)) ?? ""
-        return Self.records(Data(text.utf8))
+        records(FileManager.default.contents(atPath: cloud.cloud + "/received.jsonl") ?? Data())
     }
 
     /// The fixes localcloud recorded, once there are at least `count` of them (or at a 20 s
